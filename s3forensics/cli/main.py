@@ -1,0 +1,60 @@
+"""Assemble the subcommands and turn library errors into one-line messages."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from .. import __version__
+from ..errors import S3ForensicsError
+
+# Each module defines `register(subparsers)`; it adds its command(s) and sets `func` on them.
+_COMMAND_MODULES = ("ingest", "samples", "acquire")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="s3forensics",
+        description=(
+            "Investigate breaches of AWS S3 data: acquire S3 server access logs and CloudTrail "
+            "from S3 as evidence, parse them losslessly into a DuckDB case, and query it."
+        ),
+        epilog="example: s3forensics ingest --case cases/demo data/samples",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"s3forensics {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _COMMAND_MODULES:
+        try:
+            module = import_module(f".{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue  # a command group not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except S3ForensicsError as exc:
+        print(f"s3forensics {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"s3forensics {args.command}: interrupted; the case keeps only complete batches",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

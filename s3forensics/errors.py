@@ -1,0 +1,32 @@
+"""Typed exceptions: one base class, each message names what went wrong and where."""
+
+from __future__ import annotations
+
+
+class S3ForensicsError(Exception):
+    """Base class for every error s3forensics raises on purpose."""
+
+
+class InputError(S3ForensicsError):
+    """An input file or object cannot be read as the kind of log it claims to be."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+class CaseError(S3ForensicsError):
+    """A case folder or database is missing, locked or inconsistent."""
+
+
+class TimeRangeError(S3ForensicsError):
+    """A time window is invalid: naive timestamps, start after end, unparseable text."""
+
+
+class AcquisitionError(S3ForensicsError):
+    """Listing or downloading from S3 failed in a way the user must act on."""
+
+
+class QueryError(S3ForensicsError):
+    """A named query is unknown, malformed, or was given wrong parameters."""

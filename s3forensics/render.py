@@ -1,0 +1,100 @@
+"""Write records the way AWS writes them: access log lines and CloudTrail files.
+
+Used by the sample generator, the benchmarks and the round-trip tests; the parsers are the inverse.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+__all__ = [
+    "ACCESS_LOG_FIELDS",
+    "encode_key",
+    "format_access_time",
+    "format_access_log_line",
+    "render_cloudtrail_file",
+]
+
+#: The 27 fields AWS writes today, in order (the parser's first columns use these names).
+ACCESS_LOG_FIELDS: tuple[str, ...] = (
+    "bucket_owner", "bucket", "event_time", "remote_ip", "requester", "request_id",
+    "operation", "key", "request_uri", "http_status", "error_code", "bytes_sent",
+    "object_size", "total_time_ms", "turnaround_time_ms", "referer", "user_agent",
+    "version_id", "host_id", "signature_version", "cipher_suite", "authentication_type",
+    "host_header", "tls_version", "access_point_arn", "acl_required", "source_region",
+)
+
+_QUOTED = {"request_uri", "referer", "user_agent"}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Characters S3 leaves as they are when it URL-encodes a key for the log.
+_KEY_SAFE = "/*!'()$&,;=:@~"
+
+
+def encode_key(object_key: str, operation: str) -> str:
+    """Encode a real object key as the access log's Key field shows it for `operation`.
+
+    Requests (REST./WEBSITE./BATCH.) log the already URL-encoded request path encoded again;
+    S3's own actions (S3.EXPIRE.OBJECT, S3.TRANSITION...) log it encoded once.
+    """
+    once = quote(object_key, safe=_KEY_SAFE)
+    return once if operation.startswith("S3.") else quote(once, safe=_KEY_SAFE)
+
+
+def format_access_time(moment: datetime) -> str:
+    """Format a timestamp as `[06/Feb/2019:00:00:38 +0000]`, keeping its UTC offset."""
+    if moment.tzinfo is None:
+        raise ValueError("access log times must be timezone-aware")
+    offset = moment.utcoffset() or (moment - moment.replace(tzinfo=timezone.utc))
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    hh, mm = divmod(abs(minutes), 60)
+    return (
+        f"[{moment.day:02d}/{_MONTHS[moment.month - 1]}/{moment.year:04d}:"
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} {sign}{hh:02d}{mm:02d}]"
+    )
+
+
+def _field(name: str, value: Any) -> str:
+    if name == "event_time":
+        return format_access_time(value)
+    if name == "acl_required":
+        return "Yes" if value else "-"
+    if value is None:
+        return '"-"' if name in ("referer", "user_agent") else "-"
+    if name in _QUOTED:
+        return '"' + str(value).replace('"', '\\"') + '"'
+    return str(value)
+
+
+def format_access_log_line(record: Mapping[str, Any], *, n_fields: int = 27) -> str:
+    """Format one record (parser column names; `object_key` or `key`) as an access log line.
+
+    `n_fields` picks the format era (18, 24, 25, 26 or 27 fields); `extra_fields`, when
+    present, is appended verbatim as AWS's future fields would be.
+    """
+    values = dict(record)
+    if values.get("key") is None and values.get("object_key") is not None:
+        values["key"] = encode_key(values["object_key"], str(values["operation"]))
+    parts = [_field(name, values.get(name)) for name in ACCESS_LOG_FIELDS[:n_fields]]
+    line = " ".join(parts)
+    if values.get("extra_fields"):
+        line += " " + values["extra_fields"]
+    return line
+
+
+def render_cloudtrail_file(records: Iterable[Mapping[str, Any]], *, gz: bool = True) -> bytes:
+    """Serialise records as a CloudTrail log object, `{"Records": [...]}`, gzipped by default."""
+    body = json.dumps({"Records": list(records)}, separators=(",", ":")).encode()
+    if not gz:
+        return body
+    buf = io.BytesIO()
+    # mtime=0 keeps output byte-for-byte reproducible for a given input.
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as fh:
+        fh.write(body)
+    return buf.getvalue()
