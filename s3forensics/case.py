@@ -1,0 +1,332 @@
+"""A case: a folder holding evidence copies and a DuckDB database; what notebooks and the CLI call."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+from tqdm.auto import tqdm
+
+from . import store
+from .detect import detect_kind
+from .errors import CaseError, InputError
+from .parse.cloudtrail import parse_cloudtrail
+from .parse.common import ParseResult, decompress
+from .parse.s3_access import parse_access_logs
+from .views import install_views
+
+__all__ = ["Case", "IngestSummary"]
+
+DB_NAME = "case.duckdb"
+# Case folders may hold these besides the database; anything else means "not a case folder".
+_CASE_ENTRIES = {DB_NAME, DB_NAME + ".wal", "evidence", "context", "manifest.jsonl", "reports",
+                 "findings"}
+# Decompressed bytes per parse batch: big enough to amortise per-object cost, small enough that
+# peak memory stays bounded whatever the input size.
+BATCH_BYTES = 48 * 1024 * 1024
+BATCH_OBJECTS = 4000
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did: per-kind counts, skipped files, errors, and the event-time span."""
+
+    objects: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    rejects: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    already_loaded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    first_event: datetime | None = None
+    last_event: datetime | None = None
+    evidence_ids: list[str] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> int:
+        """Number of evidence objects this ingest added."""
+        return sum(self.objects.values())
+
+    def _add(self, kind: str, objects: int, rows: int, rejects: int) -> None:
+        self.objects[kind] = self.objects.get(kind, 0) + objects
+        self.rows[kind] = self.rows.get(kind, 0) + rows
+        self.rejects[kind] = self.rejects.get(kind, 0) + rejects
+
+    def __str__(self) -> str:
+        lines = []
+        for kind in sorted(self.objects):
+            lines.append(
+                f"{kind:18} {self.objects[kind]:>7,} objects {self.rows[kind]:>10,} rows "
+                f"{self.rejects[kind]:>7,} rejects"
+            )
+        if not lines:
+            lines.append("no new evidence objects loaded")
+        if self.duplicates:
+            lines.append(f"{'':18} {self.duplicates:,} duplicate CloudTrail events skipped")
+        if self.already_loaded:
+            lines.append(f"{'':18} {self.already_loaded:,} objects already in the case (unchanged)")
+        if self.skipped:
+            lines.append(f"{'':18} {len(self.skipped):,} files skipped (not logs)")
+        if self.first_event and self.last_event:
+            lines.append(
+                f"event time span    {self.first_event:%Y-%m-%d %H:%M:%S}Z .. "
+                f"{self.last_event:%Y-%m-%d %H:%M:%S}Z"
+            )
+        for err in self.errors:
+            lines.append(f"error: {err}")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Item:
+    path: Path
+    data: bytes
+    content: bytes
+    sha256: str
+    dest: Path
+    source: Mapping[str, Any]
+
+    @property
+    def evidence_id(self) -> str:
+        return self.sha256[:16]
+
+
+def _walk(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
+    """Expand files and folders into (file, root it was found under), sorted, hidden files skipped."""
+    found: list[tuple[Path, Path]] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_file():
+            found.append((p, p.parent))
+        elif p.is_dir():
+            files = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
+            if not files:
+                raise InputError(str(p), "empty folder: no files to ingest")
+            found.extend((f, p) for f in files)
+        else:
+            raise InputError(str(p), "no such file or folder")
+    return found
+
+
+class Case:
+    """A case folder: `case.duckdb` plus `evidence/` copies of every object loaded."""
+
+    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.root = root
+        self.con = con
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, create: bool = True,
+             read_only: bool = False) -> "Case":
+        """Open the case at `path`, creating the folder and database when `create` is true."""
+        root = Path(path)
+        db = root / DB_NAME
+        if not db.exists():
+            if not create or read_only:
+                raise CaseError(f"{root}: not a case folder (no {DB_NAME}); ingest something first")
+            if root.exists() and not root.is_dir():
+                raise CaseError(f"{root}: exists and is not a folder")
+            stray = sorted(e.name for e in root.iterdir() if e.name not in _CASE_ENTRIES) \
+                if root.exists() else []
+            if stray:
+                raise CaseError(
+                    f"{root}: folder is not empty and holds no {DB_NAME} (found {', '.join(stray[:3])}); "
+                    "choose a new or empty folder for the case"
+                )
+            root.mkdir(parents=True, exist_ok=True)
+        con = store.connect(db, read_only=read_only)
+        if not read_only:
+            store.ensure_schema(con)
+            install_views(con)
+        return cls(root, con)
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Folder holding the byte-for-byte copies of every evidence object."""
+        return self.root / "evidence"
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.con.close()
+
+    def __enter__(self) -> "Case":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sql(self, query: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """Run SQL against the case with `$name` parameters bound by DuckDB; return a polars frame."""
+        return store.fetch_frame(self.con, query, params)
+
+    def tables(self) -> dict[str, int]:
+        """Row count of each case table."""
+        return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in store.TABLE_SCHEMAS}
+
+    # -- ingest ---------------------------------------------------------------------------------
+
+    def _destination(self, path: Path, root: Path, sha: str, source: Mapping[str, Any]) -> Path:
+        resolved = path.resolve()
+        evidence = self.evidence_dir.resolve()
+        if resolved.is_relative_to(evidence):
+            return resolved  # already held (acquired straight into the case)
+        if source.get("bucket") and source.get("key"):
+            dest = self.evidence_dir / source["bucket"] / source["key"]
+        else:
+            dest = self.evidence_dir / "local" / root.resolve().name / path.resolve().relative_to(root.resolve())
+        if dest.exists() and _sha256_file(dest) != sha:
+            # Same name, different bytes: keep both, never overwrite evidence.
+            dest = self.evidence_dir / "local" / sha[:16] / dest.name
+        return dest
+
+    def ingest(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        kind: str = "auto",
+        sources: Mapping[str | os.PathLike[str], Mapping[str, Any]] | None = None,
+        progress: bool = True,
+    ) -> IngestSummary:
+        """Copy, parse and load log objects from files and folders; safe to repeat."""
+        if kind not in ("auto", "s3-access", "cloudtrail"):
+            raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
+        files = _walk(paths)
+        src = {Path(k).resolve(): v for k, v in (sources or {}).items()}
+        summary = IngestSummary()
+        known = store.known_hashes(self.con)
+        pending: dict[str, list[_Item]] = {"s3-access": [], "cloudtrail": [], "cloudtrail-digest": []}
+        pending_bytes = dict.fromkeys(pending, 0)
+        bar = tqdm(total=sum(f.stat().st_size for f, _ in files), unit="B", unit_scale=True,
+                   desc="ingest", disable=not progress or len(files) < 2, leave=False)
+        for path, root in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                summary.errors.append(f"{path}: unreadable file ({exc.strerror or exc})")
+                continue
+            finally:
+                bar.update(path.stat().st_size if path.exists() else 0)
+            sha = hashlib.sha256(data).hexdigest()
+            if sha in known:
+                summary.already_loaded += 1
+                continue
+            try:
+                content = decompress(data, where=str(path))
+            except InputError as exc:
+                summary.errors.append(str(exc))
+                continue
+            detected, why = detect_kind(path, content)
+            if kind != "auto" and detected != "cloudtrail-digest":
+                detected = kind  # type: ignore[assignment]
+            if detected is None:
+                summary.skipped.append((str(path), why))
+                continue
+            source = src.get(path.resolve(), {})
+            item = _Item(path, data, content, sha, self._destination(path, root, sha, source), source)
+            known.add(sha)
+            pending[detected].append(item)
+            pending_bytes[detected] += len(content)
+            if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
+                self._flush(detected, pending[detected], summary)
+                pending[detected], pending_bytes[detected] = [], 0
+        bar.close()
+        for k, items in pending.items():
+            if items:
+                self._flush(k, items, summary)
+        if summary.evidence_ids:
+            span = self.con.execute(
+                "SELECT min(t), max(t) FROM ("
+                " SELECT event_time t FROM s3_access_logs WHERE evidence_id IN (SELECT unnest($ids))"
+                " UNION ALL"
+                " SELECT event_time FROM cloudtrail_events WHERE evidence_id IN (SELECT unnest($ids)))",
+                {"ids": summary.evidence_ids},
+            ).fetchall()[0]
+            if span:
+                summary.first_event, summary.last_event = span
+        return summary
+
+    def _parse(self, kind: str, items: list[_Item], summary: IngestSummary) -> tuple[list[_Item], ParseResult | None]:
+        """Parse a batch in one pass; if one object is unparseable as a whole, isolate it."""
+        if kind == "cloudtrail-digest":
+            return items, None
+        parser = parse_access_logs if kind == "s3-access" else parse_cloudtrail
+        try:
+            return items, parser([(i.evidence_id, i.content) for i in items])
+        except InputError:
+            good: list[_Item] = []
+            results: list[ParseResult] = []
+            for item in items:
+                try:
+                    results.append(parser([(item.evidence_id, item.content)]))
+                    good.append(item)
+                except InputError as exc:
+                    summary.errors.append(f"{item.path}: {exc.problem}")
+            if not good:
+                return [], None
+            return good, ParseResult(
+                rows=pl.concat([r.rows for r in results]),
+                rejects=pl.concat([r.rejects for r in results]),
+                duplicates=sum(r.duplicates for r in results),
+            )
+
+    def _flush(self, kind: str, items: list[_Item], summary: IngestSummary) -> None:
+        items, result = self._parse(kind, items, summary)
+        if not items:
+            return
+        now = datetime.now(timezone.utc)
+        for item in items:
+            if item.dest != item.path.resolve():
+                item.dest.parent.mkdir(parents=True, exist_ok=True)
+                if not item.dest.exists():
+                    tmp = item.dest.with_name(item.dest.name + ".partial")
+                    tmp.write_bytes(item.data)
+                    tmp.replace(item.dest)
+        evidence = pl.DataFrame(
+            {
+                "evidence_id": [i.evidence_id for i in items],
+                "sha256": [i.sha256 for i in items],
+                "kind": [kind] * len(items),
+                "source": [i.source.get("source") or str(i.path.resolve()) for i in items],
+                "case_path": [i.dest.resolve().relative_to(self.root.resolve()).as_posix() for i in items],
+                "size": [len(i.data) for i in items],
+                "loaded_at": [now] * len(items),
+                "bucket": [i.source.get("bucket") for i in items],
+                "key": [i.source.get("key") for i in items],
+                "version_id": [i.source.get("version_id") for i in items],
+                "etag": [i.source.get("etag") for i in items],
+                "last_modified": [i.source.get("last_modified") for i in items],
+                "acquired_at": [i.source.get("acquired_at") for i in items],
+            },
+            schema_overrides={"loaded_at": pl.Datetime("us", "UTC"),
+                              "last_modified": pl.Datetime("us", "UTC"),
+                              "acquired_at": pl.Datetime("us", "UTC")},
+        )
+        stored = store.load_batch(
+            self.con,
+            evidence=evidence,
+            access_rows=result.rows if result is not None and kind == "s3-access" else None,
+            cloudtrail_rows=result.rows if result is not None and kind == "cloudtrail" else None,
+            rejects=result.rejects if result is not None else None,
+        )
+        summary._add(kind, stored.height, int(stored["records"].sum()), int(stored["rejects"].sum()))
+        summary.duplicates += int(stored["duplicates"].sum()) + (result.duplicates if result else 0)
+        summary.evidence_ids.extend(stored["evidence_id"].to_list())
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,120 @@
+"""`s3forensics queries`, `query` and `findings`: the query catalogue from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..case import Case
+from ..findings import findings_frame, run_findings, save_findings
+from ..queries.registry import KINDS, QueryRegistry
+from ..timerange import parse_utc
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the `queries`, `query` and `findings` commands."""
+    raw = argparse.RawDescriptionHelpFormatter
+    q = sub.add_parser(
+        "queries", help="list the named queries (detections, hunts, summaries)",
+        description="List the query catalogue: built-in .sql files plus any --queries-dir folders.",
+        epilog="examples:\n  s3forensics queries --kind detection\n  s3forensics queries --source cloudtrail",
+        formatter_class=raw)
+    q.add_argument("--kind", choices=KINDS, help="only this kind")
+    q.add_argument("--source", choices=["s3-access", "cloudtrail"], help="only queries over this source")
+    q.add_argument("--queries-dir", action="append", default=[], type=Path, metavar="DIR",
+                   help="also load your own .sql queries from DIR (repeatable)")
+    q.add_argument("--verbose", "-v", action="store_true", help="show descriptions and parameters")
+    q.set_defaults(func=_queries)
+
+    r = sub.add_parser(
+        "query", help="run one named query against a case",
+        description="Run a named query; parameters are bound by DuckDB, never pasted into SQL.",
+        epilog=("examples:\n  s3forensics query top_requesters --case cases/demo\n"
+                "  s3forensics query ip_activity --case cases/demo -p ip 203.0.113.66 --format csv"),
+        formatter_class=raw)
+    r.add_argument("name", help="query name (see `s3forensics queries`)")
+    r.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
+    r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="set a parameter (repeatable); lists are comma-separated")
+    r.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    r.add_argument("--queries-dir", action="append", default=[], type=Path, metavar="DIR",
+                   help="also load your own .sql queries from DIR")
+    r.set_defaults(func=_query)
+
+    f = sub.add_parser(
+        "findings", help="run every detection and save the findings in the case",
+        description=("Run every detection over the case (optionally within a window), save the results "
+                     "under <case>/findings/ with the parameters used, and print a summary."),
+        epilog="example: s3forensics findings --case cases/demo --start 2024-05-01T00:00:00Z --format json",
+        formatter_class=raw)
+    f.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
+    f.add_argument("--start", help="window start, ISO-8601 with Z or offset")
+    f.add_argument("--end", help="window end (exclusive), ISO-8601 with Z or offset")
+    f.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    f.add_argument("--queries-dir", action="append", default=[], type=Path, metavar="DIR",
+                   help="also load your own detections from DIR")
+    f.set_defaults(func=_findings)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def print_frame(frame: pl.DataFrame, fmt: str) -> None:
+    """Print a frame as an aligned table, CSV or JSON records."""
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif fmt == "json":
+        rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        with pl.Config(tbl_rows=200, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200,
+                       tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            print(frame)
+
+
+def _queries(args: argparse.Namespace) -> int:
+    registry = QueryRegistry(args.queries_dir)
+    if not args.verbose:
+        print_frame(registry.frame(kind=args.kind, source=args.source), "table")
+        return 0
+    for q in registry.list(kind=args.kind, source=args.source):
+        sev = f" [{q.severity}]" if q.severity else ""
+        print(f"{q.name} ({q.kind}{sev}, {q.source}) {', '.join(q.mitre)}\n  {q.title}\n  {q.description}")
+        for p in q.params.values():
+            print(f"    -p {p.name} <{p.type}>  default {p.default!r}: {p.description}")
+        print()
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    query = QueryRegistry(args.queries_dir).get(args.name)
+    with Case.open(args.case, create=False) as case:
+        print_frame(query.run(case.con, dict(args.param)), args.format)
+    return 0
+
+
+def _findings(args: argparse.Namespace) -> int:
+    start = parse_utc(args.start, name="--start") if args.start else None
+    end = parse_utc(args.end, name="--end") if args.end else None
+    with Case.open(args.case, create=False) as case:
+        found = run_findings(case.con, start=start, end=end, registry=QueryRegistry(args.queries_dir))
+        path = save_findings(case.root, found, parameters={"start": start, "end": end,
+                                                          "queries_dir": [str(d) for d in args.queries_dir]})
+    if args.format == "json":
+        print(json.dumps([f.to_json() for f in found], indent=2))
+    else:
+        print_frame(findings_frame(found), args.format)
+        if args.format == "table":
+            print(f"{len(found)} detections fired; saved to {path}", file=sys.stderr)
+    return 0

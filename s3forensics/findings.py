@@ -1,0 +1,131 @@
+"""Run every detection over a case and summarise what fired, with the parameters used."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from . import __version__
+from .queries.registry import FINDING_COLUMNS, SEVERITIES, QueryRegistry, default_registry
+
+__all__ = ["Finding", "run_findings", "save_findings", "findings_frame"]
+
+_ENTITY_COLUMNS = {"ips": "source_ip", "principals": "principal", "access_keys": "access_key_id",
+                   "buckets": "bucket", "keys": "object_key"}
+
+
+@dataclass
+class Finding:
+    """One detection that fired: its metadata, counts, time span and the entities involved."""
+
+    detection: str
+    title: str
+    severity: str
+    mitre: list[str]
+    count: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    entities: dict[str, list[str]]
+    events: int = 0
+    rows: pl.DataFrame = field(default_factory=pl.DataFrame, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape of a finding (rows are saved separately)."""
+        out = {k: v for k, v in asdict(self).items() if k != "rows"}
+        for key in ("first_seen", "last_seen"):
+            value = out[key]
+            out[key] = value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+        return out
+
+
+def _distinct(rows: pl.DataFrame, column: str) -> list[str]:
+    """Distinct values of a column whose cells may hold ', '-joined lists."""
+    if column not in rows.columns:
+        return []
+    values = rows[column].drop_nulls().cast(pl.String).str.split(", ").explode()
+    return sorted(v for v in values.unique().to_list() if v)
+
+
+def run_findings(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    registry: QueryRegistry | None = None,
+) -> list[Finding]:
+    """Run every detection (with per-detection parameter overrides); return those that fired, most severe first."""
+    registry = registry or default_registry()
+    params = params or {}
+    found: list[Finding] = []
+    for query in registry.list(kind="detection"):
+        values: dict[str, Any] = dict(params.get(query.name, {}))
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and name in query.params:
+                values.setdefault(name, value)
+        rows = query.run(con, values)
+        missing = [c for c in FINDING_COLUMNS if c not in rows.columns]
+        if missing:  # a user's detection that does not follow the finding contract
+            raise ValueError(f"detection {query.name} lacks columns {', '.join(missing)}")
+        if rows.height == 0:
+            continue
+        found.append(Finding(
+            detection=query.name,
+            title=query.title,
+            severity=query.severity or "info",
+            mitre=list(query.mitre),
+            count=rows.height,
+            first_seen=rows["first_seen"].min(),  # type: ignore[arg-type]
+            last_seen=rows["last_seen"].max(),  # type: ignore[arg-type]
+            entities={k: _distinct(rows, c) for k, c in _ENTITY_COLUMNS.items()},
+            events=int(rows["events"].sum()),
+            rows=rows,
+        ))
+    found.sort(key=lambda f: (SEVERITIES.index(f.severity), f.first_seen or datetime.max.replace(tzinfo=timezone.utc), f.detection))
+    return found
+
+
+def findings_frame(findings: list[Finding]) -> pl.DataFrame:
+    """One row per finding, for tables and CSV."""
+    return pl.DataFrame(
+        [{
+            "detection": f.detection, "severity": f.severity, "title": f.title,
+            "mitre": ",".join(f.mitre), "count": f.count, "events": f.events,
+            "first_seen": f.first_seen, "last_seen": f.last_seen,
+            **{k: ", ".join(v) for k, v in f.entities.items()},
+        } for f in findings],
+        schema={"detection": pl.String, "severity": pl.String, "title": pl.String, "mitre": pl.String,
+                "count": pl.Int64, "events": pl.Int64, "first_seen": pl.Datetime("us", "UTC"),
+                "last_seen": pl.Datetime("us", "UTC"), **{k: pl.String for k in _ENTITY_COLUMNS}},
+    )
+
+
+def save_findings(
+    case_root: str | Path,
+    findings: list[Finding],
+    *,
+    parameters: Mapping[str, Any],
+) -> Path:
+    """Write findings.json, one CSV of rows per detection, and the parameters used, under <case>/findings/."""
+    folder = Path(case_root) / "findings"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()  # results of detections that no longer fire must not linger
+    for f in findings:
+        f.rows.write_csv(folder / f"{f.detection}.csv")
+    (folder / "findings.json").write_text(
+        json.dumps([f.to_json() for f in findings], indent=2) + "\n", encoding="utf-8")
+    run = {
+        "generated_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "tool_version": __version__,
+        "parameters": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in parameters.items()},
+    }
+    (folder / "run.json").write_text(json.dumps(run, indent=2, default=str) + "\n", encoding="utf-8")
+    return folder / "findings.json"

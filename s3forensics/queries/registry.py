@@ -1,0 +1,230 @@
+"""Named investigative queries: `.sql` files with a metadata header, loaded, validated, run bound."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import yaml
+
+from ..errors import QueryError
+from ..store import fetch_frame
+from ..timerange import parse_utc
+
+__all__ = [
+    "Param",
+    "Query",
+    "QueryRegistry",
+    "FINDING_COLUMNS",
+    "default_registry",
+]
+
+BUILTIN_DIR = Path(__file__).parent
+KINDS = ("detection", "hunt", "summary")
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+SOURCES = ("s3-access", "cloudtrail", "both")
+PARAM_TYPES = ("timestamp", "integer", "float", "string", "string[]", "boolean")
+#: Columns every detection returns, so findings stack and display alike.
+FINDING_COLUMNS = ("first_seen", "last_seen", "principal", "source_ip", "access_key_id",
+                   "bucket", "object_key", "events", "detail")
+_HEADER_END = "---"
+_PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# String literals and comments are blanked before looking for $params, so text inside them
+# is never mistaken for a parameter.
+_LITERALS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared, typed query parameter."""
+
+    name: str
+    type: str
+    default: Any
+    description: str
+
+    def coerce(self, value: Any) -> Any:
+        """Convert a CLI string or Python value to this parameter's type."""
+        if value is None:
+            return None
+        try:
+            if self.type == "timestamp":
+                return parse_utc(value, name=self.name)
+            if self.type == "integer":
+                return int(value)
+            if self.type == "float":
+                return float(value)
+            if self.type == "boolean":
+                if isinstance(value, str):
+                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError(value)
+                    return value.lower() in ("true", "1", "yes")
+                return bool(value)
+            if self.type == "string[]":
+                if isinstance(value, str):
+                    return [v.strip() for v in value.split(",") if v.strip()]
+                return [str(v) for v in value]
+            return str(value)
+        except (TypeError, ValueError) as exc:
+            raise QueryError(f"parameter {self.name}: {value!r} is not a valid {self.type}") from exc
+
+
+@dataclass(frozen=True)
+class Query:
+    """One named query: metadata from the header plus the SQL body."""
+
+    name: str
+    title: str
+    kind: str
+    source: str
+    description: str
+    sql: str
+    path: Path
+    severity: str | None = None
+    mitre: tuple[str, ...] = ()
+    params: Mapping[str, Param] = field(default_factory=dict)
+    columns: tuple[str, ...] = ()
+
+    def bind(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults overlaid with `values`, type-checked; unknown names are an error."""
+        values = dict(values or {})
+        unknown = sorted(set(values) - set(self.params))
+        if unknown:
+            known = ", ".join(self.params) or "none"
+            raise QueryError(f"query {self.name}: unknown parameter(s) {', '.join(unknown)} (it takes: {known})")
+        return {name: p.coerce(values.get(name, p.default)) for name, p in self.params.items()}
+
+    def run(self, con: duckdb.DuckDBPyConnection, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """Execute against a case connection with parameters bound by DuckDB."""
+        bound = self.bind(params)
+        try:
+            return fetch_frame(con, self.sql, bound)
+        except duckdb.Error as exc:
+            raise QueryError(f"query {self.name} ({self.path.name}) failed: {exc}") from exc
+
+
+def _parse_file(path: Path) -> Query:
+    text = path.read_text(encoding="utf-8")
+    header: list[str] = []
+    body_start = None
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if not line.startswith("--"):
+            break
+        content = line[2:]
+        if content.strip() == _HEADER_END:
+            body_start = i + 1
+            break
+        header.append(content[1:] if content.startswith(" ") else content)
+    if body_start is None:
+        raise QueryError(f"{path}: no metadata header (lines starting '-- ' ended by '-- ---')")
+    try:
+        meta = yaml.safe_load("\n".join(header)) or {}
+    except yaml.YAMLError as exc:
+        raise QueryError(f"{path}: metadata header is not valid YAML ({exc})") from exc
+    sql = "\n".join(lines[body_start:]).strip().rstrip(";")
+    name = path.stem
+
+    def need(key: str, choices: Iterable[str] | None = None) -> str:
+        value = meta.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise QueryError(f"{path}: header needs '{key}'")
+        if choices is not None and value not in choices:
+            raise QueryError(f"{path}: {key} {value!r} is not one of {', '.join(choices)}")
+        return value.strip()
+
+    kind = need("kind", KINDS)
+    severity = need("severity", SEVERITIES) if kind == "detection" else meta.get("severity")
+    params: dict[str, Param] = {}
+    for pname, spec in (meta.get("params") or {}).items():
+        if not isinstance(spec, dict) or spec.get("type") not in PARAM_TYPES:
+            raise QueryError(f"{path}: parameter {pname} needs a type ({', '.join(PARAM_TYPES)})")
+        if not spec.get("description"):
+            raise QueryError(f"{path}: parameter {pname} needs a description")
+        params[pname] = Param(pname, spec["type"], spec.get("default"), spec["description"])
+    used = set(_PARAM_REF.findall(_LITERALS.sub("''", sql)))
+    if used - set(params):
+        raise QueryError(f"{path}: uses undeclared parameter(s) {', '.join(sorted(used - set(params)))}")
+    if set(params) - used:
+        raise QueryError(f"{path}: declares unused parameter(s) {', '.join(sorted(set(params) - used))}")
+    mitre = meta.get("mitre") or []
+    if kind == "detection" and not mitre:
+        raise QueryError(f"{path}: a detection needs MITRE ATT&CK ids ('mitre')")
+    return Query(
+        name=name,
+        title=need("title"),
+        kind=kind,
+        source=need("source", SOURCES),
+        description=" ".join(need("description").split()),
+        sql=sql,
+        path=path,
+        severity=severity,
+        mitre=tuple(str(m) for m in mitre),
+        params=params,
+        columns=tuple(meta.get("columns") or ()),
+    )
+
+
+class QueryRegistry:
+    """All queries by name: the built-in catalogue plus any user folders."""
+
+    def __init__(self, folders: Iterable[str | Path] = ()) -> None:
+        self._queries: dict[str, Query] = {}
+        for folder in (BUILTIN_DIR, *map(Path, folders)):
+            if not Path(folder).is_dir():
+                raise QueryError(f"{folder}: query folder not found")
+            for path in sorted(Path(folder).rglob("*.sql")):
+                query = _parse_file(path)
+                if query.name in self._queries and folder == BUILTIN_DIR:
+                    raise QueryError(f"{path}: duplicate query name {query.name}")
+                self._queries[query.name] = query  # a user's query may replace a built-in one
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._queries
+
+    def __len__(self) -> int:
+        return len(self._queries)
+
+    def get(self, name: str) -> Query:
+        """The query called `name`; an unknown name suggests close matches."""
+        try:
+            return self._queries[name]
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(name, self._queries, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; `s3forensics queries` lists them"
+            raise QueryError(f"unknown query {name!r}{hint}") from None
+
+    def list(self, *, kind: str | None = None, source: str | None = None) -> list[Query]:
+        """Queries filtered by kind and/or source (a source filter includes 'both')."""
+        return [
+            q for q in sorted(self._queries.values(), key=lambda q: (KINDS.index(q.kind), q.name))
+            if (kind is None or q.kind == kind)
+            and (source is None or q.source in (source, "both"))
+        ]
+
+    def frame(self, *, kind: str | None = None, source: str | None = None) -> pl.DataFrame:
+        """The catalogue as a frame (name, kind, source, severity, mitre, title, params)."""
+        rows = [
+            {"name": q.name, "kind": q.kind, "source": q.source, "severity": q.severity or "",
+             "mitre": ",".join(q.mitre), "title": q.title, "params": ",".join(q.params)}
+            for q in self.list(kind=kind, source=source)
+        ]
+        return pl.DataFrame(rows, schema=["name", "kind", "source", "severity", "mitre", "title", "params"])
+
+
+_DEFAULT: QueryRegistry | None = None
+
+
+def default_registry() -> QueryRegistry:
+    """The built-in catalogue, loaded once."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = QueryRegistry()
+    return _DEFAULT

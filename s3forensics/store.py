@@ -1,0 +1,201 @@
+"""The DuckDB case database: schema with documented columns, atomic idempotent batch loads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from .errors import CaseError
+from .parse.cloudtrail import CLOUDTRAIL_SCHEMA
+from .parse.common import REJECT_SCHEMA
+from .parse.s3_access import ACCESS_LOG_SCHEMA
+from .schema_docs import COLUMN_DOCS, TABLE_DOCS
+
+__all__ = [
+    "EVIDENCE_SCHEMA",
+    "TABLE_SCHEMAS",
+    "connect",
+    "fetch_frame",
+    "ensure_schema",
+    "known_hashes",
+    "load_batch",
+]
+
+EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
+    "evidence_id": pl.String(),
+    "sha256": pl.String(),
+    "kind": pl.String(),
+    "source": pl.String(),
+    "case_path": pl.String(),
+    "size": pl.Int64(),
+    "records": pl.Int64(),
+    "rejects": pl.Int64(),
+    "duplicates": pl.Int64(),
+    "loaded_at": pl.Datetime("us", "UTC"),
+    "bucket": pl.String(),
+    "key": pl.String(),
+    "version_id": pl.String(),
+    "etag": pl.String(),
+    "last_modified": pl.Datetime("us", "UTC"),
+    "acquired_at": pl.Datetime("us", "UTC"),
+}
+
+TABLE_SCHEMAS: dict[str, Mapping[str, pl.DataType]] = {
+    "s3_access_logs": ACCESS_LOG_SCHEMA,
+    "cloudtrail_events": CLOUDTRAIL_SCHEMA,
+    "evidence": EVIDENCE_SCHEMA,
+    "rejects": REJECT_SCHEMA,
+}
+
+
+def _duck_type(dtype: pl.DataType) -> str:
+    if dtype == pl.String:
+        return "VARCHAR"
+    if dtype == pl.Int64:
+        return "BIGINT"
+    if dtype == pl.Int32:
+        return "INTEGER"
+    if dtype == pl.Int16:
+        return "SMALLINT"
+    if dtype == pl.Boolean:
+        return "BOOLEAN"
+    if isinstance(dtype, pl.Datetime):
+        return "TIMESTAMPTZ"
+    if dtype == pl.Float64:
+        return "DOUBLE"
+    raise TypeError(f"no DuckDB type for {dtype}")  # a schema edit that needs a mapping here
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open a case database with UTC as the session time zone."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise CaseError(f"{path}: cannot open the case database ({exc})") from exc
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def fetch_frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Mapping[str, object] | None = None
+) -> pl.DataFrame:
+    """Run SQL with bound `$name` parameters and return the result as a polars frame."""
+    return con.sql(sql, params=dict(params or {})).pl()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create missing tables, each column with a COMMENT that documents it."""
+    existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    for table, schema in TABLE_SCHEMAS.items():
+        if table in existing:
+            continue
+        docs = COLUMN_DOCS[table]
+        cols = ", ".join(f'"{name}" {_duck_type(dtype)}' for name, dtype in schema.items())
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f"CREATE TABLE {table} ({cols})")
+        con.execute(f"COMMENT ON TABLE {table} IS {_quote(TABLE_DOCS[table])}")
+        for name in schema:
+            con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_quote(docs[name])}')
+        con.execute("COMMIT")
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """SHA-256 of every evidence object already loaded."""
+    return {r[0] for r in con.execute("SELECT sha256 FROM evidence").fetchall()}
+
+
+def _conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """Select the schema's columns in order, cast, and add missing ones as NULL."""
+    exprs = [
+        (pl.col(n) if n in frame.columns else pl.lit(None)).cast(t).alias(n)
+        for n, t in schema.items()
+    ]
+    return frame.select(exprs)
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    evidence: pl.DataFrame,
+    access_rows: pl.DataFrame | None = None,
+    cloudtrail_rows: pl.DataFrame | None = None,
+    rejects: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Load one batch in a single transaction; return the evidence rows as stored.
+
+    CloudTrail events whose eventID is already in the case (or earlier in the batch) are skipped
+    and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
+    """
+    evidence = _conform(evidence, EVIDENCE_SCHEMA)
+    rejects = _conform(rejects if rejects is not None else pl.DataFrame(), REJECT_SCHEMA)
+    sal = _conform(access_rows, ACCESS_LOG_SCHEMA) if access_rows is not None else None
+    ct = _conform(cloudtrail_rows, CLOUDTRAIL_SCHEMA) if cloudtrail_rows is not None else None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        counts: list[pl.DataFrame] = []
+        if sal is not None and sal.height:
+            con.register("_batch_sal", sal)
+            con.execute("INSERT INTO s3_access_logs SELECT * FROM _batch_sal")
+            con.unregister("_batch_sal")
+            counts.append(sal.group_by("evidence_id").agg(pl.len().alias("records")))
+        if ct is not None and ct.height:
+            # First occurrence of an eventID wins, in the batch and against the case.
+            first = ct.with_columns(
+                _first=pl.col("event_id").is_null() | pl.col("event_id").is_first_distinct()
+            )
+            con.register("_batch_ct", first)
+            fresh = fetch_frame(
+                con,
+                "SELECT b.* EXCLUDE (_first) FROM _batch_ct b WHERE b._first AND NOT EXISTS "
+                "(SELECT 1 FROM cloudtrail_events e WHERE e.event_id = b.event_id)",
+            )
+            con.unregister("_batch_ct")
+            con.register("_batch_ct_new", fresh)
+            con.execute("INSERT INTO cloudtrail_events SELECT * FROM _batch_ct_new")
+            con.unregister("_batch_ct_new")
+            counts.append(
+                ct.group_by("evidence_id").agg(pl.len().alias("_parsed")).join(
+                    fresh.group_by("evidence_id").agg(pl.len().alias("records")),
+                    on="evidence_id", how="left",
+                ).select(
+                    "evidence_id",
+                    pl.col("records").fill_null(0),
+                    (pl.col("_parsed") - pl.col("records").fill_null(0)).alias("_dups"),
+                )
+            )
+        if rejects.height:
+            con.register("_batch_rej", rejects)
+            con.execute("INSERT INTO rejects SELECT * FROM _batch_rej")
+            con.unregister("_batch_rej")
+        per_object = pl.concat(
+            [c.select("evidence_id", "records", (pl.col("_dups") if "_dups" in c.columns
+                                                  else pl.lit(0, pl.Int64)).alias("_dups"))
+             .cast({"records": pl.Int64, "_dups": pl.Int64}) for c in counts],
+        ) if counts else pl.DataFrame(schema={"evidence_id": pl.String, "records": pl.Int64, "_dups": pl.Int64})
+        rej_counts = rejects.group_by("evidence_id").agg(pl.len().cast(pl.Int64).alias("_rej"))
+        evidence = (
+            evidence.drop("records", "rejects")
+            .join(per_object, on="evidence_id", how="left")
+            .join(rej_counts, on="evidence_id", how="left")
+            .with_columns(
+                pl.col("records").fill_null(0),
+                pl.col("_rej").fill_null(0).alias("rejects"),
+                (pl.col("duplicates").fill_null(0) + pl.col("_dups").fill_null(0)).alias("duplicates"),
+            )
+        )
+        evidence = _conform(evidence, EVIDENCE_SCHEMA)
+        con.register("_batch_ev", evidence)
+        con.execute("INSERT INTO evidence SELECT * FROM _batch_ev")
+        con.unregister("_batch_ev")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return evidence

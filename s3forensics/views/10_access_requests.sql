@@ -1,0 +1,20 @@
+-- Access log rows with the columns every query needs: who (principal, actor, account) and outcome.
+CREATE OR REPLACE VIEW access_requests AS
+SELECT
+    s.*,
+    coalesce(s.requester, 'anonymous') AS principal,
+    -- A role's sessions differ per run; the role is the stable actor behind them.
+    coalesce(
+        regexp_replace(s.requester, '^arn:(aws[a-z-]*):sts::([0-9]{12}):assumed-role/([^/]+)/.*$',
+                       'arn:\1:iam::\2:role/\3'),
+        'anonymous') AS actor,
+    s.requester IS NULL AS is_anonymous,
+    nullif(regexp_extract(s.requester, '^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):', 1), '') AS principal_account,
+    (s.http_status // 100)::INTEGER AS status_class,
+    coalesce(s.error_code IS NULL AND s.http_status < 400, false) AS succeeded,
+    s.operation IN ('REST.GET.OBJECT', 'WEBSITE.GET.OBJECT', 'SOAP.GetObject',
+                    'SOAP.GetObjectExtended', 'REST.COPY.OBJECT_GET') AS is_object_read,
+    s.operation LIKE 'S3.%' AS is_s3_internal,
+    s.operation IN ('REST.DELETE.OBJECT', 'BATCH.DELETE.OBJECT', 'SOAP.DeleteObject',
+                    'REST.DELETE.OBJECT_VERSION') AS is_object_delete
+FROM s3_access_logs s;

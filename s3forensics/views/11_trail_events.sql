@@ -1,0 +1,24 @@
+-- CloudTrail events with the same who/outcome columns as access_requests.
+CREATE OR REPLACE VIEW trail_events AS
+SELECT
+    c.*,
+    coalesce(
+        c.principal_arn,
+        CASE WHEN c.account_id = 'ANONYMOUS_PRINCIPAL' THEN 'anonymous' END,
+        c.invoked_by,
+        CASE WHEN c.identity_type = 'AWSService' THEN c.source_ip END,
+        c.principal_id,
+        'unknown') AS principal,
+    coalesce(
+        c.session_issuer_arn,
+        c.principal_arn,
+        CASE WHEN c.account_id = 'ANONYMOUS_PRINCIPAL' THEN 'anonymous' END,
+        c.invoked_by,
+        CASE WHEN c.identity_type = 'AWSService' THEN c.source_ip END,
+        c.principal_id,
+        'unknown') AS actor,
+    coalesce(c.account_id = 'ANONYMOUS_PRINCIPAL', false) AS is_anonymous,
+    coalesce(nullif(regexp_extract(c.principal_arn, '^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):', 1), ''),
+             CASE WHEN regexp_matches(c.account_id, '^[0-9]{12}$') THEN c.account_id END) AS principal_account,
+    c.error_code IS NULL AS succeeded
+FROM cloudtrail_events c;
