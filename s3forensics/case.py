@@ -22,7 +22,7 @@ from .parse.common import ParseResult, decompress
 from .parse.s3_access import parse_access_logs
 from .views import install_views
 
-__all__ = ["Case", "IngestSummary"]
+__all__ = ["Case", "IngestSummary", "collect_files"]
 
 DB_NAME = "case.duckdb"
 # Case folders may hold these besides the database; anything else means "not a case folder".
@@ -98,8 +98,8 @@ class _Item:
         return self.sha256[:16]
 
 
-def _walk(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
-    """Expand files and folders into (file, root it was found under), sorted, hidden files skipped."""
+def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
+    """Expand files and folders into (file, folder it was found under), sorted, hidden files skipped."""
     found: list[tuple[Path, Path]] = []
     for raw in paths:
         p = Path(raw)
@@ -201,7 +201,7 @@ class Case:
         """Copy, parse and load log objects from files and folders; safe to repeat."""
         if kind not in ("auto", "s3-access", "cloudtrail"):
             raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
-        files = _walk(paths)
+        files = collect_files(paths)
         src = {Path(k).resolve(): v for k, v in (sources or {}).items()}
         summary = IngestSummary()
         known = store.known_hashes(self.con)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..case import Case, IngestSummary
+from ..case import Case, IngestSummary, collect_files
 from ..errors import InputError
 from ..sample_data import bundled_samples
 
@@ -57,6 +57,7 @@ def _report(summary: IngestSummary, case: Case) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    collect_files(args.paths)  # a missing path or empty folder fails before a case is created
     with Case.open(args.case) as case:
         summary = case.ingest(args.paths, kind=args.kind, progress=not args.quiet)
         for path, why in summary.skipped:

@@ -13,6 +13,7 @@ import polars as pl
 
 from ..case import Case
 from ..findings import findings_frame, run_findings, save_findings
+from ..queries.docs import catalogue_markdown
 from ..queries.registry import KINDS, QueryRegistry
 from ..timerange import parse_utc
 
@@ -30,6 +31,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     q.add_argument("--queries-dir", action="append", default=[], type=Path, metavar="DIR",
                    help="also load your own .sql queries from DIR (repeatable)")
     q.add_argument("--verbose", "-v", action="store_true", help="show descriptions and parameters")
+    q.add_argument("--markdown", action="store_true",
+                   help="print the catalogue as Markdown (this is how docs/queries.md is made)")
     q.set_defaults(func=_queries)
 
     r = sub.add_parser(
@@ -85,6 +88,9 @@ def print_frame(frame: pl.DataFrame, fmt: str) -> None:
 
 def _queries(args: argparse.Namespace) -> int:
     registry = QueryRegistry(args.queries_dir)
+    if args.markdown:
+        sys.stdout.write(catalogue_markdown(registry))
+        return 0
     if not args.verbose:
         print_frame(registry.frame(kind=args.kind, source=args.source), "table")
         return 0

@@ -52,7 +52,7 @@ policy_findings AS (
                AND NOT conditioned AS is_public,
            list_filter(
                regexp_extract_all(principal_text, '(?:arn:aws[a-z-]*:iam::|")([0-9]{12})(?::|")', 1),
-               a -> NOT list_contains(k.accounts, a)) AS foreign_accounts
+               lambda a: NOT list_contains(k.accounts, a)) AS foreign_accounts
     FROM granted g CROSS JOIN known k
 ),
 exposures AS (

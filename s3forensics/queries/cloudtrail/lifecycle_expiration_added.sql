@@ -16,7 +16,7 @@ WITH rules AS (
     SELECT *,
            list_min(list_transform(
                regexp_extract_all(request_parameters, '"(?:Days|NoncurrentDays)"\s*:\s*"?([0-9]+)', 1),
-               d -> d::INTEGER)) AS min_days
+               lambda d: d::INTEGER)) AS min_days
     FROM trail_events
     WHERE event_name IN ('PutBucketLifecycle', 'PutBucketLifecycleConfiguration')
       AND regexp_matches(request_parameters, '"(Expiration|NoncurrentVersionExpiration)"')

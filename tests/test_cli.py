@@ -1,0 +1,91 @@
+"""The command line: help with examples, summaries, one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from s3forensics.cli.main import build_parser
+
+from .factories import ct_object, sal_object
+
+CT_NAME = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T1215Z_abcdEFGH12345678.json.gz"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "s3forensics", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def subcommands() -> list[str]:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return sorted(action.choices)  # type: ignore[arg-type]
+
+
+def test_top_level_help_lists_commands_with_an_example() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    for name in ("ingest", "demo", "queries", "query", "findings"):
+        assert name in out.stdout
+    assert "example" in out.stdout
+
+
+@pytest.mark.parametrize("command", subcommands())
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    parser = build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    sub = action.choices[command]  # type: ignore[index]
+    text = sub.format_help()
+    assert sub.description, command
+    assert "example" in text, f"`s3forensics {command} --help` shows no example"
+
+
+def test_ingest_prints_a_summary_and_names_bad_files(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "logs").mkdir(parents=True)
+    (src / "logs" / "2024-05-01-12-10-00-0123456789ABCDEF").write_bytes(sal_object(4))
+    ct = src / CT_NAME
+    ct.parent.mkdir(parents=True)
+    ct.write_bytes(ct_object(range(3)))
+    (src / "bad.json.gz").write_bytes(b"\x1f\x8bnot really gzip")
+    out = run("ingest", "--case", str(tmp_path / "case"), "--quiet", str(src))
+    assert out.returncode == 0, out.stderr
+    assert "s3-access" in out.stdout and "cloudtrail" in out.stdout
+    assert "event time span    2024-05-01 12:00:00Z .. 2024-05-01 12:00:03Z" in out.stdout
+    assert "bad.json.gz: corrupt gzip" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_ingest_exits_non_zero_only_when_nothing_loads(tmp_path: Path) -> None:
+    (tmp_path / "bad.json.gz").write_bytes(b"\x1f\x8bnot really gzip")
+    out = run("ingest", "--case", str(tmp_path / "case"), str(tmp_path / "bad.json.gz"))
+    assert out.returncode == 1
+    assert "corrupt gzip" in out.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = run("ingest", "--case", str(tmp_path / "case"), str(empty))
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0 and "empty folder" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = run("ingest", "--case", str(tmp_path / "case2"), str(tmp_path / "missing"))
+    assert out.returncode == 1 and "no such file or folder" in out.stderr
+    assert not (tmp_path / "case2").exists()  # no case is created for input that cannot load
+
+
+def test_unknown_query_is_a_one_line_error(tmp_path: Path) -> None:
+    src = tmp_path / "logs" / "2024-05-01-12-10-00-0123456789ABCDEF"
+    src.parent.mkdir()
+    src.write_bytes(sal_object(2))
+    assert run("ingest", "--case", str(tmp_path / "case"), str(src)).returncode == 0
+    out = run("query", "no_such_query", "--case", str(tmp_path / "case"))
+    assert out.returncode == 1
+    assert "unknown query 'no_such_query'" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = run("query", "top_requesters", "--case", str(tmp_path / "case"), "-p", "limit", "1",
+              "--format", "csv")
+    assert out.returncode == 0
+    assert out.stdout.splitlines()[1].startswith("arn:aws:iam::111122223333:user/alice,2,")
