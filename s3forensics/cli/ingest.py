@@ -1,4 +1,4 @@
-"""`s3forensics ingest` and `s3forensics demo`: load log objects into a case and summarise."""
+"""`s3forensics ingest`: load log objects into a case and summarise."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import sys
 from pathlib import Path
 
 from ..case import Case, IngestSummary, collect_files
-from ..errors import InputError
-from ..sample_data import bundled_samples
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    """Add the `ingest` and `demo` commands."""
+    """Add the `ingest` command."""
     p = sub.add_parser(
         "ingest",
         help="load S3 access log and CloudTrail objects (files or folders) into a case",
@@ -36,16 +34,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to load")
     p.set_defaults(func=_ingest)
 
-    d = sub.add_parser(
-        "demo",
-        help="ingest the bundled breach scenario into a case and summarise it",
-        description="Load the bundled sample logs (data/samples) into a case and print what it holds.",
-        epilog="example: s3forensics demo --case cases/demo",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    d.add_argument("--case", type=Path, default=Path("cases/demo"), metavar="DIR",
-                   help="case folder (default: cases/demo)")
-    d.set_defaults(func=_demo)
 
 
 def _report(summary: IngestSummary, case: Case) -> int:
@@ -63,16 +51,3 @@ def _ingest(args: argparse.Namespace) -> int:
         for path, why in summary.skipped:
             print(f"skipped {path}: {why}", file=sys.stderr)
         return _report(summary, case)
-
-
-def _demo(args: argparse.Namespace) -> int:
-    samples = bundled_samples()
-    if samples is None:
-        raise InputError("data/samples", "bundled samples not found; run `s3forensics samples --out DIR`")
-    with Case.open(args.case) as case:
-        summary = case.ingest([samples])
-        print(f"samples: {samples}")
-        code = _report(summary, case)
-        for table, n in case.tables().items():
-            print(f"  {table:18} {n:>9,} rows")
-        return code

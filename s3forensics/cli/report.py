@@ -1,0 +1,111 @@
+"""`s3forensics run`, `lab` and `demo`: the guided notebooks, headless or in JupyterLab."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ..case import Case
+from ..errors import InputError
+from ..notebook import CASE_ENV, notebook_dir
+from ..report import list_notebooks, run_notebooks
+from ..sample_data import bundled_samples
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add the `run`, `lab` and `demo` commands."""
+    raw = argparse.RawDescriptionHelpFormatter
+    r = sub.add_parser(
+        "run", help="execute the guided notebooks headless into <case>/reports/",
+        description=("Execute the guided notebooks with papermill against a case, writing executed "
+                     ".ipynb and standalone .html files plus an index.html that summarises the findings "
+                     "into <case>/reports/. A failing notebook is reported; the others still run."),
+        epilog=("examples:\n  s3forensics run --case cases/acme\n"
+                "  s3forensics run --case cases/acme --notebook 03_investigate_ip -p ip 203.0.113.66"),
+        formatter_class=raw)
+    r.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
+    r.add_argument("--notebook", action="append", default=[], metavar="NAME",
+                   help="run only this notebook (name, number or subject; repeatable)")
+    r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                   help="notebook parameter (repeatable); given to each notebook that declares it")
+    r.set_defaults(func=_run)
+
+    lab = sub.add_parser(
+        "lab", help="open the guided notebooks in JupyterLab with a case preselected",
+        description="Start JupyterLab on the notebooks folder; every notebook opens the given case.",
+        epilog="example: s3forensics lab --case cases/acme --port 8899",
+        formatter_class=raw)
+    lab.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
+    lab.add_argument("--port", type=int, default=8888, help="port to listen on (localhost only)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.set_defaults(func=_lab)
+
+    d = sub.add_parser(
+        "demo", help="the bundled breach scenario end to end: samples -> case -> notebooks -> report",
+        description=("Load the bundled sample logs into a case, run every guided notebook on it and print "
+                     "where the report is. Safe to repeat: already-loaded evidence is skipped."),
+        epilog="example: s3forensics demo --case cases/demo",
+        formatter_class=raw)
+    d.add_argument("--case", type=Path, default=Path("cases/demo"), metavar="DIR",
+                   help="case folder (default: cases/demo)")
+    d.add_argument("--no-notebooks", action="store_true", help="only ingest and summarise")
+    d.set_defaults(func=_demo)
+
+
+def _parse_value(text: str) -> object:
+    """Notebook parameters from the command line: numbers and booleans typed, the rest text."""
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _print_runs(report) -> None:  # type: ignore[no-untyped-def]
+    for run in report.runs:
+        state = "ok" if run.ok else f"FAILED (cell {run.failed_cell}): {run.error}"
+        print(f"  {run.name:38} {state}")
+    print(f"report: {report.index}")
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not (args.case / "case.duckdb").exists():
+        raise InputError(str(args.case), "not a case folder; create it with `s3forensics ingest` first")
+    params = {k: _parse_value(v) for k, v in args.param}
+    report = run_notebooks(args.case, notebooks=args.notebook, parameters=params)
+    _print_runs(report)
+    return 0 if report.ok else 1
+
+
+def _lab(args: argparse.Namespace) -> int:
+    env = dict(os.environ, **{CASE_ENV: str(args.case.resolve())})
+    cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir()}",
+           f"--ServerApp.port={args.port}", "--ServerApp.ip=127.0.0.1"]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    return subprocess.call(cmd, env=env)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    samples = bundled_samples()
+    if samples is None:
+        raise InputError("data/samples", "bundled samples not found; run `s3forensics samples --out DIR`")
+    with Case.open(args.case) as case:
+        summary = case.ingest([samples])
+        print(f"samples: {samples}")
+        print(summary)
+        for table, n in case.tables().items():
+            print(f"  {table:18} {n:>9,} rows")
+    if args.no_notebooks or not list_notebooks():
+        print(f"case: {args.case.resolve()}")
+        return 0
+    report = run_notebooks(args.case)
+    _print_runs(report)
+    return 0 if report.ok else 1

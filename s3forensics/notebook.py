@@ -1,0 +1,58 @@
+"""Helpers the guided notebooks call: open the case, show frames and charts, keep cells short."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from .case import Case
+from .charts import use_offline_rendering
+from .sample_data import bundled_samples
+
+__all__ = ["CASE_ENV", "DEFAULT_CASE", "resolve_case_dir", "open_case", "notebook_dir", "show"]
+
+#: `s3forensics lab --case DIR` sets this so every notebook opens that case.
+CASE_ENV = "S3FORENSICS_CASE"
+DEFAULT_CASE = Path("cases") / "demo"
+
+
+def notebook_dir() -> Path:
+    """Folder of the guided notebooks (the repository's `notebooks/`)."""
+    return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def resolve_case_dir(case_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The case to use: the parameter, else $S3FORENSICS_CASE, else the bundled demo case."""
+    if case_dir:
+        return Path(case_dir).expanduser()
+    if os.environ.get(CASE_ENV):
+        return Path(os.environ[CASE_ENV]).expanduser()
+    return notebook_dir().parent / DEFAULT_CASE
+
+
+def open_case(case_dir: str | os.PathLike[str] | None = None, *, read_only: bool = False,
+              load_samples: bool = True) -> Case:
+    """Open the notebook's case; the demo case is created from the bundled samples when missing.
+
+    Notebooks after the first open read-only, so several can be open in JupyterLab at once.
+    """
+    use_offline_rendering()
+    pl.Config.set_tbl_rows(30)
+    pl.Config.set_fmt_str_lengths(80)
+    root = resolve_case_dir(case_dir)
+    is_demo = root.resolve() == (notebook_dir().parent / DEFAULT_CASE).resolve()
+    if not (root / "case.duckdb").exists() and load_samples and is_demo:
+        samples = bundled_samples()
+        if samples is not None:
+            with Case.open(root) as case:
+                case.ingest([samples], progress=False)
+    return Case.open(root, create=not read_only, read_only=read_only)
+
+
+def show(frame: pl.DataFrame, *, limit: int = 30) -> pl.DataFrame:
+    """The first rows of a frame for display, saying how many were left out."""
+    if frame.height > limit:
+        print(f"showing {limit} of {frame.height:,} rows")
+    return frame.head(limit)

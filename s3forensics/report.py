@@ -1,0 +1,190 @@
+"""Run the guided notebooks headless with papermill and build the case's HTML report."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import InputError
+from .notebook import CASE_ENV, notebook_dir
+
+__all__ = ["NotebookRun", "RunReport", "list_notebooks", "run_notebooks", "write_index"]
+
+
+@dataclass
+class NotebookRun:
+    """The outcome of executing one notebook."""
+
+    name: str
+    ipynb: Path
+    html: Path | None
+    ok: bool
+    error: str | None = None
+    failed_cell: int | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunReport:
+    """All notebook runs of one `s3forensics run`, and the index page."""
+
+    runs: list[NotebookRun] = field(default_factory=list)
+    index: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every notebook ran to the end."""
+        return all(r.ok for r in self.runs)
+
+
+def list_notebooks(folder: Path | None = None) -> list[Path]:
+    """The guided notebooks in run order (`NN_verb_subject.ipynb`)."""
+    folder = folder or notebook_dir()
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _select(names: Sequence[str], available: list[Path]) -> list[Path]:
+    if not names:
+        return available
+    chosen = []
+    for name in names:
+        stem = Path(name).stem
+        match = [p for p in available if p.stem == stem or p.stem.split("_", 1)[0] == stem
+                 or p.stem.split("_", 1)[-1] == stem]
+        if not match:
+            raise InputError(name, "no such notebook; choose from " + ", ".join(p.stem for p in available))
+        chosen.extend(m for m in match if m not in chosen)
+    return chosen
+
+
+def _export_html(ipynb: Path) -> Path:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(ipynb, as_version=4)
+    exporter = HTMLExporter(template_name="lab")
+    body, _ = exporter.from_notebook_node(nb)
+    out = ipynb.with_suffix(".html")
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def run_notebooks(
+    case_dir: str | os.PathLike[str],
+    *,
+    notebooks: Sequence[str] = (),
+    parameters: Mapping[str, Any] | None = None,
+    folder: Path | None = None,
+    progress: bool = True,
+) -> RunReport:
+    """Execute notebooks into <case>/reports/ (.ipynb and .html), then write the index page.
+
+    A notebook that fails is recorded with its cell and error; the others still run.
+    """
+    import papermill as pm
+
+    case_root = Path(case_dir).resolve()
+    reports = case_root / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    selected = _select(notebooks, list_notebooks(folder))
+    report = RunReport()
+    for path in selected:
+        out = reports / path.name
+        params = {"case_dir": str(case_root), **dict(parameters or {})}
+        accepted = pm.inspect_notebook(str(path))
+        params = {k: v for k, v in params.items() if k in accepted}
+        started = datetime.now(timezone.utc)
+        run = NotebookRun(path.stem, out, None, True)
+        env_before = os.environ.get(CASE_ENV)
+        os.environ[CASE_ENV] = str(case_root)
+        try:
+            pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(path.parent),
+                                progress_bar=progress, kernel_name="python3")
+        except pm.PapermillExecutionError as exc:
+            run.ok = False
+            run.failed_cell = exc.exec_count
+            run.error = f"{exc.ename}: {exc.evalue}"
+        except Exception as exc:  # a kernel that died or a notebook that cannot be read
+            run.ok = False
+            run.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            if env_before is None:
+                os.environ.pop(CASE_ENV, None)
+            else:
+                os.environ[CASE_ENV] = env_before
+        run.seconds = (datetime.now(timezone.utc) - started).total_seconds()
+        if out.exists():
+            run.html = _export_html(out)
+        report.runs.append(run)
+    report.index = write_index(case_root, report.runs)
+    return report
+
+
+def _findings(case_root: Path) -> list[dict[str, Any]]:
+    path = case_root / "findings" / "findings.json"
+    if not path.exists():
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_index(case_root: Path, runs: Sequence[NotebookRun]) -> Path:
+    """Write <case>/reports/index.html: links to every notebook report and the findings summary."""
+    esc = html.escape
+    findings = _findings(case_root)
+    rows = []
+    for f in findings:
+        ents = f.get("entities", {})
+        rows.append(
+            "<tr class='sev-{sev}'><td>{sev}</td><td><b>{det}</b><br>{title}</td><td>{count}</td>"
+            "<td>{first}<br>{last}</td><td>{ips}</td><td>{principals}</td><td>{keys}</td><td>{buckets}</td></tr>".format(
+                sev=esc(f["severity"]), det=esc(f["detection"]), title=esc(f["title"]), count=f["count"],
+                first=esc(str(f.get("first_seen") or "")), last=esc(str(f.get("last_seen") or "")),
+                ips=esc(", ".join(ents.get("ips", []))),
+                principals=esc(", ".join(ents.get("principals", []))),
+                keys=esc(", ".join(ents.get("access_keys", []))),
+                buckets=esc(", ".join(ents.get("buckets", []))),
+            ))
+    nb_rows = []
+    for r in runs:
+        link = f"<a href='{esc(r.html.name)}'>{esc(r.name)}</a>" if r.html else esc(r.name)
+        status = "ok" if r.ok else f"failed in cell {r.failed_cell}: {esc(r.error or '')}"
+        nb_rows.append(f"<tr class='{'ok' if r.ok else 'fail'}'><td>{link}</td><td>{status}</td>"
+                       f"<td>{r.seconds:.0f} s</td></tr>")
+    ips = sorted({ip for f in findings for ip in f.get("entities", {}).get("ips", [])})
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>s3forensics report: {esc(case_root.name)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
+td, th {{ border: 1px solid #ccc; padding: 0.3rem 0.6rem; vertical-align: top; text-align: left; }}
+th {{ background: #f3f3f3; }}
+tr.sev-critical td:first-child {{ background: #7f0000; color: white; }}
+tr.sev-high td:first-child {{ background: #d7301f; color: white; }}
+tr.sev-medium td:first-child {{ background: #fc8d59; }}
+tr.sev-low td:first-child {{ background: #fdcc8a; }}
+tr.fail {{ background: #fde2e1; }}
+</style></head><body>
+<h1>Case {esc(case_root.name)}</h1>
+<p>Generated {generated} by s3forensics {esc(__version__)}. Times are UTC.</p>
+<h2 id="findings">Findings summary</h2>
+<p>{len(findings)} detections fired. Addresses involved: {esc(", ".join(ips)) or "none"}.</p>
+<table><tr><th>severity</th><th>detection</th><th>count</th><th>first / last seen</th><th>IPs</th>
+<th>principals</th><th>access keys</th><th>buckets</th></tr>
+{''.join(rows) or '<tr><td colspan="8">no findings (run the notebooks or `s3forensics findings`)</td></tr>'}
+</table>
+<h2 id="notebooks">Notebooks</h2>
+<table><tr><th>notebook</th><th>status</th><th>time</th></tr>{''.join(nb_rows)}</table>
+</body></html>
+"""
+    out = case_root / "reports" / "index.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
