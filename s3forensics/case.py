@@ -87,10 +87,11 @@ class IngestSummary:
 @dataclass
 class _Item:
     path: Path
+    apath: str
     data: bytes
     content: bytes
     sha256: str
-    dest: Path
+    dest: str
     source: Mapping[str, Any]
 
     @property
@@ -176,18 +177,19 @@ class Case:
 
     # -- ingest ---------------------------------------------------------------------------------
 
-    def _destination(self, path: Path, root: Path, sha: str, source: Mapping[str, Any]) -> Path:
-        resolved = path.resolve()
-        evidence = self.evidence_dir.resolve()
-        if resolved.is_relative_to(evidence):
-            return resolved  # already held (acquired straight into the case)
+    def _destination(self, path: str, root: str, sha: str, source: Mapping[str, Any],
+                     evidence_root: str) -> str:
+        """Absolute path where the object's copy lives in the case (string paths: this runs per file)."""
+        if path.startswith(evidence_root + os.sep):
+            return path  # already held (acquired straight into the case)
         if source.get("bucket") and source.get("key"):
-            dest = self.evidence_dir / source["bucket"] / source["key"]
+            dest = os.path.join(evidence_root, source["bucket"], source["key"])
         else:
-            dest = self.evidence_dir / "local" / root.resolve().name / path.resolve().relative_to(root.resolve())
-        if dest.exists() and _sha256_file(dest) != sha:
+            rel = path[len(root) + 1:] if path.startswith(root + os.sep) else os.path.basename(path)
+            dest = os.path.join(evidence_root, "local", os.path.basename(root) or "root", rel)
+        if os.path.exists(dest) and _sha256_file(Path(dest)) != sha:
             # Same name, different bytes: keep both, never overwrite evidence.
-            dest = self.evidence_dir / "local" / sha[:16] / dest.name
+            dest = os.path.join(evidence_root, "local", sha[:16], os.path.basename(path))
         return dest
 
     def ingest(
@@ -202,21 +204,24 @@ class Case:
         if kind not in ("auto", "s3-access", "cloudtrail"):
             raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
         files = collect_files(paths)
-        src = {Path(k).resolve(): v for k, v in (sources or {}).items()}
+        src = {os.path.abspath(k): v for k, v in (sources or {}).items()}
+        evidence_root = os.path.abspath(self.evidence_dir)
+        roots = {root: os.path.abspath(root) for root in {r for _, r in files}}
         summary = IngestSummary()
         known = store.known_hashes(self.con)
         pending: dict[str, list[_Item]] = {"s3-access": [], "cloudtrail": [], "cloudtrail-digest": []}
         pending_bytes = dict.fromkeys(pending, 0)
-        bar = tqdm(total=sum(f.stat().st_size for f, _ in files), unit="B", unit_scale=True,
-                   desc="ingest", disable=not progress or len(files) < 2, leave=False)
+        bar = tqdm(total=len(files), unit="obj", desc="ingest",
+                   disable=not progress or len(files) < 50, leave=False)
         for path, root in files:
+            bar.update(1)
+            apath = os.path.abspath(path)
             try:
-                data = path.read_bytes()
+                with open(apath, "rb") as fh:
+                    data = fh.read()
             except OSError as exc:
                 summary.errors.append(f"{path}: unreadable file ({exc.strerror or exc})")
                 continue
-            finally:
-                bar.update(path.stat().st_size if path.exists() else 0)
             sha = hashlib.sha256(data).hexdigest()
             if sha in known:
                 summary.already_loaded += 1
@@ -226,16 +231,16 @@ class Case:
             except InputError as exc:
                 summary.errors.append(str(exc))
                 continue
-            detected, why = detect_kind(path, content)
+            detected, why = detect_kind(apath, content)
             if kind != "auto" and detected != "cloudtrail-digest":
                 detected = kind  # type: ignore[assignment]
             if detected is None:
                 summary.skipped.append((str(path), why))
                 continue
-            source = src.get(path.resolve(), {})
-            item = _Item(path, data, content, sha, self._destination(path, root, sha, source), source)
+            source = src.get(apath, {})
+            dest = self._destination(apath, roots[root], sha, source, evidence_root)
             known.add(sha)
-            pending[detected].append(item)
+            pending[detected].append(_Item(path, apath, data, content, sha, dest, source))
             pending_bytes[detected] += len(content)
             if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
                 self._flush(detected, pending[detected], summary)
@@ -285,20 +290,19 @@ class Case:
         if not items:
             return
         now = datetime.now(timezone.utc)
+        # Copies are written before the load commits: an interrupted batch leaves at worst a copy
+        # with no evidence row, which the next ingest of the same object reuses.
         for item in items:
-            if item.dest != item.path.resolve():
-                item.dest.parent.mkdir(parents=True, exist_ok=True)
-                if not item.dest.exists():
-                    tmp = item.dest.with_name(item.dest.name + ".partial")
-                    tmp.write_bytes(item.data)
-                    tmp.replace(item.dest)
+            if item.dest != item.apath:
+                _store_copy(item)
+        case_root = os.path.abspath(self.root)
         evidence = pl.DataFrame(
             {
                 "evidence_id": [i.evidence_id for i in items],
                 "sha256": [i.sha256 for i in items],
                 "kind": [kind] * len(items),
-                "source": [i.source.get("source") or str(i.path.resolve()) for i in items],
-                "case_path": [i.dest.resolve().relative_to(self.root.resolve()).as_posix() for i in items],
+                "source": [i.source.get("source") or i.apath for i in items],
+                "case_path": [Path(os.path.relpath(i.dest, case_root)).as_posix() for i in items],
                 "size": [len(i.data) for i in items],
                 "loaded_at": [now] * len(items),
                 "bucket": [i.source.get("bucket") for i in items],
@@ -322,6 +326,17 @@ class Case:
         summary._add(kind, stored.height, int(stored["records"].sum()), int(stored["rejects"].sum()))
         summary.duplicates += int(stored["duplicates"].sum()) + (result.duplicates if result else 0)
         summary.evidence_ids.extend(stored["evidence_id"].to_list())
+
+
+def _store_copy(item: _Item) -> None:
+    """Write the evidence copy byte for byte (via a temporary name, so no partial file is final)."""
+    if os.path.exists(item.dest):
+        return
+    os.makedirs(os.path.dirname(item.dest), exist_ok=True)
+    tmp = item.dest + ".partial"
+    with open(tmp, "wb") as fh:
+        fh.write(item.data)
+    os.replace(tmp, item.dest)
 
 
 def _sha256_file(path: Path) -> str:
