@@ -41,6 +41,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     lab.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
     lab.add_argument("--port", type=int, default=8888, help="port to listen on (localhost only)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--token", default=None, help="server token (default: JupyterLab generates one)")
     lab.set_defaults(func=_lab)
 
     d = sub.add_parser(
@@ -87,9 +88,15 @@ def _run(args: argparse.Namespace) -> int:
 def _lab(args: argparse.Namespace) -> int:
     env = dict(os.environ, **{CASE_ENV: str(args.case.resolve())})
     cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir()}",
-           f"--ServerApp.port={args.port}", "--ServerApp.ip=127.0.0.1"]
+           f"--ServerApp.port={args.port}", "--ServerApp.ip=127.0.0.1",
+           # Forensic workstations are often offline: no extension-manager calls to PyPI.
+           "--LabApp.extension_manager=readonly"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # analysts' VMs and CI often run as root
     if args.no_browser:
         cmd.append("--no-browser")
+    if args.token is not None:
+        cmd.append(f"--IdentityProvider.token={args.token}")
     return subprocess.call(cmd, env=env)
 
 
