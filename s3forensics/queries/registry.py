@@ -12,7 +12,7 @@ import duckdb
 import polars as pl
 import yaml
 
-from ..errors import QueryError
+from ..errors import QueryError, TimeRangeError
 from ..store import fetch_frame
 from ..timerange import parse_utc
 
@@ -70,8 +70,8 @@ class Param:
                     return [v.strip() for v in value.split(",") if v.strip()]
                 return [str(v) for v in value]
             return str(value)
-        except (TypeError, ValueError) as exc:
-            raise QueryError(f"parameter {self.name}: {value!r} is not a valid {self.type}") from exc
+        except (TypeError, ValueError, TimeRangeError) as exc:
+            raise QueryError(f"parameter {self.name}: {value!r} is not a valid {self.type} ({exc})") from exc
 
 
 @dataclass(frozen=True)

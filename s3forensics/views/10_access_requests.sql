@@ -11,7 +11,7 @@ SELECT
     s.requester IS NULL AS is_anonymous,
     nullif(regexp_extract(s.requester, '^arn:aws[a-z-]*:(?:iam|sts)::([0-9]{12}):', 1), '') AS principal_account,
     (s.http_status // 100)::INTEGER AS status_class,
-    coalesce(s.error_code IS NULL AND s.http_status < 400, false) AS succeeded,
+    (s.error_code IS NULL AND coalesce(s.http_status < 400, true)) AS succeeded,
     s.operation IN ('REST.GET.OBJECT', 'WEBSITE.GET.OBJECT', 'SOAP.GetObject',
                     'SOAP.GetObjectExtended', 'REST.COPY.OBJECT_GET') AS is_object_read,
     s.operation LIKE 'S3.%' AS is_s3_internal,

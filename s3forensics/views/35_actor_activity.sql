@@ -4,25 +4,25 @@
 CREATE OR REPLACE VIEW actor_activity AS
 WITH unioned AS (
     SELECT 'access_log' AS source, event_time, actor, principal, principal_account, is_anonymous,
-           (requester LIKE 'svc:%' OR requester IN ('AmazonS3', 'AWS Internal')
-            OR requester LIKE 'arn:aws:iam::cloudfront:user/%'
-            OR lower(coalesce(user_agent, '')) LIKE '%aws-internal%') AS is_service,
+           coalesce(requester LIKE 'svc:%' OR requester IN ('AmazonS3', 'AWS Internal')
+                    OR requester LIKE 'arn:aws:iam::cloudfront:user/%', false)
+           OR lower(coalesce(user_agent, '')) LIKE '%aws-internal%' AS is_service,
            remote_ip AS source_ip, access_key_id, user_agent, bucket, object_key,
            operation, succeeded, error_code, bytes_sent AS bytes_out, request_id
     FROM access_log_identity
     UNION ALL
     SELECT 'cloudtrail', event_time, actor, principal, principal_account, is_anonymous,
-           (identity_type = 'AWSService' OR invoked_by IS NOT NULL OR source_ip = 'AWS Internal'
-            OR source_ip LIKE '%.amazonaws.com'
-            OR lower(coalesce(user_agent, '')) LIKE '%aws-internal%'),
+           coalesce(identity_type = 'AWSService' OR invoked_by IS NOT NULL OR source_ip = 'AWS Internal'
+                    OR source_ip LIKE '%.amazonaws.com', false)
+           OR lower(coalesce(user_agent, '')) LIKE '%aws-internal%',
            source_ip, access_key_id, user_agent, bucket, object_key,
            event_name, succeeded, error_code, bytes_out, request_id
     FROM trail_events
 )
 SELECT *,
        -- The same request in both sources: counting detections keep the access log copy.
-       (source = 'cloudtrail' AND request_id IN
-           (SELECT request_id FROM s3_access_logs WHERE request_id IS NOT NULL)) AS also_in_access_log,
+       coalesce(source = 'cloudtrail' AND request_id IN
+           (SELECT request_id FROM s3_access_logs WHERE request_id IS NOT NULL), false) AS also_in_access_log,
        CASE
            WHEN regexp_matches(source_ip, '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$')
                THEN regexp_extract(source_ip, '^([0-9]+\.[0-9]+\.[0-9]+)\.', 1) || '.0/24'

@@ -13,7 +13,7 @@ SELECT principal,
        count(*) AS requests,
        count(DISTINCT remote_ip) AS source_ips,
        count(DISTINCT bucket) AS buckets,
-       sum(coalesce(bytes_sent, 0)) AS bytes_sent,
+       sum(coalesce(bytes_sent, 0))::BIGINT AS bytes_sent,
        count(*) FILTER (WHERE NOT succeeded) AS failed,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen

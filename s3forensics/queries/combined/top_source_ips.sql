@@ -11,17 +11,21 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 --   limit: {type: integer, default: 50, description: "How many addresses to return"}
 -- ---
+-- `counted`: the copy of a request that counts once (the access log's when both sources hold it).
+WITH activity AS (
+    SELECT *, NOT coalesce(also_in_access_log, false) AS counted FROM actor_activity
+)
 SELECT source_ip,
-       count(*) FILTER (WHERE NOT also_in_access_log) AS requests,
-       coalesce(sum(bytes_out) FILTER (WHERE NOT also_in_access_log), 0) AS bytes_out,
+       count(*) FILTER (WHERE counted) AS requests,
+       coalesce(sum(bytes_out) FILTER (WHERE counted), 0)::BIGINT AS bytes_out,
        count(DISTINCT principal) AS principals,
        count(DISTINCT bucket) AS buckets,
-       count(*) FILTER (WHERE NOT succeeded AND NOT also_in_access_log) AS failures,
+       count(*) FILTER (WHERE NOT succeeded AND counted) AS failures,
        count(*) FILTER (WHERE source = 'access_log') AS access_log_requests,
        count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen
-FROM actor_activity
+FROM activity
 WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 GROUP BY source_ip
 ORDER BY requests DESC, bytes_out DESC, source_ip NULLS LAST

@@ -10,12 +10,16 @@
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC); null for the whole case"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
+-- `counted`: the copy of a request that counts once (the access log's when both sources hold it).
+WITH activity AS (
+    SELECT *, NOT coalesce(also_in_access_log, false) AS counted FROM actor_activity
+)
 SELECT bucket,
-       count(*) FILTER (WHERE NOT also_in_access_log) AS requests,
-       coalesce(sum(bytes_out) FILTER (WHERE NOT also_in_access_log), 0) AS bytes_out,
-       count(*) FILTER (WHERE NOT succeeded AND NOT also_in_access_log) AS errors,
-       round(count(*) FILTER (WHERE NOT succeeded AND NOT also_in_access_log)
-             / greatest(count(*) FILTER (WHERE NOT also_in_access_log), 1), 4) AS error_rate,
+       count(*) FILTER (WHERE counted) AS requests,
+       coalesce(sum(bytes_out) FILTER (WHERE counted), 0)::BIGINT AS bytes_out,
+       count(*) FILTER (WHERE NOT succeeded AND counted) AS errors,
+       round(count(*) FILTER (WHERE NOT succeeded AND counted)
+             / greatest(count(*) FILTER (WHERE counted), 1), 4) AS error_rate,
        count(DISTINCT principal) AS principals,
        count(DISTINCT source_ip) AS source_ips,
        count(DISTINCT object_key) AS objects,
@@ -23,7 +27,7 @@ SELECT bucket,
        count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen
-FROM actor_activity
+FROM activity
 WHERE bucket IS NOT NULL
   AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 GROUP BY bucket
