@@ -1,0 +1,320 @@
+"""Build the case's enrichment tables from the distinct values of both log sources."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from ..errors import CaseError
+from .awsranges import AwsIpRanges
+from .geo import GEO_SCHEMA, GeoDatabase, geolocate_ips
+from .ip import IP_ENRICHMENT_SCHEMA, classify_ips
+from .principal import (
+    CLOUDTRAIL_PRINCIPAL_SQL,
+    SAL_PRINCIPAL_SQL,
+    accounts_from_log_keys,
+    classify_principals,
+    resolve_bucket_accounts,
+)
+from .useragent import parse_user_agents, user_agent_rules_version
+
+__all__ = ["ENRICHMENT_COLUMN_DOCS", "ENRICHMENT_TABLE_DOCS", "refresh_enrichment"]
+
+ENRICHMENT_TABLE_DOCS: dict[str, str] = {
+    "ip_enrichment": (
+        "One row per distinct address in s3_access_logs.remote_ip and cloudtrail_events.source_ip "
+        "(join on ip): its class, the AWS range holding it, and ASN/country when a GeoIP database "
+        "was given. Built offline; enrichment_sources says from which data."),
+    "user_agent_enrichment": (
+        "One row per distinct user_agent of both log sources (join on user_agent): tool class, "
+        "tool, browser, OS, device and penetration-testing distribution."),
+    "principal_enrichment": (
+        "One row per distinct principal. Join access logs on "
+        f"{SAL_PRINCIPAL_SQL} = principal and CloudTrail on {CLOUDTRAIL_PRINCIPAL_SQL} = principal. "
+        "For one request's cross-account status compare account_id with bucket_owner_accounts.account_id "
+        "of its bucket."),
+    "bucket_owner_accounts": (
+        "Owner account of each bucket, from (by precedence) the user's mapping, CloudTrail "
+        "resources[] accountId, partitioned access-log object keys, then a single CloudTrail "
+        "recipientAccountId."),
+    "enrichment_sources": (
+        "What the last enrichment refresh used: the AWS ip-ranges snapshot, each GeoIP database, "
+        "the user-agent rules and the bucket-owner mapping."),
+}
+
+ENRICHMENT_COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "ip_enrichment": {
+        "ip": "Address exactly as logged (remote_ip / source_ip).",
+        "ip_version": "4 or 6; NULL for service names and unparseable values.",
+        "ip_class": ("private, loopback, link_local, documentation, reserved, multicast, cgnat, aws "
+                     "(in AWS's published ranges), public, aws_service (a service name such as "
+                     "s3.amazonaws.com or AWS Internal) or invalid."),
+        "is_global": "True when the address is routable on the internet (public or aws).",
+        "aws_prefix": "Most specific AWS ip-ranges prefix holding the address.",
+        "aws_service": ("AWS service(s) of that prefix (AMAZON only when no specific service), or the "
+                        "service name logged in place of an address."),
+        "aws_region": "Region of the AWS prefix (GLOBAL for edge ranges).",
+        "aws_network_border_group": "Network border group of the AWS prefix.",
+        "asn": "Autonomous system number from the GeoIP database(s).",
+        "as_org": "Organisation of the autonomous system.",
+        "country": "ISO 3166-1 alpha-2 country code from the GeoIP database(s).",
+        "country_name": "Country name (English).",
+        "city": "City name (English), when the database has cities.",
+        "geo_network": "Network of the GeoIP record that matched.",
+        "geo_database": "File name(s) of the GeoIP database(s) that supplied the values.",
+    },
+    "user_agent_enrichment": {
+        "user_agent": "User agent exactly as logged.",
+        "tool_class": ("browser, aws_console, aws_cli, aws_sdk, aws_internal, aws_service, s3_tool, "
+                       "scripting, security_tool, bot, other or unknown (empty)."),
+        "tool": "Client named by the user agent (aws-cli, Boto3, rclone, curl, Chrome...).",
+        "tool_version": "Version of that client.",
+        "sdk_language": "Programming language of the SDK or library, when the user agent tells it.",
+        "browser": "Browser family for browser user agents.",
+        "browser_version": "Browser version (major.minor.patch...).",
+        "os": "Operating system (Mac OS X, Windows, Linux, iOS, Android...).",
+        "os_version": "Operating system version as the user agent gives it.",
+        "device": "desktop, mobile, tablet, bot or unknown.",
+        "pentest_distro": ("Penetration-testing distribution named in the user agent (Kali Linux, "
+                           "Parrot OS, Pentoo, BlackArch); NULL if none."),
+    },
+    "principal_enrichment": {
+        "principal": "Principal as logged: access-log requester ('-' = anonymous) or CloudTrail identity key.",
+        "principal_class": ("anonymous, iam_user, assumed_role, aws_service, canonical_user, root, "
+                            "federated, aws_internal or unknown."),
+        "account_id": "AWS account of the principal, when the ARN, CloudTrail or a bucket owner tells it.",
+        "user_name": "IAM or federated user name (or the CloudFront OAI name).",
+        "role_name": "Role name for assumed roles.",
+        "session_name": "Role session name for assumed roles.",
+        "service": "AWS service for service principals (svc:..., invokedBy, CloudFront OAI).",
+        "identity_type": "CloudTrail userIdentity.type seen for the principal.",
+        "seen_in": "Tables the principal appears in.",
+        "buckets": "Buckets the principal made requests to.",
+        "cross_account_buckets": "Buckets whose owner account differs from the principal's.",
+        "is_cross_account": ("True if the principal reached a bucket of another account; false if "
+                             "never where that could be told; NULL if it could not be told."),
+    },
+    "bucket_owner_accounts": {
+        "bucket": "Bucket name.",
+        "account_id": "Account that owns the bucket.",
+        "source": "user, cloudtrail_resources, sal_partitioned_key or cloudtrail_recipient.",
+        "other_accounts": "Other accounts some source claimed for the bucket (a conflict to check).",
+        "owner_canonical_id": "Canonical user ID the access logs show as bucket owner.",
+    },
+    "enrichment_sources": {
+        "source": "aws_ip_ranges, geoip, user_agent_rules or bucket_owner_accounts.",
+        "path": "File or URL the data came from; NULL when none was available.",
+        "database_type": "Kind of data (MaxMind database_type, ip-ranges.json, ...).",
+        "version": "Version of the data: ip-ranges syncToken, rule versions, ...",
+        "built_at": "When the data was made: ip-ranges createDate, GeoIP build date (UTC).",
+        "details": "What the data covers, or why it is missing.",
+        "refreshed_at": "When this refresh ran (UTC).",
+    },
+}
+
+_SOURCES_SCHEMA: dict[str, pl.DataType] = {
+    "source": pl.String(), "path": pl.String(), "database_type": pl.String(),
+    "version": pl.String(), "built_at": pl.Datetime("us", "UTC"), "details": pl.String(),
+    "refreshed_at": pl.Datetime("us", "UTC"),
+}
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for table, column in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE schema_name = current_schema() AND database_name = current_database()").fetchall():
+        found.setdefault(table, set()).add(column)
+    return found
+
+
+def _values(con: duckdb.DuckDBPyConnection, sql: str) -> pl.Series:
+    return con.sql(sql).pl().to_series(0).cast(pl.String)
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, cols: dict[str, set[str]],
+              pairs: Sequence[tuple[str, str]]) -> pl.Series:
+    parts = [f'SELECT DISTINCT "{c}" AS v FROM {t} WHERE "{c}" IS NOT NULL'
+             for t, c in pairs if c in cols.get(t, set())]
+    if not parts:
+        return pl.Series("v", [], dtype=pl.String)
+    return _values(con, " UNION ".join(parts))
+
+
+def _bucket_claims(con: duckdb.DuckDBPyConnection, cols: dict[str, set[str]]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    empty = pl.DataFrame(schema={"bucket": pl.String, "account_id": pl.String,
+                                 "source": pl.String, "n": pl.Int64})
+    claims = [empty]
+    ct = cols.get("cloudtrail_events", set())
+    if {"resources"} <= ct:
+        claims.append(con.sql("""
+            SELECT regexp_extract(r.ARN, '^arn:[^:]+:s3:::([^/]+)$', 1) AS bucket,
+                   r.accountId AS account_id, 'cloudtrail_resources' AS source, count(*) AS n
+            FROM (SELECT unnest(from_json(resources,
+                    '[{"type":"VARCHAR","ARN":"VARCHAR","accountId":"VARCHAR"}]')) AS r
+                  FROM cloudtrail_events
+                  WHERE resources IS NOT NULL AND json_valid(resources)
+                    AND json_type(resources) = 'ARRAY')
+            WHERE r.type = 'AWS::S3::Bucket' AND r.accountId SIMILAR TO '[0-9]{12}'
+              AND regexp_extract(r.ARN, '^arn:[^:]+:s3:::([^/]+)$', 1) <> ''
+            GROUP BY ALL""").pl())
+    if {"bucket", "recipient_account_id", "event_category"} <= ct:
+        claims.append(con.sql("""
+            SELECT bucket, recipient_account_id AS account_id, 'cloudtrail_recipient' AS source,
+                   count(*) AS n
+            FROM cloudtrail_events
+            WHERE bucket IS NOT NULL AND event_category = 'Data'
+              AND recipient_account_id SIMILAR TO '[0-9]{12}'
+            GROUP BY ALL""").pl())
+    ev = cols.get("evidence", set())
+    if {"key", "case_path", "kind", "evidence_id"} <= ev:
+        keys = con.sql("""
+            SELECT coalesce(key, case_path) AS key FROM evidence
+            WHERE kind = 's3-access' AND coalesce(key, case_path) IS NOT NULL""").pl()
+        found = accounts_from_log_keys(keys.to_series(0))
+        if found.height:
+            claims.append(found.group_by("bucket", "account_id").agg(pl.len().cast(pl.Int64).alias("n"))
+                          .with_columns(pl.lit("sal_partitioned_key").alias("source")))
+    owners = pl.DataFrame(schema={"bucket": pl.String, "owner_canonical_id": pl.String, "n": pl.Int64})
+    if {"bucket", "bucket_owner"} <= cols.get("s3_access_logs", set()):
+        owners = con.sql("""
+            SELECT bucket, bucket_owner AS owner_canonical_id, count(*) AS n FROM s3_access_logs
+            WHERE bucket IS NOT NULL AND bucket_owner IS NOT NULL GROUP BY ALL""").pl()
+    frame = pl.concat([c.select(pl.col("bucket").cast(pl.String), pl.col("account_id").cast(pl.String),
+                                pl.col("source").cast(pl.String), pl.col("n").cast(pl.Int64))
+                       for c in claims])
+    return frame, owners
+
+
+def _principal_rows(con: duckdb.DuckDBPyConnection, cols: dict[str, set[str]]) -> pl.DataFrame:
+    parts = []
+    sal = cols.get("s3_access_logs", set())
+    if "requester" in sal:
+        bucket = "bucket" if "bucket" in sal else "NULL"
+        owner = "bucket_owner" if "bucket_owner" in sal else "NULL"
+        parts.append(f"""SELECT DISTINCT {SAL_PRINCIPAL_SQL} AS principal,
+            NULL::VARCHAR AS identity_type, NULL::VARCHAR AS account_id, {bucket}::VARCHAR AS bucket,
+            {owner}::VARCHAR AS bucket_owner, 's3_access_logs' AS source FROM s3_access_logs""")
+    ct = cols.get("cloudtrail_events", set())
+    needed = {"account_id", "identity_type", "invoked_by", "principal_id", "principal_arn"}
+    if needed <= ct:
+        bucket = "bucket" if "bucket" in ct else "NULL"
+        parts.append(f"""SELECT DISTINCT {CLOUDTRAIL_PRINCIPAL_SQL} AS principal,
+            identity_type, account_id, {bucket}::VARCHAR AS bucket, NULL::VARCHAR AS bucket_owner,
+            'cloudtrail_events' AS source FROM cloudtrail_events""")
+    if not parts:
+        return pl.DataFrame(schema={"principal": pl.String})
+    return con.sql(" UNION ALL ".join(parts)).pl()
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    docs = ENRICHMENT_COLUMN_DOCS[table]
+    view = f"_enrich_{table}"
+    con.register(view, frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+    con.execute(f"COMMENT ON TABLE {table} IS {_quote(ENRICHMENT_TABLE_DOCS[table])}")
+    for column in frame.columns:
+        con.execute(f'COMMENT ON COLUMN {table}."{column}" IS {_quote(docs[column])}')
+
+
+def refresh_enrichment(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    geoip: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    aws_ranges: AwsIpRanges | None = None,
+    bucket_accounts: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Build or replace the enrichment tables from the case's logs; return counts and sources.
+
+    Tables: ip_enrichment, user_agent_enrichment, principal_enrichment, bucket_owner_accounts and
+    enrichment_sources. Reference data is passed in, never fetched: `aws_ranges` (e.g.
+    `load_aws_ip_ranges()` for the installed snapshot; None leaves no address classed aws),
+    `geoip` .mmdb paths, and `bucket_accounts` (bucket -> owner account) that override the logs.
+    """
+    cols = _columns(con)
+    if "s3_access_logs" not in cols and "cloudtrail_events" not in cols:
+        raise CaseError("the database holds neither s3_access_logs nor cloudtrail_events; "
+                        "is this a case database? ingest logs first")
+    if geoip is None:
+        geo_paths: list[str | os.PathLike[str]] = []
+    elif isinstance(geoip, (str, os.PathLike)):
+        geo_paths = [geoip]
+    else:
+        geo_paths = list(geoip)
+    databases = [GeoDatabase.open(p) for p in geo_paths]  # fail before any table changes
+    now = datetime.now(UTC)
+
+    ips = _distinct(con, cols, [("s3_access_logs", "remote_ip"), ("cloudtrail_events", "source_ip")])
+    ip_frame = classify_ips(ips, aws_ranges=aws_ranges)
+    if databases:
+        geo = geolocate_ips(ips, database=databases)
+    else:
+        geo = pl.DataFrame(schema=GEO_SCHEMA)
+    ip_frame = ip_frame.join(geo, on="ip", how="left").select(
+        [*IP_ENRICHMENT_SCHEMA, *[c for c in GEO_SCHEMA if c != "ip"]])
+
+    uas = _distinct(con, cols, [("s3_access_logs", "user_agent"), ("cloudtrail_events", "user_agent")])
+    ua_frame = parse_user_agents(uas)
+
+    claims, owners = _bucket_claims(con, cols)
+    ba_frame = resolve_bucket_accounts(claims, user=bucket_accounts, owners=owners)
+    pr_frame = classify_principals(_principal_rows(con, cols), bucket_accounts=ba_frame)
+
+    sources: list[dict[str, Any]] = []
+    if aws_ranges is not None:
+        sources.append({"source": "aws_ip_ranges", "path": aws_ranges.source,
+                        "database_type": "AWS ip-ranges.json", "version": aws_ranges.sync_token,
+                        "built_at": aws_ranges.create_date,
+                        "details": f"{aws_ranges.prefix_count} prefixes"})
+    else:
+        sources.append({"source": "aws_ip_ranges", "details": (
+            "no AWS ip-ranges snapshot: no address is classed aws; run `s3forensics "
+            "update-ip-ranges` (online) or `s3forensics update-ip-ranges --from FILE`")})
+    for db in databases:
+        sources.append({"source": "geoip", "path": str(db.path), "database_type": db.database_type,
+                        "version": None, "built_at": db.build_date,
+                        "details": db.description or None})
+    if not databases:
+        sources.append({"source": "geoip", "details": "no GeoIP database given: asn/country are NULL"})
+    sources.append({"source": "user_agent_rules", "database_type": "ua-parser + s3forensics rules",
+                    "version": user_agent_rules_version()})
+    by_source = ba_frame.group_by("source").len().sort("source")
+    sources.append({"source": "bucket_owner_accounts", "database_type": "derived",
+                    "details": ", ".join(f"{s}: {n}" for s, n in by_source.iter_rows()) or
+                    "no bucket owner account could be derived"})
+    src_frame = pl.DataFrame(
+        [{**dict.fromkeys(_SOURCES_SCHEMA), **s, "refreshed_at": now} for s in sources],
+        schema=_SOURCES_SCHEMA)
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _write(con, "ip_enrichment", ip_frame)
+        _write(con, "user_agent_enrichment", ua_frame)
+        _write(con, "bucket_owner_accounts", ba_frame)
+        _write(con, "principal_enrichment", pr_frame)
+        _write(con, "enrichment_sources", src_frame)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {
+        "ip_enrichment": ip_frame.height,
+        "user_agent_enrichment": ua_frame.height,
+        "principal_enrichment": pr_frame.height,
+        "bucket_owner_accounts": ba_frame.height,
+        "aws_ip_ranges": aws_ranges.describe() if aws_ranges is not None else None,
+        "geoip": [db.describe() for db in databases],
+        "ip_classes": dict(ip_frame.group_by("ip_class").len().sort("ip_class").iter_rows()),
+    }
