@@ -15,6 +15,12 @@ SELECT
     s.operation IN ('REST.GET.OBJECT', 'WEBSITE.GET.OBJECT', 'SOAP.GetObject',
                     'SOAP.GetObjectExtended', 'REST.COPY.OBJECT_GET') AS is_object_read,
     s.operation LIKE 'S3.%' AS is_s3_internal,
+    -- AWS acting for itself or the owner: log delivery, lifecycle, CloudFront, console back-ends.
+    coalesce(s.requester LIKE 'svc:%' OR s.requester IN ('AmazonS3', 'AWS Internal')
+             OR s.requester LIKE 'arn:aws:iam::cloudfront:user/%', false)
+        OR lower(coalesce(s.user_agent, '')) LIKE '%aws-internal%' AS is_service,
+    -- A presigned URL is used by whoever holds it; the requester is only its signer.
+    coalesce(s.authentication_type = 'QueryString', false) AS is_presigned,
     s.operation IN ('REST.DELETE.OBJECT', 'BATCH.DELETE.OBJECT', 'SOAP.DeleteObject',
                     'REST.DELETE.OBJECT_VERSION') AS is_object_delete
 FROM s3_access_logs s;

@@ -4,17 +4,13 @@
 CREATE OR REPLACE VIEW actor_activity AS
 WITH unioned AS (
     SELECT 'access_log' AS source, event_time, actor, principal, principal_account, is_anonymous,
-           coalesce(requester LIKE 'svc:%' OR requester IN ('AmazonS3', 'AWS Internal')
-                    OR requester LIKE 'arn:aws:iam::cloudfront:user/%', false)
-           OR lower(coalesce(user_agent, '')) LIKE '%aws-internal%' AS is_service,
+           is_service, is_presigned,
            remote_ip AS source_ip, access_key_id, user_agent, bucket, object_key,
            operation, succeeded, error_code, bytes_sent AS bytes_out, request_id
     FROM access_log_identity
     UNION ALL
     SELECT 'cloudtrail', event_time, actor, principal, principal_account, is_anonymous,
-           coalesce(identity_type = 'AWSService' OR invoked_by IS NOT NULL OR source_ip = 'AWS Internal'
-                    OR source_ip LIKE '%.amazonaws.com', false)
-           OR lower(coalesce(user_agent, '')) LIKE '%aws-internal%',
+           is_service, is_presigned,
            source_ip, access_key_id, user_agent, bucket, object_key,
            event_name, succeeded, error_code, bytes_out, request_id
     FROM trail_events

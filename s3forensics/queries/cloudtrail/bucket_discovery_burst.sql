@@ -25,7 +25,7 @@ WITH calls AS (
                          'GetBucketLifecycleConfiguration', 'GetBucketReplication', 'ListObjects',
                          'ListObjectsV2', 'ListObjectVersions', 'ListAccessPoints', 'GetAccountAuthorizationDetails',
                          'ListUsers', 'ListRoles', 'ListAttachedUserPolicies', 'GetUser', 'ListAccessKeys')
-      AND identity_type IS DISTINCT FROM 'AWSService' AND invoked_by IS NULL
+      AND NOT is_service
       AND NOT regexp_matches(lower(coalesce(user_agent, '')), 'console|aws-internal|^aws internal$|signin\.amazonaws')
       AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 )

@@ -1,6 +1,5 @@
 -- title: Root user activity
--- kind: detection
--- severity: high
+-- kind: hunt
 -- mitre: [T1078.004]
 -- source: cloudtrail
 -- description: >

@@ -8,7 +8,8 @@
 --   not used before, after an initial baseline period of its own activity. Leaked long-term keys
 --   are typically used from the attacker's infrastructure; the principal's own history is the
 --   baseline, so busy and quiet principals are judged alike. Private addresses are ignored (VPC
---   workloads change addresses).
+--   workloads change addresses), and so are presigned-URL requests (their requester is the URL's
+--   signer, not the client).
 -- params:
 --   start: {type: timestamp, default: null, description: "Report findings from this time (UTC); the baseline always uses the whole case"}
 --   end: {type: timestamp, default: null, description: "Report findings before this time (UTC)"}
@@ -16,12 +17,12 @@
 -- ---
 WITH human AS (
     SELECT * FROM actor_activity
-    WHERE NOT is_anonymous AND NOT is_service AND network IS NOT NULL AND NOT is_private_ip
-      AND actor <> 'unknown'
+    WHERE NOT is_anonymous AND NOT is_service AND NOT is_presigned AND network IS NOT NULL
+      AND NOT is_private_ip AND actor <> 'unknown'
 ),
 actor_start AS (
     SELECT actor, min(event_time) AS actor_first FROM actor_activity
-    WHERE NOT is_anonymous AND NOT is_service GROUP BY actor
+    WHERE NOT is_anonymous AND NOT is_service AND NOT is_presigned GROUP BY actor
 ),
 pairs AS (
     SELECT h.actor, h.network, min(h.event_time) AS first_seen, max(h.event_time) AS last_seen,
