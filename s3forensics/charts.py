@@ -59,7 +59,7 @@ def _base(frame: pl.DataFrame, title: str, **props: Any) -> alt.Chart:
                                                     height=props.pop("height", 240), **props)
 
 
-def requests_over_time(frame: pl.DataFrame, *, time: str = "period", status: str = "status_class",
+def requests_over_time(frame: pl.DataFrame, *, time: str = "period_start", status: str = "status_class",
                        count: str = "requests", title: str = "Requests over time by status") -> alt.Chart:
     """Stacked bars of requests per period, coloured by HTTP status class."""
     data = _small(frame, time, status, count)
@@ -98,8 +98,8 @@ def top_values(frame: pl.DataFrame, *, label: str, value: str, title: str,
     )
 
 
-def bytes_over_time(frame: pl.DataFrame, *, time: str = "period", group: str = "entity",
-                    value: str = "bytes", title: str = "Bytes sent over time") -> alt.Chart:
+def bytes_over_time(frame: pl.DataFrame, *, time: str = "period_start", group: str = "group_key",
+                    value: str = "bytes_out", title: str = "Bytes sent over time") -> alt.Chart:
     """Lines of bytes out per period, one per IP or principal."""
     data = _small(frame, time, group, value)
     return _base(data, title).mark_line(point=True).encode(
