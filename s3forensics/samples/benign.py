@@ -366,6 +366,11 @@ class Benign:
                                     returned=len(data.live(invoice_prefix, t))), self.f_nightly)
             for obj in exports + invoices:
                 t = req.after(t, 0.2, 0.9)
+                if rng.random() < 0.03:
+                    # S3 throttles the burst now and then; the SDK retries after a back-off.
+                    throttled = req.get_object(t, actor, DATA_BUCKET, obj)
+                    sc.add(req.throttled(throttled), self.f_nightly)
+                    t = req.after(t, 0.2, 0.6)
                 call = sc.add(req.get_object(t, actor, DATA_BUCKET, obj), self.f_nightly)
                 # Four download threads: the next request starts before this one ends.
                 t += timedelta(milliseconds=(call.total_ms or 0) // 4)

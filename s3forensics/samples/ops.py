@@ -97,6 +97,10 @@ class Requests:
         call.response_elements = None
         return call
 
+    def throttled(self, call: S3Call) -> S3Call:
+        """The same request answered 503 SlowDown (request rate too high)."""
+        return self._error(call, 503, "SlowDown", "Please reduce your request rate.")
+
     # -- objects --------------------------------------------------------------------------------
 
     def get_object(self, t: datetime, actor: Actor, bucket: str, obj: StoredObject, *,

@@ -11,7 +11,7 @@ WITH resource_claims AS (
 ),
 from_resources AS (
     SELECT regexp_extract(arn, '^arn:aws[a-z-]*:s3:::([^/]+)$', 1) AS bucket,
-           arg_max(account_id, n) AS account_id
+           first(account_id ORDER BY n DESC, account_id) AS account_id
     FROM (SELECT arn, account_id, count(*) AS n FROM resource_claims
           WHERE account_id IS NOT NULL GROUP BY ALL)
     GROUP BY 1
