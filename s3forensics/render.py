@@ -39,11 +39,14 @@ _KEY_SAFE = "/*!'()$&,;=:@~"
 def encode_key(object_key: str, operation: str) -> str:
     """Encode a real object key as the access log's Key field shows it for `operation`.
 
-    Requests (REST./WEBSITE./BATCH.) log the already URL-encoded request path encoded again;
-    S3's own actions (S3.EXPIRE.OBJECT, S3.TRANSITION...) log it encoded once.
+    Requests (REST.*, WEBSITE.*) log the already URL-encoded request path encoded again; S3's own
+    actions (S3.EXPIRE.OBJECT, S3.TRANSITION...) and the per-key lines of a batch delete, whose
+    keys come from the request body rather than the URL, log it encoded once.
     """
     once = quote(object_key, safe=_KEY_SAFE)
-    return once if operation.startswith("S3.") else quote(once, safe=_KEY_SAFE)
+    if operation.startswith("S3.") or operation == "BATCH.DELETE.OBJECT":
+        return once
+    return quote(once, safe=_KEY_SAFE)
 
 
 def format_access_time(moment: datetime) -> str:

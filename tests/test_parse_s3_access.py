@@ -1,0 +1,484 @@
+"""S3 server access log parser: golden files, round trip through the renderer, line accounting."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from s3forensics.errors import InputError
+from s3forensics.parse import REJECT_SCHEMA, s3_access
+from s3forensics.parse.s3_access import (
+    ACCESS_LOG_SCHEMA,
+    looks_like_access_log,
+    parse_access_log_bytes,
+    parse_access_log_file,
+    parse_access_logs,
+)
+from s3forensics.render import ACCESS_LOG_FIELDS, encode_key, format_access_log_line
+
+GOLDEN = Path(__file__).parent / "golden" / "s3_access"
+CASES = sorted(p.stem for p in GOLDEN.glob("*.json"))
+OWNER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+
+
+@contextmanager
+def reference_grammar_only() -> Iterator[None]:
+    """Send every line through the reference regex instead of the positional fast path."""
+    with mock.patch.object(s3_access, "_USE_FAST_PATH", False):
+        yield
+
+
+def _expected_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for given_row in spec["rows"]:
+        row: dict[str, Any] = {name: None for name in ACCESS_LOG_SCHEMA}
+        row.update(spec.get("common", {}))
+        row.update(given_row)
+        row["evidence_id"] = spec["input"]
+        if row["event_time"] is not None:
+            row["event_time"] = datetime.fromisoformat(row["event_time"])
+        rows.append(row)
+    return rows
+
+
+def _input_lines(path: Path) -> list[str]:
+    """The file's lines as an editor shows them (gunzipped), without CR or trailing spaces."""
+    data = path.read_bytes()
+    if path.suffix == ".gz":
+        data = gzip.decompress(data)
+    lines = data.decode().split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r ") for line in lines]
+
+
+# --- golden files ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "reference-grammar"])
+def test_golden_file_parses_to_expected_rows_and_rejects(case: str, fast_path: bool) -> None:
+    spec = json.loads((GOLDEN / f"{case}.json").read_text())
+    path = GOLDEN / spec["input"]
+    if fast_path:
+        result = parse_access_log_file(path, evidence_id=spec["input"])
+    else:
+        with reference_grammar_only():
+            result = parse_access_log_file(path, evidence_id=spec["input"])
+
+    assert result.rows.schema == pl.Schema(ACCESS_LOG_SCHEMA)
+    assert result.rows.to_dicts() == _expected_rows(spec)
+    got_rejects = result.rejects.select("line_no", "reason").to_dicts()
+    assert got_rejects == spec["rejects"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_rejects_keep_the_raw_line_and_point_at_it(case: str) -> None:
+    spec = json.loads((GOLDEN / f"{case}.json").read_text())
+    path = GOLDEN / spec["input"]
+    lines = _input_lines(path)
+    result = parse_access_log_file(path)
+
+    assert result.rejects.schema == pl.Schema(REJECT_SCHEMA)
+    for reject in result.rejects.to_dicts():
+        assert reject["evidence_id"] == str(path)
+        assert reject["record_no"] is None
+        assert reject["raw"] == lines[reject["line_no"] - 1]
+    # Lines in = rows + rejects, each line accounted for exactly once.
+    numbers = result.rows["line_no"].to_list() + result.rejects["line_no"].to_list()
+    assert sorted(numbers) == list(range(1, len(lines) + 1))
+
+
+def test_golden_crlf_and_gzip_inputs_really_are_crlf_and_gzip() -> None:
+    # Guards the two golden cases above against a checkout that rewrote line endings.
+    assert b"\r\n" in (GOLDEN / "crlf.log").read_bytes()
+    assert (GOLDEN / "gzipped.log.gz").read_bytes()[:2] == b"\x1f\x8b"
+
+
+# --- round trip through the renderer (what AWS writes) ------------------------------------------
+
+ERAS = (18, 24, 25, 26, 27)
+_TOKEN = st.text(
+    st.characters(blacklist_categories=("Cs", "Z", "Cc"), blacklist_characters='"'),
+    min_size=1,
+    max_size=12,
+).filter(lambda s: s != "-")
+# Free text for the quoted fields: anything on one line, quotes and backslashes included.
+_TEXT = st.text(st.characters(codec="utf-8", blacklist_characters="\n\r"), max_size=30)
+_OFFSETS = [timezone(timedelta(minutes=m)) for m in (0, 0, 120, -90, 330, -720, 840, 45)]
+_OPERATIONS = [
+    "REST.GET.OBJECT",
+    "REST.PUT.OBJECT",
+    "REST.HEAD.OBJECT",
+    "REST.DELETE.OBJECT",
+    "REST.COPY.OBJECT_GET",
+    "REST.POST.MULTI_OBJECT_DELETE",
+    "BATCH.DELETE.OBJECT",
+    "WEBSITE.GET.OBJECT",
+    "S3.EXPIRE.OBJECT",
+    "S3.TRANSITION_SIA.OBJECT",
+    "S3.COMPUTE.OBJECT.CHECKSUM",
+    "SOAP.ListAllMyBuckets",
+]
+
+
+def _optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+@st.composite
+def _records(draw: st.DrawFn, n_fields: int) -> dict[str, Any]:
+    hex64 = st.text("0123456789abcdef", min_size=64, max_size=64)
+    record: dict[str, Any] = {
+        "bucket_owner": draw(hex64),
+        "bucket": draw(st.from_regex(r"[a-z0-9][a-z0-9.-]{1,20}[a-z0-9]", fullmatch=True)),
+        "event_time": draw(
+            st.datetimes(
+                min_value=datetime(1990, 1, 1),
+                max_value=datetime(2099, 12, 31),
+                timezones=st.sampled_from(_OFFSETS),
+            ).map(lambda d: d.replace(microsecond=0))
+        ),
+        "remote_ip": draw(_optional(st.ip_addresses().map(str))),
+        "requester": draw(
+            _optional(
+                st.one_of(
+                    hex64,
+                    st.from_regex(
+                        r"arn:aws:iam::[0-9]{12}:user/[A-Za-z0-9+=,.@_-]{1,20}", fullmatch=True
+                    ),
+                    st.from_regex(r"[A-Z0-9]{14}", fullmatch=True).map(
+                        lambda s: (
+                            f"arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity {s}"
+                        )
+                    ),
+                    st.just("svc:logging.s3.amazonaws.com"),
+                )
+            )
+        ),
+        "request_id": draw(
+            st.one_of(st.from_regex(r"[0-9A-F]{16}", fullmatch=True), st.uuids().map(str))
+        ),
+        "operation": draw(st.sampled_from(_OPERATIONS)),
+        "object_key": draw(
+            _optional(st.text(st.characters(codec="utf-8"), min_size=1).filter(lambda s: s != "-"))
+        ),
+        "request_uri": draw(_optional(_TEXT)),
+        "http_status": draw(_optional(st.integers(100, 599))),
+        "error_code": draw(_optional(st.from_regex(r"[A-Za-z]{3,20}", fullmatch=True))),
+        "bytes_sent": draw(_optional(st.integers(0, 2**63 - 1))),
+        "object_size": draw(_optional(st.integers(0, 2**63 - 1))),
+        "total_time_ms": draw(_optional(st.integers(0, 10**7))),
+        "turnaround_time_ms": draw(_optional(st.integers(0, 10**7))),
+        "referer": draw(_optional(_TEXT)),
+        "user_agent": draw(_optional(_TEXT)),
+        "version_id": draw(_optional(_TOKEN)),
+        "host_id": draw(_optional(_TOKEN)),
+        "signature_version": draw(st.sampled_from([None, "SigV2", "SigV4"])),
+        "cipher_suite": draw(_optional(_TOKEN)),
+        "authentication_type": draw(st.sampled_from([None, "AuthHeader", "QueryString"])),
+        "host_header": draw(_optional(_TOKEN)),
+        "tls_version": draw(st.sampled_from([None, "TLSv1", "TLSv1.2", "TLSv1.3"])),
+        "access_point_arn": draw(_optional(_TOKEN)),
+        "acl_required": draw(_optional(st.booleans())),
+        "source_region": draw(st.sampled_from([None, "us-east-1", "eu-west-3", "ap-southeast-2"])),
+    }
+    if n_fields == 27:
+        # Future fields exist only after the 27th; AWS appends, never inserts.
+        record["extra_fields"] = draw(
+            _optional(st.lists(_TOKEN, min_size=1, max_size=3).map(" ".join))
+        )
+    return record
+
+
+def _parsed_form(record: dict[str, Any], n_fields: int, line_no: int) -> dict[str, Any]:
+    """What the parser must return for a record rendered with `n_fields` fields."""
+    present = set(ACCESS_LOG_FIELDS[:n_fields])
+    expected: dict[str, Any] = {}
+    for name in ACCESS_LOG_SCHEMA:
+        value = record.get(name)
+        if name in ("object_key", "extra_fields", "evidence_id", "line_no"):
+            continue
+        if name not in present:
+            expected[name] = None
+        elif name == "event_time":
+            expected[name] = record["event_time"].astimezone(UTC)
+        elif name == "acl_required":
+            expected[name] = bool(value)  # the renderer writes "-" for both False and unknown
+        elif name in ("request_uri", "referer", "user_agent"):
+            # The parser keeps the text between the quotes as logged, escapes included.
+            expected[name] = None if value in (None, "-") else value.replace('"', '\\"')
+        else:
+            expected[name] = value
+    key = record["object_key"]
+    expected["key"] = None if key is None else encode_key(key, record["operation"])
+    expected["object_key"] = key
+    expected["extra_fields"] = record.get("extra_fields")
+    expected["evidence_id"] = "obj"
+    expected["line_no"] = line_no
+    return expected
+
+
+@st.composite
+def _era_batches(draw: st.DrawFn) -> tuple[int, list[dict[str, Any]]]:
+    n_fields = draw(st.sampled_from(ERAS))
+    return n_fields, draw(st.lists(_records(n_fields), min_size=1, max_size=4))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_era_batches())
+def test_rendered_records_parse_back_equal_in_every_era(
+    batch: tuple[int, list[dict[str, Any]]],
+) -> None:
+    n_fields, records = batch
+    data = "".join(format_access_log_line(r, n_fields=n_fields) + "\n" for r in records).encode()
+    expected = [_parsed_form(r, n_fields, i) for i, r in enumerate(records, start=1)]
+
+    result = parse_access_logs([("obj", data)])
+    assert result.rejects.to_dicts() == []
+    assert result.rows.to_dicts() == expected
+    with reference_grammar_only():
+        assert parse_access_logs([("obj", data)]).rows.to_dicts() == expected
+
+
+# --- line accounting ---------------------------------------------------------------------------
+
+
+def _line_count(data: bytes) -> int:
+    """Lines as an editor counts them: a final newline does not start another line, and a
+    leading byte-order mark is an encoding marker, not text."""
+    parts = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    return len(parts) - (parts[-1] == b"")
+
+
+def _assert_every_line_accounted(objects: list[tuple[str, bytes]]) -> None:
+    result = parse_access_logs(objects)
+    for evidence_id, data in objects:
+        rows = result.rows.filter(pl.col("evidence_id") == evidence_id)["line_no"].to_list()
+        rejects = result.rejects.filter(pl.col("evidence_id") == evidence_id)["line_no"].to_list()
+        assert sorted(rows + rejects) == list(range(1, _line_count(data) + 1)), evidence_id
+    assert result.rejects["reason"].null_count() == 0
+
+
+def _good(request_id: str, ua: str = "curl/8.5.0") -> str:
+    return format_access_log_line(
+        {
+            "bucket_owner": OWNER,
+            "bucket": "b",
+            "event_time": datetime(2024, 5, 1, tzinfo=UTC),
+            "request_id": request_id,
+            "operation": "REST.GET.OBJECT",
+            "object_key": "k",
+            "request_uri": "GET /k HTTP/1.1",
+            "http_status": 200,
+            "user_agent": ua,
+        }
+    )
+
+
+def test_batch_of_objects_maps_each_row_to_its_object_and_line() -> None:
+    objects = [
+        ("a", f"{_good('A1')}\n{_good('A2')}".encode()),  # no final newline
+        ("empty", b""),
+        ("newline-only", b"\n"),
+        ("d", f"{_good('D1')}\r\ngarbage\r\n{_good('D3')}\r\n".encode()),
+        ("bom", b"\xef\xbb\xbf" + f"{_good('E1')}\n".encode()),
+    ]
+    result = parse_access_logs(objects)
+
+    placed = {r["request_id"]: (r["evidence_id"], r["line_no"]) for r in result.rows.to_dicts()}
+    assert placed == {
+        "A1": ("a", 1),
+        "A2": ("a", 2),
+        "D1": ("d", 1),
+        "D3": ("d", 3),
+        "E1": ("bom", 1),
+    }
+    rejects = result.rejects.select("evidence_id", "line_no", "raw", "reason").rows()
+    assert rejects == [
+        ("newline-only", 1, "", "blank line"),
+        ("d", 2, "garbage", "not an access log record: 1 field(s), a record has at least 18"),
+    ]
+    assert result.rows["bucket_owner"].to_list() == [OWNER] * 5  # the BOM is not part of a field
+    _assert_every_line_accounted(objects)
+
+
+_LINE = st.one_of(
+    st.builds(_good, st.from_regex(r"[0-9A-F]{16}", fullmatch=True)),
+    st.builds(
+        lambda a, b: _good("AAAA")[:a] + _good("BBBB")[b:], st.integers(0, 300), st.integers(0, 300)
+    ),
+    st.text(st.characters(codec="utf-8", blacklist_characters="\n"), max_size=40),
+    st.sampled_from(["", " ", "\r", "  \r"]),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.lists(_LINE, max_size=6), st.sampled_from(["\n", "\r\n"]), st.booleans())
+            .map(lambda t: t[1].join(t[0]) + (t[1] if t[2] else ""))
+            .map(str.encode),
+            st.binary(max_size=200),  # anything at all, NUL bytes and invalid UTF-8 included
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_every_line_of_every_object_becomes_a_row_or_a_reject(contents: list[bytes]) -> None:
+    _assert_every_line_accounted([(f"obj{i}", data) for i, data in enumerate(contents)])
+
+
+@pytest.mark.parametrize("rejects_at", ["end", "start"])
+def test_a_large_batch_parses_exactly_like_its_objects_one_by_one(rejects_at: str) -> None:
+    # A batch of a megabyte or more is split into lines in parallel chunks; the result must not
+    # depend on that. Rejects gathered at one end leave some chunks with no reject (or no row)
+    # at all: the shape that once made a polars string kernel panic.
+    files = {p.name: p.read_bytes() for p in sorted(GOLDEN.glob("*.log"))}
+    files["garbage"] = b"not a record\n" * 20_000
+    good = ["eras.log", "unusual.log"] * 120
+    order = good + ["bad.log"] if rejects_at == "end" else ["garbage", "bad.log", *good]
+    batch = [(f"{name}#{i}", files[name]) for i, name in enumerate(order)]
+    assert s3_access._lines_frame(batch)["line"].n_chunks() > 1  # the case under test
+
+    result = parse_access_logs(batch)
+    alone = {name: parse_access_logs([(name, files[name])]) for name in set(order)}
+    for part in ("rows", "rejects"):
+        expected = pl.concat(
+            getattr(alone[name], part).with_columns(evidence_id=pl.lit(f"{name}#{i}"))
+            for i, name in enumerate(order)
+        )
+        assert getattr(result, part).equals(expected), part
+
+
+def test_invalid_utf8_is_kept_visible_and_does_not_shift_lines() -> None:
+    data = f"{_good('X1')}\n".encode() + _good("X2", ua="bad\udcff").encode(
+        "utf-8", "surrogateescape"
+    )
+    result = parse_access_logs([("o", data + b"\n")])
+
+    assert result.rows.select("request_id", "line_no", "user_agent").rows() == [
+        ("X1", 1, "curl/8.5.0"),
+        ("X2", 2, "bad\\xff"),
+    ]
+
+
+@pytest.mark.parametrize("first", [b"\x1f\x8b", b"x\x9c", b"(\xb5/\xfd"])
+def test_text_starting_like_a_compressed_stream_is_read_as_text(first: bytes) -> None:
+    # Content arrives decompressed; bytes that merely look like gzip/zlib/zstd are lines too.
+    objects = [("o1", first + b"\n"), ("o2", f"{_good('Z1')}\n".encode())]
+    result = parse_access_logs(objects)
+    assert result.rows.select("evidence_id", "line_no").rows() == [("o2", 1)]
+    assert result.rejects.select("evidence_id", "line_no").rows() == [("o1", 1)]
+
+
+def test_nul_byte_in_a_batch_still_counts_lines_exactly() -> None:
+    objects = [
+        ("o1", f"{_good('N1')}\n\x00\n{_good('N3')}\n".encode()),
+        ("o2", f"{_good('N4')}".encode()),
+    ]
+    result = parse_access_logs(objects)
+
+    assert result.rows.select("evidence_id", "line_no").rows() == [("o1", 1), ("o1", 3), ("o2", 1)]
+    assert result.rejects.select("line_no", "raw").rows() == [(2, "\x00")]
+
+
+def test_no_objects_gives_empty_frames_with_the_contract_schemas() -> None:
+    result = parse_access_logs([])
+    assert result.rows.schema == pl.Schema(ACCESS_LOG_SCHEMA)
+    assert result.rejects.schema == pl.Schema(REJECT_SCHEMA)
+    assert (result.rows.height, result.rejects.height) == (0, 0)
+
+
+def test_schema_is_the_documented_column_contract() -> None:
+    assert list(ACCESS_LOG_SCHEMA) == [
+        "bucket_owner",
+        "bucket",
+        "event_time",
+        "remote_ip",
+        "requester",
+        "request_id",
+        "operation",
+        "key",
+        "object_key",
+        "request_uri",
+        "http_status",
+        "error_code",
+        "bytes_sent",
+        "object_size",
+        "total_time_ms",
+        "turnaround_time_ms",
+        "referer",
+        "user_agent",
+        "version_id",
+        "host_id",
+        "signature_version",
+        "cipher_suite",
+        "authentication_type",
+        "host_header",
+        "tls_version",
+        "access_point_arn",
+        "acl_required",
+        "source_region",
+        "extra_fields",
+        "evidence_id",
+        "line_no",
+    ]
+    assert ACCESS_LOG_SCHEMA["event_time"] == pl.Datetime("us", "UTC")
+    assert ACCESS_LOG_SCHEMA["http_status"] == pl.Int32
+    assert ACCESS_LOG_SCHEMA["object_size"] == pl.Int64
+    assert ACCESS_LOG_SCHEMA["acl_required"] == pl.Boolean
+
+
+# --- bytes, files, sniffing --------------------------------------------------------------------
+
+
+def test_bytes_are_gunzipped_when_gzip_and_named_by_evidence_id() -> None:
+    plain = f"{_good('G1')}\n".encode()
+    for data in (plain, gzip.compress(plain)):
+        result = parse_access_log_bytes(data, evidence_id="s3://logs/x")
+        assert result.rows.select("evidence_id", "request_id").rows() == [("s3://logs/x", "G1")]
+
+
+def test_corrupt_gzip_and_missing_files_raise_input_errors_naming_them(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="s3://logs/broken.*corrupt gzip"):
+        parse_access_log_bytes(gzip.compress(b"x" * 100)[:20], evidence_id="s3://logs/broken")
+    missing = tmp_path / "nope.log"
+    with pytest.raises(InputError, match="nope.log"):
+        parse_access_log_file(missing)
+
+
+def test_file_evidence_id_defaults_to_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "2024-05-01-00-00-00-ABCDEF"
+    path.write_text(_good("F1") + "\n")
+    assert parse_access_log_file(path).rows["evidence_id"].to_list() == [str(path)]
+
+
+def test_sniffing_recognises_access_logs_and_nothing_else() -> None:
+    log = (GOLDEN / "unusual.log").read_bytes()
+    assert looks_like_access_log(log[:300])  # cut mid-line, as a sniffing sample is
+    assert looks_like_access_log(log[:120])  # cut right after the time
+    assert not looks_like_access_log(log[:60])  # too little to tell
+    assert looks_like_access_log(b"\n\n" + log)
+    assert looks_like_access_log(gzip.compress(log)[:400])  # a truncated gzip stream
+    assert looks_like_access_log((GOLDEN / "gzipped.log.gz").read_bytes())
+    assert not looks_like_access_log(
+        b'{"Records":[{"eventVersion":"1.11","eventTime":"2024-05-01T00:00:00Z"}]}'
+    )
+    assert not looks_like_access_log(b"")
+    assert not looks_like_access_log(b"hello world\n" + log)
+    not_a_record = log.replace(b"REST.GET.OBJECT", b"get-object", 1)
+    assert not looks_like_access_log(not_a_record)  # a complete line must reach the operation
+    assert not looks_like_access_log(b"\x1f\x8bnot really gzip")
