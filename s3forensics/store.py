@@ -146,17 +146,18 @@ def load_batch(
             con.unregister("_batch_sal")
             counts.append(sal.group_by("evidence_id").agg(pl.len().alias("records")))
         if ct is not None and ct.height:
-            # First occurrence of an eventID wins, in the batch and against the case.
-            first = ct.with_columns(
-                _first=pl.col("event_id").is_null() | pl.col("event_id").is_first_distinct()
+            # First occurrence of an eventID wins, in the batch and against the case. Only the ids
+            # travel to DuckDB for the check; the wide rows are inserted once.
+            ids = ct.select(pl.col("event_id").drop_nulls().unique())
+            con.register("_batch_ids", ids)
+            seen = [r[0] for r in con.execute(
+                "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _batch_ids b USING (event_id)"
+            ).fetchall()]
+            con.unregister("_batch_ids")
+            fresh = ct.filter(
+                pl.col("event_id").is_null()
+                | (pl.col("event_id").is_first_distinct() & ~pl.col("event_id").is_in(seen))
             )
-            con.register("_batch_ct", first)
-            fresh = fetch_frame(
-                con,
-                "SELECT b.* EXCLUDE (_first) FROM _batch_ct b WHERE b._first AND NOT EXISTS "
-                "(SELECT 1 FROM cloudtrail_events e WHERE e.event_id = b.event_id)",
-            )
-            con.unregister("_batch_ct")
             con.register("_batch_ct_new", fresh)
             con.execute("INSERT INTO cloudtrail_events SELECT * FROM _batch_ct_new")
             con.unregister("_batch_ct_new")
