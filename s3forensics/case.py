@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: no widget warnings inside notebooks
 
 from . import store
 from .detect import detect_kind

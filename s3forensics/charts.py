@@ -51,7 +51,11 @@ def _small(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
         raise ValueError(f"chart needs columns {', '.join(missing)}; the frame has {', '.join(frame.columns)}")
     if frame.height > MAX_ROWS:
         raise ValueError(f"{frame.height} rows is too many to chart: aggregate to at most {MAX_ROWS}")
-    return frame.select(columns)
+    # Vega has no decimal type (DuckDB sums are DECIMAL); dates chart best as text days.
+    return frame.select(columns).with_columns(
+        [pl.col(c).cast(pl.Float64) for c, t in frame.select(columns).schema.items() if isinstance(t, pl.Decimal)]
+        + [pl.col(c).cast(pl.String) for c, t in frame.select(columns).schema.items() if t == pl.Date]
+    )
 
 
 def _base(frame: pl.DataFrame, title: str, **props: Any) -> alt.Chart:

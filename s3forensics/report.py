@@ -64,12 +64,21 @@ def _select(names: Sequence[str], available: list[Path]) -> list[Path]:
     return chosen
 
 
+_NO_SCRIPT = "data:text/javascript,"
+
+
 def _export_html(ipynb: Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(ipynb, as_version=4)
     exporter = HTMLExporter(template_name="lab")
+    # The report must open on an offline workstation: no script may come from a CDN. Charts are
+    # inline SVG and need none of these (RequireJS, MathJax, Mermaid, jQuery).
+    for trait in ("require_js_url", "mathjax_url", "mermaid_js_url", "mermaid_layout_elk_js_url",
+                  "jquery_url"):
+        if exporter.has_trait(trait):
+            setattr(exporter, trait, _NO_SCRIPT)
     body, _ = exporter.from_notebook_node(nb)
     out = ipynb.with_suffix(".html")
     out.write_text(body, encoding="utf-8")

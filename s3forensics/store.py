@@ -134,7 +134,7 @@ def load_batch(
     and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
     """
     evidence = _conform(evidence, EVIDENCE_SCHEMA)
-    rejects = _conform(rejects if rejects is not None else pl.DataFrame(), REJECT_SCHEMA)
+    rejects = _conform(rejects, REJECT_SCHEMA) if rejects is not None else pl.DataFrame(schema=REJECT_SCHEMA)
     sal = _conform(access_rows, ACCESS_LOG_SCHEMA) if access_rows is not None else None
     ct = _conform(cloudtrail_rows, CLOUDTRAIL_SCHEMA) if cloudtrail_rows is not None else None
     con.execute("BEGIN TRANSACTION")

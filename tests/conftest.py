@@ -30,15 +30,21 @@ def sample_case_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def report_case_dir(sample_case_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the sample case with every guided notebook executed into reports/."""
+def executed(sample_case_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
+    """A copy of the sample case with every guided notebook run once into reports/, and the run."""
     import shutil
 
     from s3forensics.report import run_notebooks
 
     root = tmp_path_factory.mktemp("report-case") / "case"
     shutil.copytree(sample_case_dir, root)
-    report = run_notebooks(root, progress=False)
+    return root, run_notebooks(root, progress=False)
+
+
+@pytest.fixture(scope="session")
+def report_case_dir(executed: tuple[Path, Any]) -> Path:
+    """The executed case's folder, once every notebook ran to the end."""
+    root, report = executed
     failures = [f"{r.name}: cell {r.failed_cell}: {r.error}" for r in report.runs if not r.ok]
     assert not failures, "notebooks failed:\n" + "\n".join(failures)
     return root

@@ -1,0 +1,238 @@
+"""The evidence manifest (`<case>/manifest.jsonl`), and verifying a case's evidence files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Self
+
+import duckdb
+
+from .errors import CaseError
+
+__all__ = [
+    "MANIFEST_KEYS",
+    "MANIFEST_NAME",
+    "ManifestRead",
+    "ManifestWriter",
+    "VerifyReport",
+    "read_manifest",
+    "sha256_file",
+    "verify_case",
+]
+
+MANIFEST_NAME = "manifest.jsonl"
+#: Every manifest line is one JSON object with exactly these keys, in this order.
+MANIFEST_KEYS: tuple[str, ...] = (
+    "bucket",
+    "key",
+    "version_id",
+    "etag",
+    "size",
+    "last_modified",
+    "storage_class",
+    "encryption",
+    "metadata",
+    "sha256",
+    "acquired_at",
+    "acquired_by",
+    "tool_version",
+    "endpoint",
+    "case_path",
+)
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class ManifestWriter:
+    """Appends manifest lines; each line is one write so an interruption cannot tear it."""
+
+    def __init__(self, case_root: str | os.PathLike[str]) -> None:
+        self.path = Path(case_root) / MANIFEST_NAME
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        size = os.fstat(self._fd).st_size
+        if size:
+            # A line torn by a crash must not swallow the next record: start on a fresh line.
+            with open(self.path, "rb") as fh:
+                fh.seek(size - 1)
+                if fh.read(1) != b"\n":
+                    os.write(self._fd, b"\n")
+
+    def write(self, entry: Mapping[str, Any]) -> None:
+        """Append one record; it must have exactly MANIFEST_KEYS."""
+        if tuple(entry) != MANIFEST_KEYS:
+            missing = sorted(set(MANIFEST_KEYS) - set(entry))
+            extra = sorted(set(entry) - set(MANIFEST_KEYS))
+            raise ValueError(f"manifest record keys differ: missing {missing}, extra {extra}")
+        line = json.dumps(dict(entry), ensure_ascii=False, separators=(",", ":")) + "\n"
+        os.write(self._fd, line.encode())
+
+    def close(self) -> None:
+        """Flush the records to disk and close the file."""
+        if self._fd >= 0:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class ManifestRead:
+    """The manifest's records, and the lines that could not be read (with line numbers)."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def read_manifest(case_root: str | os.PathLike[str]) -> ManifestRead:
+    """Read `<case>/manifest.jsonl` (empty when absent); malformed lines become problems."""
+    path = Path(case_root) / MANIFEST_NAME
+    result = ManifestRead()
+    if not path.exists():
+        return result
+    with path.open("rb") as fh:
+        for line_no, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                entry = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                result.problems.append(f"{MANIFEST_NAME} line {line_no}: not JSON ({exc.msg})")
+                continue
+            except UnicodeDecodeError:
+                result.problems.append(f"{MANIFEST_NAME} line {line_no}: not UTF-8 text")
+                continue
+            if not isinstance(entry, dict) or not {"case_path", "sha256"} <= set(entry):
+                result.problems.append(
+                    f"{MANIFEST_NAME} line {line_no}: not a manifest record (no case_path/sha256)"
+                )
+                continue
+            result.entries.append(entry)
+    return result
+
+
+@dataclass
+class VerifyReport:
+    """What re-hashing a case's evidence found; `ok` is true only when nothing is wrong."""
+
+    case_root: Path
+    checked: int = 0
+    #: case paths whose bytes no longer hash to the recorded SHA-256
+    changed: list[str] = field(default_factory=list)
+    #: case paths recorded but absent
+    missing: list[str] = field(default_factory=list)
+    #: files under evidence/ recorded nowhere
+    unexpected: list[str] = field(default_factory=list)
+    #: records that cannot be checked (unreadable lines, conflicting hashes, paths outside the case)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every recorded file is present and intact and nothing else is there."""
+        return not (self.changed or self.missing or self.unexpected or self.problems)
+
+    def __str__(self) -> str:
+        intact = self.checked - len(self.changed) - len(self.missing)
+        lines = [f"{self.case_root}: {self.checked:,} evidence files recorded, {intact:,} intact"]
+        for label, items in (
+            ("changed (bytes differ from the recorded SHA-256)", self.changed),
+            ("missing (recorded, not on disk)", self.missing),
+            ("unexpected (under evidence/, recorded nowhere)", self.unexpected),
+            ("problem", self.problems),
+        ):
+            lines += [f"{label}: {item}{_note(item)}" for item in items]
+        lines.append(
+            "OK: evidence intact" if self.ok else "FAILED: evidence does not match its records"
+        )
+        return "\n".join(lines)
+
+
+def _note(item: str) -> str:
+    if item.endswith(".partial"):
+        return " (an interrupted download: run the same acquisition again)"
+    return ""
+
+
+def _evidence_table(
+    case_root: Path, con: duckdb.DuckDBPyConnection | None
+) -> list[tuple[str, str]]:
+    if con is None:
+        db = case_root / "case.duckdb"
+        if not db.exists():
+            return []
+        try:
+            with duckdb.connect(str(db), read_only=True) as own:
+                return own.execute("SELECT case_path, sha256 FROM evidence").fetchall()
+        except duckdb.Error as exc:
+            raise CaseError(f"{db}: cannot read the evidence table ({exc})") from exc
+    return con.execute("SELECT case_path, sha256 FROM evidence").fetchall()
+
+
+def verify_case(
+    case_root: str | os.PathLike[str],
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+    workers: int = 4,
+) -> VerifyReport:
+    """Re-hash every evidence file the evidence table and manifest record; report what differs."""
+    root = Path(case_root)
+    if not root.is_dir():
+        raise CaseError(f"{root}: no such case folder")
+    report = VerifyReport(root)
+    manifest = read_manifest(root)
+    report.problems += manifest.problems
+    recorded: dict[str, set[str]] = {}
+    for case_path, sha in _evidence_table(root, con):
+        recorded.setdefault(case_path, set()).add(sha)
+    for entry in manifest.entries:
+        recorded.setdefault(str(entry["case_path"]), set()).add(str(entry["sha256"]))
+
+    evidence = root / "evidence"
+    to_hash: list[tuple[str, str]] = []
+    for case_path, shas in sorted(recorded.items()):
+        parts = PurePosixPath(case_path).parts
+        if not parts or parts[0] != "evidence" or ".." in parts:
+            report.problems.append(f"{case_path}: recorded path is not under evidence/")
+            continue
+        if len(shas) > 1:
+            report.problems.append(
+                f"{case_path}: recorded with {len(shas)} different SHA-256 values "
+                f"({', '.join(sorted(shas))})"
+            )
+            continue
+        report.checked += 1
+        if not (root / case_path).is_file():
+            report.missing.append(case_path)
+        else:
+            to_hash.append((case_path, next(iter(shas))))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        actual = pool.map(lambda item: sha256_file(root / item[0]), to_hash)
+        for (case_path, expected), got in zip(to_hash, actual):
+            if got != expected:
+                report.changed.append(case_path)
+
+    if evidence.is_dir():
+        for path in sorted(evidence.rglob("*")):
+            if path.is_file():
+                case_path = path.relative_to(root).as_posix()
+                if case_path not in recorded:
+                    report.unexpected.append(case_path)
+    return report
