@@ -261,13 +261,15 @@ class Case:
                 summary.first_event, summary.last_event = span
         return summary
 
-    def _parse(self, kind: str, items: list[_Item], summary: IngestSummary) -> tuple[list[_Item], ParseResult | None]:
+    def _parse(self, kind: str, items: list[_Item],
+               summary: IngestSummary) -> tuple[list[_Item], ParseResult | None, dict[str, int]]:
         """Parse a batch in one pass; if one object is unparseable as a whole, isolate it."""
         if kind == "cloudtrail-digest":
-            return items, None
+            return items, None, {}
         parser = parse_access_logs if kind == "s3-access" else parse_cloudtrail
         try:
-            return items, parser([(i.evidence_id, i.content) for i in items])
+            result = parser([(i.evidence_id, i.content) for i in items])
+            return items, result, dict(getattr(result, "duplicates_by_evidence", {}))
         except InputError:
             good: list[_Item] = []
             results: list[ParseResult] = []
@@ -278,15 +280,17 @@ class Case:
                 except InputError as exc:
                     summary.errors.append(f"{item.path}: {exc.problem}")
             if not good:
-                return [], None
+                return [], None, {}
+            # Parsed one by one, so duplicates across these objects are left to the store.
+            dups = {k: v for r in results for k, v in getattr(r, "duplicates_by_evidence", {}).items()}
             return good, ParseResult(
                 rows=pl.concat([r.rows for r in results]),
                 rejects=pl.concat([r.rejects for r in results]),
                 duplicates=sum(r.duplicates for r in results),
-            )
+            ), dups
 
     def _flush(self, kind: str, items: list[_Item], summary: IngestSummary) -> None:
-        items, result = self._parse(kind, items, summary)
+        items, result, parse_dups = self._parse(kind, items, summary)
         if not items:
             return
         now = datetime.now(timezone.utc)
@@ -311,6 +315,8 @@ class Case:
                 "etag": [i.source.get("etag") for i in items],
                 "last_modified": [i.source.get("last_modified") for i in items],
                 "acquired_at": [i.source.get("acquired_at") for i in items],
+                # Records dropped by the parser as repeats of an earlier record of this batch.
+                "duplicates": [parse_dups.get(i.evidence_id, 0) for i in items],
             },
             schema_overrides={"loaded_at": pl.Datetime("us", "UTC"),
                               "last_modified": pl.Datetime("us", "UTC"),
@@ -324,7 +330,7 @@ class Case:
             rejects=result.rejects if result is not None else None,
         )
         summary._add(kind, stored.height, int(stored["records"].sum()), int(stored["rejects"].sum()))
-        summary.duplicates += int(stored["duplicates"].sum()) + (result.duplicates if result else 0)
+        summary.duplicates += int(stored["duplicates"].sum())
         summary.evidence_ids.extend(stored["evidence_id"].to_list())
 
 
