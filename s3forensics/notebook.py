@@ -11,7 +11,8 @@ from .case import Case
 from .charts import use_offline_rendering
 from .sample_data import bundled_samples
 
-__all__ = ["CASE_ENV", "DEFAULT_CASE", "resolve_case_dir", "open_case", "notebook_dir", "show"]
+__all__ = ["CASE_ENV", "DEFAULT_CASE", "resolve_case_dir", "open_case", "notebook_dir", "show",
+           "check_trail_integrity"]
 
 #: `s3forensics lab --case DIR` sets this so every notebook opens that case.
 CASE_ENV = "S3FORENSICS_CASE"
@@ -56,3 +57,27 @@ def show(frame: pl.DataFrame, *, limit: int = 30) -> pl.DataFrame:
     if frame.height > limit:
         print(f"showing {limit} of {frame.height:,} rows")
     return frame.head(limit)
+
+
+def check_trail_integrity(case: Case, *, public_key: str = "", object_metadata: str = "") -> str:
+    """Validate the case's CloudTrail digests offline and return the text report.
+
+    Keys and digest signatures come from the case (captured at acquisition) plus the files given;
+    evidence loaded from the bundled samples uses the samples' test key and metadata file.
+    """
+    from .integrity import verify_trail
+
+    digests = case.sql("SELECT count(*) AS n FROM evidence WHERE kind = 'cloudtrail-digest'")["n"][0]
+    if not digests:
+        return "no CloudTrail digest files in the case: integrity cannot be checked (acquire them with --kind cloudtrail)"
+    keys = [public_key] if public_key else []
+    metadata: str | None = object_metadata or None
+    samples = bundled_samples()
+    if samples is not None and not keys and metadata is None:
+        from_samples = case.sql(
+            "SELECT count(*) AS n FROM evidence WHERE starts_with(source, $root)",
+            {"root": str(samples.resolve())})["n"][0]
+        if from_samples:
+            keys = [str(samples / "cloudtrail-public-key.pem")]
+            metadata = str(samples / "object-metadata.json")
+    return verify_trail(case, public_keys=keys, object_metadata=metadata).render(limit=15)

@@ -143,6 +143,35 @@ def _findings(case_root: Path) -> list[dict[str, Any]]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _integrity_html(case_root: Path) -> str:
+    """The stored CloudTrail validation result as HTML, or a note that it never ran."""
+    from .case import Case
+    from .errors import CaseError
+    from .integrity import read_integrity
+
+    esc = html.escape
+    try:
+        with Case.open(case_root, create=False, read_only=True) as case:
+            result = read_integrity(case)
+            if result is None:
+                return "<p>Not validated: run notebook 01 or <code>s3forensics verify-trail</code>.</p>"
+            verdict = ("every CloudTrail log file held is proven by the signed digest chain"
+                       if result.complete else
+                       "validation passed, but some files or hours are not covered" if result.ok
+                       else "FAILED: some CloudTrail files or digests do not validate")
+            summary = result.summary()
+            problems = result.problems().head(20)
+    except (CaseError, OSError) as exc:
+        return f"<p>Integrity results unavailable: {esc(str(exc))}</p>"
+    head = "".join(f"<th>{esc(c)}</th>" for c in summary.columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
+                   for row in summary.iter_rows())
+    probs = "".join(f"<li>{esc(str(r.get('status')))}: {esc(str(r.get('key')))}: {esc(str(r.get('detail')))}</li>"
+                    for r in problems.iter_rows(named=True))
+    return (f"<p class='verdict {'ok' if result.ok else 'fail'}'>{esc(verdict)}</p>"
+            f"<table><tr>{head}</tr>{body}</table>" + (f"<ul>{probs}</ul>" if probs else ""))
+
+
 def write_index(case_root: Path, runs: Sequence[NotebookRun]) -> Path:
     """Write <case>/reports/index.html: links to every notebook report and the findings summary."""
     esc = html.escape
@@ -180,6 +209,8 @@ tr.sev-high td:first-child {{ background: #d7301f; color: white; }}
 tr.sev-medium td:first-child {{ background: #fc8d59; }}
 tr.sev-low td:first-child {{ background: #fdcc8a; }}
 tr.fail {{ background: #fde2e1; }}
+p.verdict.ok {{ color: #2e7d32; font-weight: bold; }}
+p.verdict.fail {{ color: #b71c1c; font-weight: bold; }}
 </style></head><body>
 <h1>Case {esc(case_root.name)}</h1>
 <p>Generated {generated} by s3forensics {esc(__version__)}. Times are UTC.</p>
@@ -189,6 +220,8 @@ tr.fail {{ background: #fde2e1; }}
 <th>principals</th><th>access keys</th><th>buckets</th></tr>
 {''.join(rows) or '<tr><td colspan="8">no findings (run the notebooks or `s3forensics findings`)</td></tr>'}
 </table>
+<h2 id="integrity">CloudTrail integrity</h2>
+{_integrity_html(case_root)}
 <h2 id="notebooks">Notebooks</h2>
 <table><tr><th>notebook</th><th>status</th><th>time</th></tr>{''.join(nb_rows)}</table>
 </body></html>

@@ -27,6 +27,7 @@ PARAMETERS: dict[str, list[tuple[str, str, str]]] = {
     "01_acquire_and_ingest": [
         CASE, ("local_paths", "str", '""'), ("kind", "str", '"auto"'), ("bucket", "str", '""'),
         ("prefix", "str", '""'), *WINDOW, ("aws_profile", "str", '""'), ("endpoint_url", "str", '""'),
+        ("public_key", "str", '""'), ("object_metadata", "str", '""'),
     ],
     "02_triage_overview": [
         CASE, *WINDOW, ("time_zone", "str", '"UTC"'), ("bucket_minutes", "int", "60"), ("top", "int", "15"),
