@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -125,7 +125,7 @@ def generate(lines: int, records: int) -> tuple[Path, Path]:
     """Write the corpora once; reuse them when the same sizes are asked for again."""
     from s3forensics.render import render_cloudtrail_file
 
-    t0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+    t0 = datetime(2024, 5, 1, tzinfo=UTC)
     sal_dir, ct_dir = OUT / f"sal-{lines}", OUT / f"ct-{records}"
     if not (sal_dir / ".done").exists():
         shutil.rmtree(sal_dir, ignore_errors=True)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -257,7 +257,7 @@ class AcquireResult:
 
 def _iso(moment: datetime) -> str:
     return (
-        moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
     )
 
 
@@ -543,7 +543,7 @@ def _list_range(aws: _Aws, bucket: str, rng: ListingRange) -> RangeListing:
                         key=key,
                         size=int(obj.get("Size", 0)),
                         etag=str(obj.get("ETag", "")).strip('"'),
-                        last_modified=obj["LastModified"].astimezone(timezone.utc),
+                        last_modified=obj["LastModified"].astimezone(UTC),
                         storage_class=obj.get("StorageClass"),
                         kind=rng.layout.kind,
                         layout=rng.layout.name,
@@ -953,11 +953,11 @@ def _download(aws: _Aws, bucket: str, obj: ListedObject, evidence_dir: Path) -> 
         size=size,
         version_id=resp.get("VersionId"),
         etag=str(resp.get("ETag", "")).strip('"'),
-        last_modified=resp["LastModified"].astimezone(timezone.utc),
+        last_modified=resp["LastModified"].astimezone(UTC),
         storage_class=resp.get("StorageClass") or obj.storage_class or "STANDARD",
         encryption=encryption or None,
         metadata=dict(resp.get("Metadata") or {}),
-        acquired_at=datetime.now(timezone.utc),
+        acquired_at=datetime.now(UTC),
         note=note,
     )
 
@@ -1034,7 +1034,7 @@ def _best_effort(operation: str, fn: Callable[..., Any], **kwargs: Any) -> dict[
     record: dict[str, Any] = {
         "operation": operation,
         "params": _jsonable(kwargs),
-        "collected_at": _iso(datetime.now(timezone.utc)),
+        "collected_at": _iso(datetime.now(UTC)),
     }
     try:
         record["response"] = _jsonable(fn(**kwargs))
@@ -1257,7 +1257,7 @@ def acquire(
     window = _check_inputs(bucket, kind, start, end, workers)
     aws = _Aws(boto3_session, profile=profile, endpoint_url=endpoint_url, workers=workers)
     acquired_by, identity = _identity(aws)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     plan = _plan(
         aws,
         bucket=bucket,
@@ -1330,7 +1330,7 @@ def _log_run(
     folder.mkdir(exist_ok=True)
     record = {
         "started_at": _iso(started),
-        "finished_at": _iso(datetime.now(timezone.utc)),
+        "finished_at": _iso(datetime.now(UTC)),
         "acquired_by": result.acquired_by,
         "tool_version": f"s3forensics {__version__}",
         "endpoint": plan.endpoint_url,

@@ -6,7 +6,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,7 @@ class Case:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = True,
-             read_only: bool = False) -> "Case":
+             read_only: bool = False) -> Case:
         """Open the case at `path`, creating the folder and database when `create` is true."""
         root = Path(path)
         db = root / DB_NAME
@@ -160,7 +160,7 @@ class Case:
         """Close the database connection."""
         self.con.close()
 
-    def __enter__(self) -> "Case":
+    def __enter__(self) -> Case:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -293,7 +293,7 @@ class Case:
         items, result, parse_dups = self._parse(kind, items, summary)
         if not items:
             return
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         # Copies are written before the load commits: an interrupted batch leaves at worst a copy
         # with no evidence row, which the next ingest of the same object reuses.
         for item in items:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class Finding:
         out = {k: v for k, v in asdict(self).items() if k != "rows"}
         for key in ("first_seen", "last_seen"):
             value = out[key]
-            out[key] = value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
+            out[key] = value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
         return out
 
 
@@ -88,7 +88,7 @@ def run_findings(
             events=int(rows["events"].sum()),
             rows=rows,
         ))
-    found.sort(key=lambda f: (SEVERITIES.index(f.severity), f.first_seen or datetime.max.replace(tzinfo=timezone.utc), f.detection))
+    found.sort(key=lambda f: (SEVERITIES.index(f.severity), f.first_seen or datetime.max.replace(tzinfo=UTC), f.detection))
     return found
 
 
@@ -123,7 +123,7 @@ def save_findings(
     (folder / "findings.json").write_text(
         json.dumps([f.to_json() for f in findings], indent=2) + "\n", encoding="utf-8")
     run = {
-        "generated_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "generated_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "tool_version": __version__,
         "parameters": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in parameters.items()},
     }

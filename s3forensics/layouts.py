@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from .errors import AcquisitionError
@@ -123,7 +123,7 @@ class Layout:
         if not m:
             return None
         try:
-            return datetime.strptime(m["ts"], self.stamp_format).replace(tzinfo=timezone.utc)
+            return datetime.strptime(m["ts"], self.stamp_format).replace(tzinfo=UTC)
         except ValueError:  # e.g. month 13: the name looks right but is no time
             return None
 
@@ -247,7 +247,7 @@ def _floor_day(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _floor(moment: datetime, step: timedelta) -> datetime:

@@ -9,7 +9,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -53,7 +53,7 @@ def format_access_time(moment: datetime) -> str:
     """Format a timestamp as `[06/Feb/2019:00:00:38 +0000]`, keeping its UTC offset."""
     if moment.tzinfo is None:
         raise ValueError("access log times must be timezone-aware")
-    offset = moment.utcoffset() or (moment - moment.replace(tzinfo=timezone.utc))
+    offset = moment.utcoffset() or (moment - moment.replace(tzinfo=UTC))
     minutes = int(offset.total_seconds() // 60)
     sign = "+" if minutes >= 0 else "-"
     hh, mm = divmod(abs(minutes), 60)

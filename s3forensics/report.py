@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ def run_notebooks(
         params = {"case_dir": str(case_root), **dict(parameters or {})}
         accepted = pm.inspect_notebook(str(path))
         params = {k: v for k, v in params.items() if k in accepted}
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         run = NotebookRun(path.stem, out, None, True)
         env_before = os.environ.get(CASE_ENV)
         os.environ[CASE_ENV] = str(case_root)
@@ -128,7 +128,7 @@ def run_notebooks(
                 os.environ.pop(CASE_ENV, None)
             else:
                 os.environ[CASE_ENV] = env_before
-        run.seconds = (datetime.now(timezone.utc) - started).total_seconds()
+        run.seconds = (datetime.now(UTC) - started).total_seconds()
         if out.exists():
             run.html = _export_html(out)
         report.runs.append(run)
@@ -196,7 +196,7 @@ def write_index(case_root: Path, runs: Sequence[NotebookRun]) -> Path:
         nb_rows.append(f"<tr class='{'ok' if r.ok else 'fail'}'><td>{link}</td><td>{status}</td>"
                        f"<td>{r.seconds:.0f} s</td></tr>")
     ips = sorted({ip for f in findings for ip in f.get("entities", {}).get("ips", [])})
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>s3forensics report: {esc(case_root.name)}</title>
 <style>

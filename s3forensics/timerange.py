@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .errors import TimeRangeError
 
@@ -29,7 +29,7 @@ def parse_utc(value: str | datetime, *, name: str = "time") -> datetime:
             f"{name} {value!s} has no time zone: add Z or an offset such as +00:00 "
             "(log times are UTC; a naive time is ambiguous)"
         )
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -48,14 +48,14 @@ class TimeRange:
         object.__setattr__(self, "end", end)
 
     @classmethod
-    def parse(cls, start: str | datetime, end: str | datetime) -> "TimeRange":
+    def parse(cls, start: str | datetime, end: str | datetime) -> TimeRange:
         """Build a window from two ISO-8601 strings or aware datetimes."""
         return cls(parse_utc(start, name="start"), parse_utc(end, name="end"))
 
     def __contains__(self, moment: datetime) -> bool:
         return self.start <= parse_utc(moment) < self.end
 
-    def widened(self, *, before: timedelta = timedelta(0), after: timedelta = timedelta(0)) -> "TimeRange":
+    def widened(self, *, before: timedelta = timedelta(0), after: timedelta = timedelta(0)) -> TimeRange:
         """Return the window grown by `before` at the start and `after` at the end."""
         return TimeRange(self.start - before, self.end + after)
 

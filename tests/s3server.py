@@ -65,12 +65,12 @@ class MotoServer:
             try:
                 with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=1):
                     break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline:
                     self.close()
                     raise RuntimeError(
                         f"moto server did not answer on {self.url} within {startup_timeout}s"
-                    )
+                    ) from exc
                 time.sleep(0.1)
 
     def set_auth(self, unauthenticated_actions: float) -> None:

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -36,7 +36,7 @@ from s3forensics.render import format_access_log_line, render_cloudtrail_file
 from .factories import ct_record, sal_record
 from .s3server import MotoServer, moto_server, s3_endpoint, s3_session  # noqa: F401 (fixtures)
 
-UTC = timezone.utc
+UTC = UTC
 START = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 END = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 SPAN = (datetime(2024, 4, 28, tzinfo=UTC), datetime(2024, 5, 5, tzinfo=UTC))

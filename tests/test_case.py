@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from datetime import timezone
+from datetime import UTC, timezone
 from pathlib import Path
 
 import polars as pl
@@ -69,7 +69,7 @@ def test_event_time_is_utc_aware_end_to_end(tmp_path: Path, logs: Path) -> None:
             col = case.sql(f"SELECT event_time FROM {table} ORDER BY event_time")["event_time"]
             assert col.dtype == pl.Datetime("us", "UTC")
             assert col[0].tzinfo is not None and col[0].utcoffset().total_seconds() == 0
-            assert col[0].astimezone(timezone.utc).isoformat() == "2024-05-01T12:00:00+00:00"
+            assert col[0].astimezone(UTC).isoformat() == "2024-05-01T12:00:00+00:00"
 
 
 def test_reingest_is_idempotent_and_new_objects_add_rows(tmp_path: Path, logs: Path) -> None:

@@ -6,7 +6,7 @@ so a wrong template or bound in layouts.py shows up as a mismatch.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -27,7 +27,7 @@ from s3forensics.layouts import (
 )
 from s3forensics.timerange import TimeRange
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def one_range(*args, **kwargs):

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..case import Case, IngestSummary, collect_files
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `ingest` command."""
     p = sub.add_parser(
         "ingest",

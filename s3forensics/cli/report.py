@@ -15,7 +15,7 @@ from ..report import list_notebooks, run_notebooks
 from ..sample_data import bundled_samples
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `run`, `lab` and `demo` commands."""
     raw = argparse.RawDescriptionHelpFormatter
     r = sub.add_parser(
