@@ -6,9 +6,9 @@
 -- description: >
 --   Successful reads or listings by anonymous callers or by principals of accounts outside the
 --   case, on a bucket where that kind of access had not been seen during the bucket's first
---   baseline_hours of logged activity. A public website bucket is read anonymously from day one
---   and stays quiet; a private bucket that starts answering anonymous or foreign readers after a
---   policy or ACL change does not.
+--   baseline_hours of logged activity, or only after a policy, ACL or public access block change
+--   on it. A public website bucket is read anonymously from day one and stays quiet; a private
+--   bucket that starts answering anonymous or foreign readers after such a change does not.
 -- params:
 --   start: {type: timestamp, default: null, description: "Report reads from this time (UTC); the bucket baseline always uses the whole case"}
 --   end: {type: timestamp, default: null, description: "Report reads before this time (UTC)"}
@@ -32,11 +32,20 @@ outside AS (
 bucket_start AS (
     SELECT bucket, min(event_time) AS bucket_first FROM actor_activity WHERE bucket IS NOT NULL GROUP BY bucket
 ),
+opened AS (
+    -- Successful changes that can open a bucket: outside readers after one need no baseline.
+    SELECT bucket, min(event_time) AS opened_at FROM trail_events
+    WHERE succeeded AND bucket IS NOT NULL
+      AND event_name IN ('PutBucketPolicy', 'PutBucketAcl', 'PutObjectAcl', 'PutBucketPublicAccessBlock',
+                         'DeleteBucketPublicAccessBlock', 'DeleteBucketPolicy', 'PutAccessPointPolicy')
+    GROUP BY bucket
+),
 new_access AS (
     SELECT o.bucket, o.who, min(o.event_time) AS who_first, any_value(b.bucket_first) AS bucket_first
-    FROM outside o JOIN bucket_start b USING (bucket)
+    FROM outside o JOIN bucket_start b USING (bucket) LEFT JOIN opened p USING (bucket)
     GROUP BY o.bucket, o.who
     HAVING min(o.event_time) >= any_value(b.bucket_first) + to_hours($baseline_hours)
+        OR min(o.event_time) > any_value(p.opened_at)
 )
 SELECT min(o.event_time) AS first_seen, max(o.event_time) AS last_seen,
        o.principal, o.source_ip,

@@ -2,7 +2,7 @@
 -- kind: detection
 -- severity: medium
 -- mitre: [T1580, T1619, T1526]
--- source: cloudtrail
+-- source: both
 -- description: >
 --   One actor from one address calling several different discovery APIs (who am I, list buckets,
 --   read policies, ACLs, public access settings, list objects) within a short period, from an
@@ -15,10 +15,16 @@
 --   min_distinct_calls: {type: integer, default: 4, description: "Distinct discovery APIs in one period that make a finding"}
 -- ---
 WITH calls AS (
-    SELECT event_time, actor, principal, source_ip, access_key_id, bucket, event_name,
+    -- Both sources, each request once (the access log copy when both hold it).
+    SELECT event_time, actor, principal, source_ip, access_key_id, bucket, operation AS event_name,
            time_bucket(to_minutes($window_minutes), event_time) AS period
-    FROM trail_events
-    WHERE event_name IN ('GetCallerIdentity', 'ListBuckets', 'ListAllMyBuckets', 'GetBucketPolicy',
+    FROM actor_activity
+    WHERE NOT also_in_access_log AND operation IN (
+                         'REST.GET.BUCKETPOLICY', 'REST.GET.ACL', 'REST.GET.LOGGING_STATUS',
+                         'REST.GET.VERSIONING', 'REST.GET.BUCKET', 'REST.GET.LOCATION',
+                         'REST.GET.PUBLIC_ACCESS_BLOCK', 'REST.GET.ENCRYPTION', 'REST.GET.LIFECYCLE',
+                         'REST.GET.REPLICATION', 'REST.GET.BUCKETPOLICYSTATUS', 'REST.GET.BUCKETVERSIONS',
+                         'REST.GET.OWNERSHIP_CONTROLS','GetCallerIdentity', 'ListBuckets', 'ListAllMyBuckets', 'GetBucketPolicy',
                          'GetBucketAcl', 'GetBucketPolicyStatus', 'GetBucketPublicAccessBlock',
                          'GetAccountPublicAccessBlock', 'GetBucketLocation', 'GetBucketVersioning',
                          'GetBucketLogging', 'GetBucketEncryption', 'GetBucketLifecycle',
