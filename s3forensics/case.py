@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -211,44 +212,54 @@ class Case:
         known = store.known_hashes(self.con)
         pending: dict[str, list[_Item]] = {"s3-access": [], "cloudtrail": [], "cloudtrail-digest": []}
         pending_bytes = dict.fromkeys(pending, 0)
+        writer = _Writer()
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
-        for path, root in files:
-            bar.update(1)
-            apath = os.path.abspath(path)
+        try:
+            for path, root in files:
+                bar.update(1)
+                apath = os.path.abspath(path)
+                try:
+                    with open(apath, "rb") as fh:
+                        data = fh.read()
+                except OSError as exc:
+                    summary.errors.append(f"{path}: unreadable file ({exc.strerror or exc})")
+                    continue
+                sha = hashlib.sha256(data).hexdigest()
+                if sha in known:
+                    summary.already_loaded += 1
+                    continue
+                try:
+                    content = decompress(data, where=str(path))
+                except InputError as exc:
+                    summary.errors.append(str(exc))
+                    continue
+                detected, why = detect_kind(apath, content)
+                if kind != "auto" and detected != "cloudtrail-digest":
+                    detected = kind  # type: ignore[assignment]
+                if detected is None:
+                    summary.skipped.append((str(path), why))
+                    continue
+                source = src.get(apath, {})
+                dest = self._destination(apath, roots[root], sha, source, evidence_root)
+                known.add(sha)
+                pending[detected].append(_Item(path, apath, data, content, sha, dest, source))
+                pending_bytes[detected] += len(content)
+                if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
+                    self._flush(detected, pending[detected], summary, writer)
+                    pending[detected], pending_bytes[detected] = [], 0
+            bar.close()
+            for k, items in pending.items():
+                if items:
+                    self._flush(k, items, summary, writer)
+        except BaseException:
+            # Let a load in flight finish or roll back before the error surfaces.
             try:
-                with open(apath, "rb") as fh:
-                    data = fh.read()
-            except OSError as exc:
-                summary.errors.append(f"{path}: unreadable file ({exc.strerror or exc})")
-                continue
-            sha = hashlib.sha256(data).hexdigest()
-            if sha in known:
-                summary.already_loaded += 1
-                continue
-            try:
-                content = decompress(data, where=str(path))
-            except InputError as exc:
-                summary.errors.append(str(exc))
-                continue
-            detected, why = detect_kind(apath, content)
-            if kind != "auto" and detected != "cloudtrail-digest":
-                detected = kind  # type: ignore[assignment]
-            if detected is None:
-                summary.skipped.append((str(path), why))
-                continue
-            source = src.get(apath, {})
-            dest = self._destination(apath, roots[root], sha, source, evidence_root)
-            known.add(sha)
-            pending[detected].append(_Item(path, apath, data, content, sha, dest, source))
-            pending_bytes[detected] += len(content)
-            if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
-                self._flush(detected, pending[detected], summary)
-                pending[detected], pending_bytes[detected] = [], 0
-        bar.close()
-        for k, items in pending.items():
-            if items:
-                self._flush(k, items, summary)
+                writer.wait()
+            except BaseException:
+                pass
+            raise
+        writer.wait()
         if summary.evidence_ids:
             span = self.con.execute(
                 "SELECT min(t), max(t) FROM ("
@@ -289,10 +300,16 @@ class Case:
                 duplicates=sum(r.duplicates for r in results),
             ), dups
 
-    def _flush(self, kind: str, items: list[_Item], summary: IngestSummary) -> None:
+    def _flush(self, kind: str, items: list[_Item], summary: IngestSummary,
+               writer: _Writer) -> None:
+        """Parse a batch here, then hand it to the writer so the next batch parses while it loads."""
         items, result, parse_dups = self._parse(kind, items, summary)
-        if not items:
-            return
+        if items:
+            writer.submit(self._load, kind, items, result, parse_dups, summary)
+
+    def _load(self, kind: str, items: list[_Item], result: ParseResult | None,
+              parse_dups: dict[str, int], summary: IngestSummary) -> None:
+        """Copy the batch's evidence and load its rows in one transaction."""
         now = datetime.now(UTC)
         # Copies are written before the load commits: an interrupted batch leaves at worst a copy
         # with no evidence row, which the next ingest of the same object reuses.
@@ -332,6 +349,31 @@ class Case:
         summary._add(kind, stored.height, int(stored["records"].sum()), int(stored["rejects"].sum()))
         summary.duplicates += int(stored["duplicates"].sum())
         summary.evidence_ids.extend(stored["evidence_id"].to_list())
+
+
+class _Writer:
+    """One background thread for database loads: batch N loads while batch N+1 is read and parsed.
+
+    At most one load is in flight, so memory stays bounded; a failed load is raised on the next
+    submit or wait, and its transaction has rolled back.
+    """
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3forensics-load")
+        self._pending: Future[None] | None = None
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        self.wait(shutdown=False)
+        self._pending = self._pool.submit(fn, *args)
+
+    def wait(self, *, shutdown: bool = True) -> None:
+        try:
+            if self._pending is not None:
+                pending, self._pending = self._pending, None
+                pending.result()
+        finally:
+            if shutdown:
+                self._pool.shutdown(wait=True)
 
 
 def _store_copy(item: _Item) -> None:

@@ -76,7 +76,9 @@ def _quote(text: str) -> str:
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open a case database with UTC as the session time zone."""
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        # DuckDB would otherwise keep up to 80% of RAM of loaded blocks cached; a bounded pool
+        # keeps ingest memory flat however large the case (it spills to disk when needed).
+        con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": "512MB"})
     except duckdb.IOException as exc:
         raise CaseError(f"{path}: cannot open the case database ({exc})") from exc
     con.execute("SET TimeZone = 'UTC'")

@@ -542,7 +542,8 @@ def _run_query(batches: list[tuple[str, pa.RecordBatch]]) -> pl.DataFrame:
     grouped: dict[str, list[pa.RecordBatch]] = {name: [] for name in _KIND_TABLES.values()}
     for kind, batch in batches:
         grouped[_KIND_TABLES[kind]].append(batch)
-    con = duckdb.connect(":memory:")
+    # A bounded buffer pool: parsing is streaming work, and ingest must stay well under 1.5 GiB.
+    con = duckdb.connect(":memory:", config={"memory_limit": "512MB"})
     try:
         con.execute(_MACROS)
         for name, group in grouped.items():
