@@ -41,7 +41,8 @@ def render(frame: pl.DataFrame) -> str:
            for c, t in frame.schema.items() if isinstance(t, pl.List)]
         + [pl.col(c).round(6) for c, t in frame.schema.items() if t in (pl.Float32, pl.Float64)]
     )
-    return out.write_csv()
+    # Evidence paths name the checkout; the goldens must not depend on where the repo lives.
+    return out.write_csv().replace(str(ANSWERS.parent.resolve()), "<samples>")
 
 
 QUERIES = [q.name for q in default_registry().list()]
