@@ -53,7 +53,7 @@ def list_notebooks(folder: Path | None = None) -> list[Path]:
 def _select(names: Sequence[str], available: list[Path]) -> list[Path]:
     if not names:
         return available
-    chosen = []
+    chosen: list[Path] = []
     for name in names:
         stem = Path(name).stem
         match = [p for p in available if p.stem == stem or p.stem.split("_", 1)[0] == stem
