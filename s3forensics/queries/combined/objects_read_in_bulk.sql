@@ -4,8 +4,9 @@
 -- mitre: [T1530]
 -- source: both
 -- description: >
---   An actor reading many objects or many bytes from one address in one day, several times more
---   than on its other active days (or with no other days to compare). A nightly job that copies
+--   An actor reading many objects or many bytes from one address in one day: several times its
+--   usual (median) number of objects, or several times the bytes of its largest other day, or
+--   with no other active day to compare. A nightly job that copies
 --   the same volume every night is its own baseline and stays quiet; a stolen key draining a
 --   bucket does not. Reads are counted once per request even when both sources hold them.
 -- params:
@@ -13,7 +14,7 @@
 --   end: {type: timestamp, default: null, description: "Report days before this time (UTC)"}
 --   min_objects: {type: integer, default: 50, description: "Object reads in a day that are worth looking at"}
 --   min_bytes: {type: integer, default: 104857600, description: "Or bytes read in a day (default 100 MiB)"}
---   factor: {type: float, default: 3.0, description: "How many times the actor's median other-day volume a day must exceed"}
+--   factor: {type: float, default: 3.0, description: "How many times the actor's median other-day object count (or largest other-day bytes) a day must exceed"}
 -- ---
 WITH reads AS (
     SELECT event_time, actor, source_ip, access_key_id, bucket, object_key, coalesce(bytes_out, 0) AS bytes
@@ -35,7 +36,8 @@ actor_days AS (
 judged AS (
     SELECT d.*,
            (SELECT median(o.objects) FROM actor_days o WHERE o.actor = d.actor AND o.day <> d.day) AS usual_objects,
-           (SELECT median(o.bytes) FROM actor_days o WHERE o.actor = d.actor AND o.day <> d.day) AS usual_bytes
+           (SELECT median(o.bytes) FROM actor_days o WHERE o.actor = d.actor AND o.day <> d.day) AS usual_bytes,
+           (SELECT max(o.bytes) FROM actor_days o WHERE o.actor = d.actor AND o.day <> d.day) AS most_bytes
     FROM daily d
 )
 SELECT first_seen, last_seen, actor AS principal, source_ip, keys AS access_key_id,
@@ -45,8 +47,10 @@ SELECT first_seen, last_seen, actor AS principal, source_ip, keys AS access_key_
                 ' (no other active day to compare)') AS detail
 FROM judged
 WHERE (objects >= $min_objects OR bytes >= $min_bytes)
+  -- Object counts are steady for a job; byte totals swing with object sizes, so bytes count as
+  -- unusual only beyond the actor's largest other day.
   AND (usual_objects IS NULL
        OR objects > $factor * greatest(usual_objects, 1)
-       OR bytes > $factor * greatest(usual_bytes, 1))
+       OR bytes > $factor * greatest(most_bytes, 1))
   AND ($start IS NULL OR last_seen >= $start) AND ($end IS NULL OR first_seen < $end)
 ORDER BY first_seen, principal, source_ip
