@@ -89,3 +89,11 @@ def test_unknown_query_is_a_one_line_error(tmp_path: Path) -> None:
               "--format", "csv")
     assert out.returncode == 0
     assert out.stdout.splitlines()[1].startswith("arn:aws:iam::111122223333:user/alice,2,")
+
+
+def test_docs_cli_md_is_up_to_date() -> None:
+    from s3forensics.cli.docs import cli_markdown
+
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "docs" / "cli.md").read_text() == cli_markdown(), \
+        "docs/cli.md is stale: run `python -m s3forensics.cli.docs > docs/cli.md`"
