@@ -7,7 +7,7 @@
 --   address and TLS version, split into object and bucket operations. A request present in both
 --   sources is counted once.
 -- params:
---   tls_versions: {type: "string[]", default: [TLSv1, TLSv1.1], description: "TLS versions to report, as logged"}
+--   tls_versions: {type: "string[]", default: [TLSv1, TLSv1.1], description: "TLS versions to report (any letter case: AWS has logged both TLSv1.2 and TLSV1.2)"}
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC); null for the whole case"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
@@ -15,12 +15,12 @@ WITH old_tls AS (
     SELECT 'access_log' AS source, event_time, principal, remote_ip AS source_ip, tls_version,
            bucket, object_key, user_agent
     FROM access_requests
-    WHERE list_contains($tls_versions, tls_version)
+    WHERE list_contains(list_transform($tls_versions, lambda v: lower(v)), lower(tls_version))
       AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
     UNION ALL
     SELECT 'cloudtrail', event_time, principal, source_ip, tls_version, bucket, object_key, user_agent
     FROM trail_events c
-    WHERE list_contains($tls_versions, tls_version)
+    WHERE list_contains(list_transform($tls_versions, lambda v: lower(v)), lower(tls_version))
       AND NOT EXISTS (SELECT 1 FROM s3_access_logs s WHERE s.request_id = c.request_id)
       AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 )
