@@ -12,29 +12,10 @@
 --   end: {type: timestamp, default: null, description: "Show first appearances before this time (exclusive, UTC)"}
 --   min_hours_after: {type: float, default: 0, description: "Only values first seen at least this many hours after the bucket's first request"}
 -- ---
-WITH seen AS (
-    SELECT bucket, source, event_time, source_ip AS value
-    FROM actor_activity
-    WHERE bucket IS NOT NULL
-),
-bucket_first AS (
-    SELECT bucket, min(event_time) AS bucket_first_seen FROM seen GROUP BY bucket
-),
-firsts AS (
-    SELECT bucket, value,
-           min(event_time) AS first_seen,
-           first(source ORDER BY event_time, source) AS first_source,
-           max(event_time) AS last_seen,
-           count(*) AS events
-    FROM seen
-    WHERE value IS NOT NULL
-    GROUP BY bucket, value
-)
-SELECT f.bucket, f.value AS source_ip, f.first_seen, f.first_source,
-       round((epoch(f.first_seen) - epoch(b.bucket_first_seen)) / 3600.0, 2) AS hours_after_bucket_first,
-       b.bucket_first_seen, f.last_seen, f.events
-FROM firsts f
-JOIN bucket_first b USING (bucket)
-WHERE (epoch(f.first_seen) - epoch(b.bucket_first_seen)) / 3600.0 >= $min_hours_after
-  AND ($start IS NULL OR f.first_seen >= $start) AND ($end IS NULL OR f.first_seen < $end)
-ORDER BY f.bucket, f.first_seen, source_ip
+SELECT bucket, value AS source_ip, first_seen, first_source, hours_after_bucket_first,
+       bucket_first_seen, last_seen, events
+FROM bucket_first_seen
+WHERE dimension = 'ip'
+  AND (epoch(first_seen) - epoch(bucket_first_seen)) / 3600.0 >= $min_hours_after
+  AND ($start IS NULL OR first_seen >= $start) AND ($end IS NULL OR first_seen < $end)
+ORDER BY bucket, first_seen, source_ip
