@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from .parse.s3_access import ACCESS_LOG_FIELDS
+
 __all__ = [
     "ACCESS_LOG_FIELDS",
     "encode_key",
@@ -21,14 +23,6 @@ __all__ = [
     "render_cloudtrail_file",
 ]
 
-#: The 27 fields AWS writes today, in order (the parser's first columns use these names).
-ACCESS_LOG_FIELDS: tuple[str, ...] = (
-    "bucket_owner", "bucket", "event_time", "remote_ip", "requester", "request_id",
-    "operation", "key", "request_uri", "http_status", "error_code", "bytes_sent",
-    "object_size", "total_time_ms", "turnaround_time_ms", "referer", "user_agent",
-    "version_id", "host_id", "signature_version", "cipher_suite", "authentication_type",
-    "host_header", "tls_version", "access_point_arn", "acl_required", "source_region",
-)
 
 _QUOTED = {"request_uri", "referer", "user_agent"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -482,3 +482,12 @@ def test_sniffing_recognises_access_logs_and_nothing_else() -> None:
     not_a_record = log.replace(b"REST.GET.OBJECT", b"get-object", 1)
     assert not looks_like_access_log(not_a_record)  # a complete line must reach the operation
     assert not looks_like_access_log(b"\x1f\x8bnot really gzip")
+
+
+def test_logged_fields_are_the_27_aws_fields_in_order() -> None:
+    from s3forensics.parse.s3_access import ACCESS_LOG_FIELDS
+
+    assert len(ACCESS_LOG_FIELDS) == 27
+    assert ACCESS_LOG_FIELDS[:3] == ("bucket_owner", "bucket", "event_time")
+    assert ACCESS_LOG_FIELDS[7:9] == ("key", "request_uri")
+    assert ACCESS_LOG_FIELDS[-3:] == ("access_point_arn", "acl_required", "source_region")

@@ -21,6 +21,7 @@ import polars as pl
 from .common import REJECT_SCHEMA, ParseResult, decompress, read_object
 
 __all__ = [
+    "ACCESS_LOG_FIELDS",
     "ACCESS_LOG_SCHEMA",
     "looks_like_access_log",
     "parse_access_log_bytes",
@@ -65,36 +66,13 @@ ACCESS_LOG_SCHEMA: dict[str, pl.DataType] = {
     "line_no": pl.Int64(),
 }
 
-# The 27 logged fields in order, with their 1-based field numbers (for reject reasons).
-_FIELDS: tuple[str, ...] = (
-    "bucket_owner",
-    "bucket",
-    "event_time",
-    "remote_ip",
-    "requester",
-    "request_id",
-    "operation",
-    "key",
-    "request_uri",
-    "http_status",
-    "error_code",
-    "bytes_sent",
-    "object_size",
-    "total_time_ms",
-    "turnaround_time_ms",
-    "referer",
-    "user_agent",
-    "version_id",
-    "host_id",
-    "signature_version",
-    "cipher_suite",
-    "authentication_type",
-    "host_header",
-    "tls_version",
-    "access_point_arn",
-    "acl_required",
-    "source_region",
+# The 27 logged fields in order (render.py writes them from this list), with their 1-based
+# field numbers for reject reasons.
+ACCESS_LOG_FIELDS: tuple[str, ...] = tuple(
+    name for name in ACCESS_LOG_SCHEMA
+    if name not in ("object_key", "extra_fields", "evidence_id", "line_no")
 )
+_FIELDS = ACCESS_LOG_FIELDS
 _FIELD_NO = {name: i + 1 for i, name in enumerate(_FIELDS)}
 _MIN_FIELDS = 18
 _INT_FIELDS = ("http_status", "bytes_sent", "object_size", "total_time_ms", "turnaround_time_ms")
@@ -103,28 +81,7 @@ _TAIL_FIELDS = _FIELDS[17:]
 
 # Raw (string) columns both tokenisers produce. The time is kept as two tokens,
 # "[06/Feb/2019:00:00:38" and "+0000]", because that is how a split on spaces sees it.
-_RAW = (
-    "bucket_owner",
-    "bucket",
-    "_time",
-    "_offset",
-    "remote_ip",
-    "requester",
-    "request_id",
-    "operation",
-    "key",
-    "request_uri",
-    "http_status",
-    "error_code",
-    "bytes_sent",
-    "object_size",
-    "total_time_ms",
-    "turnaround_time_ms",
-    "referer",
-    "user_agent",
-    *_TAIL_FIELDS,
-    "extra_fields",
-)
+_RAW = (*_FIELDS[:2], "_time", "_offset", *_FIELDS[3:], "extra_fields")
 
 # Fields are separated by exactly one ASCII space, so "not a space" is [^ ] (not \S, which would
 # also split on tabs or no-break spaces that the positional split keeps inside a field); digits

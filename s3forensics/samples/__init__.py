@@ -8,23 +8,23 @@ signatures (`object-metadata.json`), the public key that verifies them and the a
 from __future__ import annotations
 
 from .build import (
-                    DEFAULT_SEED,
-                    METADATA_FILE,
-                    PUBLIC_KEY_FILE,
-                    SampleSet,
-                    build_samples,
-                    evidence_sources,
-                    generate,
-                    write_samples,
+    DEFAULT_SEED,
+    METADATA_FILE,
+    PUBLIC_KEY_FILE,
+    SampleSet,
+    build_samples,
+    evidence_sources,
+    generate,
+    write_samples,
 )
 
 __all__ = [
-                    "DEFAULT_SEED",
-                    "METADATA_FILE",
-                    "PUBLIC_KEY_FILE",
-                    "SampleSet",
-                    "build_samples",
-                    "evidence_sources",
-                    "generate",
-                    "write_samples",
+    "DEFAULT_SEED",
+    "METADATA_FILE",
+    "PUBLIC_KEY_FILE",
+    "SampleSet",
+    "build_samples",
+    "evidence_sources",
+    "generate",
+    "write_samples",
 ]
