@@ -33,6 +33,10 @@ _CASE_ENTRIES = {DB_NAME, DB_NAME + ".wal", "evidence", "context", "manifest.jso
 # peak memory stays bounded whatever the input size.
 BATCH_BYTES = 48 * 1024 * 1024
 BATCH_OBJECTS = 4000
+# Rows per load transaction. DuckDB writes the full row groups (122,880 rows) of a large insert
+# straight into the database file; smaller inserts go through the WAL and a later checkpoint,
+# measured at 2.7x the cost. Parsed batches are gathered until they fill two row groups.
+LOAD_ROWS = 2 * 122_880
 
 
 @dataclass
@@ -213,6 +217,7 @@ class Case:
         pending: dict[str, list[_Item]] = {"s3-access": [], "cloudtrail": [], "cloudtrail-digest": []}
         pending_bytes = dict.fromkeys(pending, 0)
         writer = _Writer()
+        ready: dict[str, list[_Parsed]] = {k: [] for k in pending}
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
         try:
@@ -246,12 +251,15 @@ class Case:
                 pending[detected].append(_Item(path, apath, data, content, sha, dest, source))
                 pending_bytes[detected] += len(content)
                 if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
-                    self._flush(detected, pending[detected], summary, writer)
+                    self._flush(detected, pending[detected], summary, writer, ready[detected])
                     pending[detected], pending_bytes[detected] = [], 0
             bar.close()
             for k, items in pending.items():
                 if items:
-                    self._flush(k, items, summary, writer)
+                    self._flush(k, items, summary, writer, ready[k])
+            for k, parsed in ready.items():
+                if parsed:
+                    self._submit(k, parsed, summary, writer)
         except BaseException:
             # Let a load in flight finish or roll back before the error surfaces.
             try:
@@ -301,11 +309,34 @@ class Case:
             ), dups
 
     def _flush(self, kind: str, items: list[_Item], summary: IngestSummary,
-               writer: _Writer) -> None:
-        """Parse a batch here, then hand it to the writer so the next batch parses while it loads."""
+               writer: _Writer, ready: list[_Parsed]) -> None:
+        """Parse a batch; once enough rows are parsed, hand them to the writer in one load."""
         items, result, parse_dups = self._parse(kind, items, summary)
-        if items:
-            writer.submit(self._load, kind, items, result, parse_dups, summary)
+        if not items:
+            return
+        for item in items:
+            item.content = b""  # parsed: only the original bytes are still needed (for the copy)
+        ready.append(_Parsed(items, result, parse_dups))
+        if sum(p.rows for p in ready) >= LOAD_ROWS:
+            self._submit(kind, ready, summary, writer)
+
+    def _submit(self, kind: str, ready: list[_Parsed], summary: IngestSummary,
+                writer: _Writer) -> None:
+        """Send the parsed batches gathered so far to the writer as one transaction."""
+        parsed = list(ready)
+        ready.clear()
+        items = [i for p in parsed for i in p.items]
+        results = [p.result for p in parsed if p.result is not None]
+        result = None
+        if results:
+            result = results[0] if len(results) == 1 else ParseResult(
+                rows=pl.concat([r.rows for r in results]),
+                rejects=pl.concat([r.rejects for r in results]),
+                duplicates=sum(r.duplicates for r in results),
+            )
+        dups = {k: v for p in parsed for k, v in p.parse_dups.items()}
+        # The next batch parses while this one loads.
+        writer.submit(self._load, kind, items, result, dups, summary)
 
     def _load(self, kind: str, items: list[_Item], result: ParseResult | None,
               parse_dups: dict[str, int], summary: IngestSummary) -> None:
@@ -349,6 +380,19 @@ class Case:
         summary._add(kind, stored.height, int(stored["records"].sum()), int(stored["rejects"].sum()))
         summary.duplicates += int(stored["duplicates"].sum())
         summary.evidence_ids.extend(stored["evidence_id"].to_list())
+
+
+@dataclass
+class _Parsed:
+    """A parsed batch waiting to be loaded."""
+
+    items: list[_Item]
+    result: ParseResult | None
+    parse_dups: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        return 0 if self.result is None else self.result.rows.height + self.result.rejects.height
 
 
 class _Writer:

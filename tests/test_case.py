@@ -104,6 +104,31 @@ def test_duplicate_event_ids_load_once_and_are_counted(tmp_path: Path) -> None:
         assert ev.rows() == [(4, 0), (2, 2)]
 
 
+def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects parsed in many batches and loaded in several transactions: counts still reconcile."""
+    import s3forensics.case as case_mod
+
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 2)  # a parse batch every two objects
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 7)  # a load every few parse batches
+    src = tmp_path / "src"
+    for n in range(6):
+        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+        # Every CloudTrail object repeats two events of the one before, across batch boundaries.
+        write(src, CT_NAME.replace("abcdEFGH", f"obj{n}EFGH"), ct_object(range(2 * n, 2 * n + 4)))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 6, "cloudtrail": 6}
+        assert summary.rows == {"s3-access": 18, "cloudtrail": 14}
+        assert summary.duplicates == 10
+        assert case.tables()["s3_access_logs"] == 18
+        n = case.sql("SELECT count(*) n, count(DISTINCT event_id) d FROM cloudtrail_events").row(0)
+        assert n == (14, 14)
+        ev = case.sql("SELECT sum(records) r, sum(duplicates) d FROM evidence WHERE kind = 'cloudtrail'")
+        assert ev.row(0) == (14, 10)
+
+
 def test_bad_inputs_are_named_and_the_rest_loads(tmp_path: Path, logs: Path) -> None:
     write(logs, "broken/corrupt.json.gz", b"\x1f\x8b\x08\x00garbage-not-deflate")
     good = gzip.decompress(ct_object(range(100, 103)))
