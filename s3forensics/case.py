@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,10 +33,14 @@ _CASE_ENTRIES = {DB_NAME, DB_NAME + ".wal", "evidence", "context", "manifest.jso
 # peak memory stays bounded whatever the input size.
 BATCH_BYTES = 48 * 1024 * 1024
 BATCH_OBJECTS = 4000
-# Rows per load transaction. DuckDB writes the full row groups (122,880 rows) of a large insert
-# straight into the database file; smaller inserts go through the WAL and a later checkpoint,
-# measured at 2.7x the cost. Parsed batches are gathered until they fill two row groups.
+# Rows per load transaction. DuckDB writes the full row groups (122,880 rows) of a transaction
+# straight into the database file; smaller commits go through the WAL and a later checkpoint,
+# measured at 2.2x the cost. Parsed batches are inserted as they come, into a transaction that
+# commits once it holds two row groups, so nothing waits in memory to fill one.
 LOAD_ROWS = 2 * 122_880
+# ... or once it holds this much parsed data: uncommitted rows stay in memory until the commit
+# (CloudTrail rows, with the whole record as text, are ~2.8 KB each).
+LOAD_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -98,6 +102,8 @@ class _Item:
     sha256: str
     dest: str
     source: Mapping[str, Any]
+    size: int = 0
+    copy: Future[bool] | None = None  # the evidence copy being written; True if this run made it
 
     @property
     def evidence_id(self) -> str:
@@ -108,7 +114,8 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, P
     """Expand files and folders into (file, folder it was found under), sorted, hidden files skipped."""
     found: list[tuple[Path, Path]] = []
     for raw in paths:
-        p = Path(raw)
+        # Absolute from the start: resolving each of thousands of files later costs a getcwd each.
+        p = Path(os.path.abspath(raw))
         if p.is_file():
             found.append((p, p.parent))
         elif p.is_dir():
@@ -117,10 +124,10 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, P
                 if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
             )
             if not files:
-                raise InputError(str(p), "empty folder: no files to ingest")
+                raise InputError(os.fspath(raw), "empty folder: no files to ingest")
             found.extend((f, p) for f in files)
         else:
-            raise InputError(str(p), "no such file or folder")
+            raise InputError(os.fspath(raw), "no such file or folder")
     return found
 
 
@@ -216,8 +223,13 @@ class Case:
         known = store.known_hashes(self.con)
         pending: dict[str, list[_Item]] = {"s3-access": [], "cloudtrail": [], "cloudtrail-digest": []}
         pending_bytes = dict.fromkeys(pending, 0)
-        writer = _Writer()
-        ready: dict[str, list[_Parsed]] = {k: [] for k in pending}
+        loader = _Loader(self, summary)
+        # Loads run beside parsing: each gets half the cores (see the CloudTrail parser).
+        threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        self.con.execute(f"SET threads = {max(1, (os.cpu_count() or 2) // 2)}")
+        # Creating thousands of small files stalls on the file system's journal (most while the
+        # database writes), so copies are written by their own threads, off the parse path.
+        copier = ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3forensics-copy")
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
         try:
@@ -248,26 +260,28 @@ class Case:
                 source = src.get(apath, {})
                 dest = self._destination(apath, roots[root], sha, source, evidence_root)
                 known.add(sha)
-                pending[detected].append(_Item(path, apath, data, content, sha, dest, source))
+                item = _Item(path, apath, data, content, sha, dest, source, len(data))
+                if dest != apath:
+                    # Copied before parsing; the load waits for it before it commits.
+                    item.copy = copier.submit(_store_copy, item)
+                pending[detected].append(item)
                 pending_bytes[detected] += len(content)
                 if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
-                    self._flush(detected, pending[detected], summary, writer, ready[detected])
+                    self._flush(detected, pending[detected], summary, loader)
                     pending[detected], pending_bytes[detected] = [], 0
             bar.close()
             for k, items in pending.items():
                 if items:
-                    self._flush(k, items, summary, writer, ready[k])
-            for k, parsed in ready.items():
-                if parsed:
-                    self._submit(k, parsed, summary, writer)
+                    self._flush(k, items, summary, loader)
+            loader.finish()
         except BaseException:
-            # Let a load in flight finish or roll back before the error surfaces.
-            try:
-                writer.wait()
-            except BaseException:
-                pass
+            # The open transaction rolls back: no object of it is half loaded.
+            loader.abort()
+            copier.shutdown(wait=True, cancel_futures=True)
             raise
-        writer.wait()
+        finally:
+            copier.shutdown(wait=True)
+            self.con.execute(f"SET threads = {int(threads)}")
         if summary.evidence_ids:
             span = self.con.execute(
                 "SELECT min(t), max(t) FROM ("
@@ -298,6 +312,7 @@ class Case:
                     good.append(item)
                 except InputError as exc:
                     summary.errors.append(f"{item.path}: {exc.problem}")
+                    _discard_copy(item)
             if not good:
                 return [], None, {}
             # Parsed one by one, so duplicates across these objects are left to the store.
@@ -309,44 +324,24 @@ class Case:
             ), dups
 
     def _flush(self, kind: str, items: list[_Item], summary: IngestSummary,
-               writer: _Writer, ready: list[_Parsed]) -> None:
-        """Parse a batch; once enough rows are parsed, hand them to the writer in one load."""
+               loader: _Loader) -> None:
+        """Parse a batch here, then hand it to the loader so the next batch parses while it loads."""
         items, result, parse_dups = self._parse(kind, items, summary)
         if not items:
             return
         for item in items:
-            item.content = b""  # parsed: only the original bytes are still needed (for the copy)
-        ready.append(_Parsed(items, result, parse_dups))
-        if sum(p.rows for p in ready) >= LOAD_ROWS:
-            self._submit(kind, ready, summary, writer)
+            item.content = b""  # parsed: free the memory before the load
+        loader.submit(kind, items, result, parse_dups)
 
-    def _submit(self, kind: str, ready: list[_Parsed], summary: IngestSummary,
-                writer: _Writer) -> None:
-        """Send the parsed batches gathered so far to the writer as one transaction."""
-        parsed = list(ready)
-        ready.clear()
-        items = [i for p in parsed for i in p.items]
-        results = [p.result for p in parsed if p.result is not None]
-        result = None
-        if results:
-            result = results[0] if len(results) == 1 else ParseResult(
-                rows=pl.concat([r.rows for r in results]),
-                rejects=pl.concat([r.rejects for r in results]),
-                duplicates=sum(r.duplicates for r in results),
-            )
-        dups = {k: v for p in parsed for k, v in p.parse_dups.items()}
-        # The next batch parses while this one loads.
-        writer.submit(self._load, kind, items, result, dups, summary)
-
-    def _load(self, kind: str, items: list[_Item], result: ParseResult | None,
-              parse_dups: dict[str, int], summary: IngestSummary) -> None:
-        """Copy the batch's evidence and load its rows in one transaction."""
-        now = datetime.now(UTC)
-        # Copies are written before the load commits: an interrupted batch leaves at worst a copy
-        # with no evidence row, which the next ingest of the same object reuses.
+    def _insert(self, kind: str, items: list[_Item], result: ParseResult | None,
+                parse_dups: dict[str, int]) -> pl.DataFrame:
+        """Insert a batch's rows and evidence rows (inside the loader's transaction)."""
+        # An interrupted batch leaves at worst a copy with no evidence row, which the next ingest
+        # of the same object reuses; a copy that failed fails the batch before anything loads.
         for item in items:
-            if item.dest != item.apath:
-                _store_copy(item)
+            if item.copy is not None:
+                item.copy.result()
+        now = datetime.now(UTC)
         case_root = os.path.abspath(self.root)
         evidence = pl.DataFrame(
             {
@@ -355,7 +350,7 @@ class Case:
                 "kind": [kind] * len(items),
                 "source": [i.source.get("source") or i.apath for i in items],
                 "case_path": [Path(os.path.relpath(i.dest, case_root)).as_posix() for i in items],
-                "size": [len(i.data) for i in items],
+                "size": [i.size for i in items],
                 "loaded_at": [now] * len(items),
                 "bucket": [i.source.get("bucket") for i in items],
                 "key": [i.source.get("key") for i in items],
@@ -370,65 +365,126 @@ class Case:
                               "last_modified": pl.Datetime("us", "UTC"),
                               "acquired_at": pl.Datetime("us", "UTC")},
         )
-        stored = store.load_batch(
+        return store.insert_batch(
             self.con,
             evidence=evidence,
             access_rows=result.rows if result is not None and kind == "s3-access" else None,
             cloudtrail_rows=result.rows if result is not None and kind == "cloudtrail" else None,
             rejects=result.rejects if result is not None else None,
         )
-        summary._add(kind, stored.height, int(stored["records"].sum()), int(stored["rejects"].sum()))
-        summary.duplicates += int(stored["duplicates"].sum())
-        summary.evidence_ids.extend(stored["evidence_id"].to_list())
 
 
-@dataclass
-class _Parsed:
-    """A parsed batch waiting to be loaded."""
+class _Loader:
+    """Loads parsed batches on one background thread while the next batch is read and parsed.
 
-    items: list[_Item]
-    result: ParseResult | None
-    parse_dups: dict[str, int]
-
-    @property
-    def rows(self) -> int:
-        return 0 if self.result is None else self.result.rows.height + self.result.rejects.height
-
-
-class _Writer:
-    """One background thread for database loads: batch N loads while batch N+1 is read and parsed.
-
-    At most one load is in flight, so memory stays bounded; a failed load is raised on the next
-    submit or wait, and its transaction has rolled back.
+    Batches go into one open transaction that commits every LOAD_ROWS rows (or LOAD_BYTES) and at the end; the
+    summary counts only what committed. At most one batch is in flight, so memory stays bounded;
+    a failed insert rolls the transaction back and is raised on the next submit or finish.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, case: Case, summary: IngestSummary) -> None:
+        self._case = case
+        self._summary = summary
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3forensics-load")
         self._pending: Future[None] | None = None
+        self._open: list[tuple[str, pl.DataFrame]] = []  # evidence rows stored, not yet committed
+        self._copies: list[Future[bool]] = []  # evidence copies the open transaction needs
+        self._rows = self._bytes = 0
+        self._in_transaction = False
 
-    def submit(self, fn: Callable[..., None], *args: Any) -> None:
-        self.wait(shutdown=False)
-        self._pending = self._pool.submit(fn, *args)
+    def submit(self, kind: str, items: list[_Item], result: ParseResult | None,
+               parse_dups: dict[str, int]) -> None:
+        """Queue a parsed batch for loading (waits for the one before it)."""
+        self._wait()
+        self._pending = self._pool.submit(self._load, kind, items, result, parse_dups)
 
-    def wait(self, *, shutdown: bool = True) -> None:
+    def finish(self) -> None:
+        """Load what is queued and commit."""
+        self._wait()
+        self._commit()  # the load thread is idle now
+        self._pool.shutdown(wait=True)
+
+    def abort(self) -> None:
+        """Let the batch in flight end, then roll back whatever is not committed."""
+        while self._pending is not None:
+            try:
+                self._wait()
+            except BaseException:
+                pass
+        self._rollback()
+        self._pool.shutdown(wait=True)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            try:
+                self._pending.result()
+            finally:
+                # Interrupted while waiting, the load still runs: abort must wait for it again.
+                if self._pending.done():
+                    self._pending = None
+
+    def _load(self, kind: str, items: list[_Item], result: ParseResult | None,
+              parse_dups: dict[str, int]) -> None:
+        self._copies.extend(item.copy for item in items if item.copy is not None)
+        con = self._case.con
+        if not self._in_transaction:
+            con.execute("BEGIN TRANSACTION")
+            self._in_transaction = True
         try:
-            if self._pending is not None:
-                pending, self._pending = self._pending, None
-                pending.result()
-        finally:
-            if shutdown:
-                self._pool.shutdown(wait=True)
+            stored = self._case._insert(kind, items, result, parse_dups)
+        except BaseException:
+            self._rollback()
+            raise
+        self._open.append((kind, stored))
+        if result is not None:
+            self._rows += result.rows.height
+            self._bytes += int(result.rows.estimated_size())
+        if self._rows >= LOAD_ROWS or self._bytes >= LOAD_BYTES:
+            self._commit()
+
+    def _commit(self) -> None:
+        if self._in_transaction:
+            # Evidence rows commit only once their copies are written: an interruption leaves at
+            # worst a copy with no evidence row, which the next ingest of that object reuses.
+            try:
+                for copy in self._copies:
+                    copy.result()
+            except BaseException:
+                self._rollback()
+                raise
+            self._case.con.execute("COMMIT")
+            self._in_transaction = False
+        for kind, stored in self._open:
+            self._summary._add(kind, stored.height, int(stored["records"].sum()),
+                               int(stored["rejects"].sum()))
+            self._summary.duplicates += int(stored["duplicates"].sum())
+            self._summary.evidence_ids.extend(stored["evidence_id"].to_list())
+        self._open, self._copies, self._rows, self._bytes = [], [], 0, 0
+
+    def _rollback(self) -> None:
+        if self._in_transaction:
+            self._case.con.execute("ROLLBACK")
+            self._in_transaction = False
+        self._open, self._copies, self._rows, self._bytes = [], [], 0, 0
 
 
-def _store_copy(item: _Item) -> None:
+def _store_copy(item: _Item) -> bool:
     """Write the evidence copy byte for byte (via a temporary name, so no partial file is final)."""
+    data, item.data = item.data, b""  # the copy is the last use of the original bytes
     if os.path.exists(item.dest):
-        return
+        return False
     os.makedirs(os.path.dirname(item.dest), exist_ok=True)
     tmp = item.dest + ".partial"
     with open(tmp, "wb") as fh:
-        fh.write(item.data)
+        fh.write(data)
     os.replace(tmp, item.dest)
+    return True
+
+
+def _discard_copy(item: _Item) -> None:
+    """Remove the copy this run made of an object that turned out unloadable."""
+    if item.copy is not None and item.copy.result():
+        os.remove(item.dest)
 
 
 def _sha256_file(path: Path) -> str:

@@ -21,7 +21,7 @@ __all__ = [
     "fetch_frame",
     "ensure_schema",
     "known_hashes",
-    "load_batch",
+    "insert_batch",
 ]
 
 EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
@@ -139,7 +139,7 @@ def _arrow(frame: pl.DataFrame) -> object:
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
-def load_batch(
+def insert_batch(
     con: duckdb.DuckDBPyConnection,
     *,
     evidence: pl.DataFrame,
@@ -147,7 +147,7 @@ def load_batch(
     cloudtrail_rows: pl.DataFrame | None = None,
     rejects: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Load one batch in a single transaction; return the evidence rows as stored.
+    """Insert one batch inside the caller's transaction; return the evidence rows as stored.
 
     CloudTrail events whose eventID is already in the case (or earlier in the batch) are skipped
     and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
@@ -156,66 +156,60 @@ def load_batch(
     rejects = _conform(rejects, REJECT_SCHEMA) if rejects is not None else pl.DataFrame(schema=REJECT_SCHEMA)
     sal = _conform(access_rows, ACCESS_LOG_SCHEMA) if access_rows is not None else None
     ct = _conform(cloudtrail_rows, CLOUDTRAIL_SCHEMA) if cloudtrail_rows is not None else None
-    con.execute("BEGIN TRANSACTION")
-    try:
-        counts: list[pl.DataFrame] = []
-        if sal is not None and sal.height:
-            con.register("_batch_sal", _arrow(sal))
-            con.execute("INSERT INTO s3_access_logs SELECT * FROM _batch_sal")
-            con.unregister("_batch_sal")
-            counts.append(sal.group_by("evidence_id").agg(pl.len().alias("records")))
-        if ct is not None and ct.height:
-            # First occurrence of an eventID wins, in the batch and against the case. Only the ids
-            # travel to DuckDB for the check; the wide rows are inserted once.
-            ids = ct.select(pl.col("event_id").drop_nulls().unique())
-            con.register("_batch_ids", ids)
-            seen = [r[0] for r in con.execute(
-                "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _batch_ids b USING (event_id)"
-            ).fetchall()]
-            con.unregister("_batch_ids")
-            fresh = ct.filter(
-                pl.col("event_id").is_null()
-                | (pl.col("event_id").is_first_distinct() & ~pl.col("event_id").is_in(seen))
-            )
-            con.register("_batch_ct_new", _arrow(fresh))
-            con.execute("INSERT INTO cloudtrail_events SELECT * FROM _batch_ct_new")
-            con.unregister("_batch_ct_new")
-            counts.append(
-                ct.group_by("evidence_id").agg(pl.len().alias("_parsed")).join(
-                    fresh.group_by("evidence_id").agg(pl.len().alias("records")),
-                    on="evidence_id", how="left",
-                ).select(
-                    "evidence_id",
-                    pl.col("records").fill_null(0),
-                    (pl.col("_parsed") - pl.col("records").fill_null(0)).alias("_dups"),
-                )
-            )
-        if rejects.height:
-            con.register("_batch_rej", rejects)
-            con.execute("INSERT INTO rejects SELECT * FROM _batch_rej")
-            con.unregister("_batch_rej")
-        per_object = pl.concat(
-            [c.select("evidence_id", "records", (pl.col("_dups") if "_dups" in c.columns
-                                                  else pl.lit(0, pl.Int64)).alias("_dups"))
-             .cast({"records": pl.Int64, "_dups": pl.Int64}) for c in counts],
-        ) if counts else pl.DataFrame(schema={"evidence_id": pl.String, "records": pl.Int64, "_dups": pl.Int64})
-        rej_counts = rejects.group_by("evidence_id").agg(pl.len().cast(pl.Int64).alias("_rej"))
-        evidence = (
-            evidence.drop("records", "rejects")
-            .join(per_object, on="evidence_id", how="left")
-            .join(rej_counts, on="evidence_id", how="left")
-            .with_columns(
+    counts: list[pl.DataFrame] = []
+    if sal is not None and sal.height:
+        con.register("_batch_sal", _arrow(sal))
+        con.execute("INSERT INTO s3_access_logs SELECT * FROM _batch_sal")
+        con.unregister("_batch_sal")
+        counts.append(sal.group_by("evidence_id").agg(pl.len().alias("records")))
+    if ct is not None and ct.height:
+        # First occurrence of an eventID wins, in the batch and against the case. Only the ids
+        # travel to DuckDB for the check; the wide rows are inserted once.
+        ids = ct.select(pl.col("event_id").drop_nulls().unique())
+        con.register("_batch_ids", ids)
+        seen = [r[0] for r in con.execute(
+            "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _batch_ids b USING (event_id)"
+        ).fetchall()]
+        con.unregister("_batch_ids")
+        fresh = ct.filter(
+            pl.col("event_id").is_null()
+            | (pl.col("event_id").is_first_distinct() & ~pl.col("event_id").is_in(seen))
+        )
+        con.register("_batch_ct_new", _arrow(fresh))
+        con.execute("INSERT INTO cloudtrail_events SELECT * FROM _batch_ct_new")
+        con.unregister("_batch_ct_new")
+        counts.append(
+            ct.group_by("evidence_id").agg(pl.len().alias("_parsed")).join(
+                fresh.group_by("evidence_id").agg(pl.len().alias("records")),
+                on="evidence_id", how="left",
+            ).select(
+                "evidence_id",
                 pl.col("records").fill_null(0),
-                pl.col("_rej").fill_null(0).alias("rejects"),
-                (pl.col("duplicates").fill_null(0) + pl.col("_dups").fill_null(0)).alias("duplicates"),
+                (pl.col("_parsed") - pl.col("records").fill_null(0)).alias("_dups"),
             )
         )
-        evidence = _conform(evidence, EVIDENCE_SCHEMA)
-        con.register("_batch_ev", evidence)
-        con.execute("INSERT INTO evidence SELECT * FROM _batch_ev")
-        con.unregister("_batch_ev")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    if rejects.height:
+        con.register("_batch_rej", rejects)
+        con.execute("INSERT INTO rejects SELECT * FROM _batch_rej")
+        con.unregister("_batch_rej")
+    per_object = pl.concat(
+        [c.select("evidence_id", "records", (pl.col("_dups") if "_dups" in c.columns
+                                              else pl.lit(0, pl.Int64)).alias("_dups"))
+         .cast({"records": pl.Int64, "_dups": pl.Int64}) for c in counts],
+    ) if counts else pl.DataFrame(schema={"evidence_id": pl.String, "records": pl.Int64, "_dups": pl.Int64})
+    rej_counts = rejects.group_by("evidence_id").agg(pl.len().cast(pl.Int64).alias("_rej"))
+    evidence = (
+        evidence.drop("records", "rejects")
+        .join(per_object, on="evidence_id", how="left")
+        .join(rej_counts, on="evidence_id", how="left")
+        .with_columns(
+            pl.col("records").fill_null(0),
+            pl.col("_rej").fill_null(0).alias("rejects"),
+            (pl.col("duplicates").fill_null(0) + pl.col("_dups").fill_null(0)).alias("duplicates"),
+        )
+    )
+    evidence = _conform(evidence, EVIDENCE_SCHEMA)
+    con.register("_batch_ev", evidence)
+    con.execute("INSERT INTO evidence SELECT * FROM _batch_ev")
+    con.unregister("_batch_ev")
     return evidence

@@ -139,8 +139,10 @@ def test_bad_inputs_are_named_and_the_rest_loads(tmp_path: Path, logs: Path) -> 
         errors = "\n".join(summary.errors)
         assert "corrupt.json.gz: corrupt gzip" in errors
         assert "truncated.json" in errors and "truncated" in errors.lower()
-        # Nothing of the broken objects entered the case.
+        # Nothing of the broken objects entered the case, not even a copy.
         assert case.tables()["evidence"] == 2
+        copies = [p for p in case.evidence_dir.rglob("*") if p.is_file()]
+        assert len(copies) == 2 and not any("truncated" in p.name for p in copies)
 
 
 def test_missing_path_and_empty_folder_are_clear_errors(tmp_path: Path) -> None:
@@ -172,6 +174,41 @@ def test_a_failed_batch_leaves_no_half_loaded_object(tmp_path: Path, logs: Path,
         # The interrupted object loads cleanly on the next run.
         summary = case.ingest([logs / SAL_NAME], progress=False)
         assert summary.rows == {"s3-access": 5}
+
+
+def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import s3forensics.case as case_mod
+
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 6)  # a commit every two objects (3 rows each)
+    src = tmp_path / "src"
+    for n in range(4):
+        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+    real = store._conform
+    calls = {"evidence": 0}
+
+    def failing(frame: pl.DataFrame, schema: object) -> pl.DataFrame:
+        if schema is store.EVIDENCE_SCHEMA:
+            calls["evidence"] += 1
+            if calls["evidence"] == 6:  # the third object's rows are in, its evidence row is not
+                raise KeyboardInterrupt
+        return real(frame, schema)  # type: ignore[arg-type]
+
+    with Case.open(tmp_path / "case") as case:
+        monkeypatch.setattr(store, "_conform", failing)
+        with pytest.raises(KeyboardInterrupt):
+            case.ingest([src], progress=False)
+        monkeypatch.setattr(store, "_conform", real)
+        # The first two objects committed together; nothing of the third (or fourth) is left.
+        assert case.tables() == {"s3_access_logs": 6, "cloudtrail_events": 0, "evidence": 2,
+                                 "rejects": 0}
+        per_object = case.sql("SELECT evidence_id, count(*) n FROM s3_access_logs GROUP BY 1")
+        assert sorted(per_object["n"].to_list()) == [3, 3]
+        again = case.ingest([src], progress=False)
+        assert again.objects == {"s3-access": 2} and again.already_loaded == 2
+        assert case.tables()["s3_access_logs"] == 12
 
 
 def test_every_column_is_documented(tmp_path: Path) -> None:
