@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from .parse.s3_access import ACCESS_LOG_FIELDS
 
@@ -35,12 +35,11 @@ def encode_key(object_key: str, operation: str) -> str:
 
     Requests (REST.*, WEBSITE.*) log the already URL-encoded request path encoded again; S3's own
     actions (S3.EXPIRE.OBJECT, S3.TRANSITION...) and the per-key lines of a batch delete, whose
-    keys come from the request body rather than the URL, log it encoded once.
+    keys come from the request body rather than the URL, log it form-encoded once (a space as +).
     """
-    once = quote(object_key, safe=_KEY_SAFE)
     if operation.startswith("S3.") or operation == "BATCH.DELETE.OBJECT":
-        return once
-    return quote(once, safe=_KEY_SAFE)
+        return quote_plus(object_key, safe=_KEY_SAFE)
+    return quote(quote(object_key, safe=_KEY_SAFE), safe=_KEY_SAFE)
 
 
 def format_access_time(moment: datetime) -> str:

@@ -522,3 +522,27 @@ def test_every_record_becomes_a_row_a_reject_or_a_duplicate(
     for reject in result.rejects.iter_rows(named=True):
         source = objects[int(reject["evidence_id"].split("-")[1])][reject["record_no"] - 1]
         assert json.loads(reject["raw"]) == source
+
+
+def test_outposts_key_and_insights_names_come_through() -> None:
+    """Shapes from AWS's documentation: an S3 on Outposts PutObject and an Insights event."""
+    outposts = {
+        "eventVersion": "1.08", "eventTime": "2020-11-30T15:44:33Z",
+        "eventSource": "s3-outposts.amazonaws.com", "eventName": "PutObject",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/yourUserName"},
+        "requestParameters": {"bucketName": "DOC-EXAMPLE-BUCKET1", "Key": "path/upload.sh"},
+        "resources": [{"type": "AWS::S3Outposts::Object",
+                       "ARN": "arn:aws:s3-outposts:us-east-1:YYY:outpost/op-01ac5d28a6a232904/bucket/path/upload.sh"}],
+        "eventID": "ee3b4e0c-ab12-459b-9998-0a5a6f2e4015",
+    }
+    insight = {
+        "eventVersion": "1.08", "eventTime": "2023-07-10T01:42:00Z", "awsRegion": "us-east-1",
+        "eventID": "55ed45c5-0b0c-4228-9fe5-EXAMPLEc3f4d", "eventType": "AwsCloudTrailInsight",
+        "insightDetails": {"state": "Start", "eventSource": "autoscaling.amazonaws.com",
+                           "eventName": "CompleteLifecycleAction", "insightType": "ApiCallRateInsight"},
+        "eventCategory": "Insight",
+    }
+    rows = parse_cloudtrail_bytes(json.dumps({"Records": [outposts, insight]}).encode()).rows
+    assert rows.select("bucket", "object_key").row(0) == ("DOC-EXAMPLE-BUCKET1", "path/upload.sh")
+    assert rows.select("event_source", "event_name").row(1) == (
+        "autoscaling.amazonaws.com", "CompleteLifecycleAction")

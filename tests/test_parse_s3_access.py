@@ -491,3 +491,24 @@ def test_logged_fields_are_the_27_aws_fields_in_order() -> None:
     assert ACCESS_LOG_FIELDS[:3] == ("bucket_owner", "bucket", "event_time")
     assert ACCESS_LOG_FIELDS[7:9] == ("key", "request_uri")
     assert ACCESS_LOG_FIELDS[-3:] == ("access_point_arn", "acl_required", "source_region")
+
+
+def test_batch_delete_keys_are_form_encoded_once() -> None:
+    """A published line (elastic/integrations' S3 access log fixture): a macOS screenshot name."""
+    line = (
+        "36c1f05b76016b78528454e6e0c60e2b7ff7aa20c0a5e4c748276e5b0a2debd2 test-s3-ks "
+        "[19/Sep/2019:17:06:39 +0000] 89.160.20.156 arn:aws:iam::123456:user/test@elastic.co "
+        "6CE38F1312D32BDD BATCH.DELETE.OBJECT Screen+Shot+2019-09-09+at+9.08.44+AM.png - 204 - - "
+        "57138 - - - - - LwRa4w6DbuU48GKQiH3jDbjfTyLCbwasFBsdttugRQ+9lH4jK8lT91+HhGZKMYI3sPyKuQ9LvU0= "
+        "SigV4 ECDHE-RSA-AES128-SHA AuthHeader s3.ap-southeast-1.amazonaws.com TLSv1.2\n"
+        # The same encoding for a lifecycle expiry; a real + arrives as %2B.
+        "36c1f05b76016b78528454e6e0c60e2b7ff7aa20c0a5e4c748276e5b0a2debd2 test-s3-ks "
+        "[19/Sep/2019:17:06:40 +0000] - AmazonS3 6CE38F1312D32BDE S3.EXPIRE.OBJECT "
+        "tmp/a%2Bb+c%25.txt - - - - 10 - - - - -\n"
+    )
+    result = parse_access_log_bytes(line.encode())
+    assert result.rejects.height == 0
+    assert result.rows["key"].to_list() == ["Screen+Shot+2019-09-09+at+9.08.44+AM.png",
+                                            "tmp/a%2Bb+c%25.txt"]
+    assert result.rows["object_key"].to_list() == ["Screen Shot 2019-09-09 at 9.08.44 AM.png",
+                                                   "tmp/a+b c%.txt"]

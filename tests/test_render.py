@@ -15,10 +15,12 @@ from s3forensics.render import (
 
 
 def test_request_keys_are_encoded_twice_and_s3_actions_once() -> None:
-    # A space logs as %2520 for requests (the already-encoded path, encoded again) and as %20 for
-    # S3's own lifecycle actions; '*' is left as it is (seen in real logs).
+    # A space logs as %2520 for requests (the already-encoded path, encoded again) and as + for
+    # S3's own actions and batch-delete keys (form-encoded once, so a real + is %2B); '*' is left
+    # as it is (seen in real logs).
     assert encode_key("my photos/a b*.jpg", "REST.GET.OBJECT") == "my%2520photos/a%2520b*.jpg"
-    assert encode_key("my photos/a b*.jpg", "S3.EXPIRE.OBJECT") == "my%20photos/a%20b*.jpg"
+    assert encode_key("my photos/a b*.jpg", "S3.EXPIRE.OBJECT") == "my+photos/a+b*.jpg"
+    assert encode_key("a+b c.txt", "BATCH.DELETE.OBJECT") == "a%2Bb+c.txt"
     assert encode_key("100%", "WEBSITE.GET.OBJECT") == "100%2525"
 
 

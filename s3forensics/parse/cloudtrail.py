@@ -44,8 +44,8 @@ _I = pl.Int64()
 CLOUDTRAIL_SCHEMA: dict[str, pl.DataType] = {
     "event_time": pl.Datetime("us", "UTC"),  # eventTime: when the request completed
     "event_id": _S,  # eventID
-    "event_name": _S,  # eventName
-    "event_source": _S,  # eventSource, e.g. s3.amazonaws.com
+    "event_name": _S,  # eventName (Insights events: insightDetails.eventName)
+    "event_source": _S,  # eventSource, e.g. s3.amazonaws.com (Insights: insightDetails.eventSource)
     "event_type": _S,  # eventType: AwsApiCall, AwsServiceEvent, AwsVpceEvent...
     "event_category": _S,  # eventCategory: Management, Data, NetworkActivity, Insight
     "event_version": _S,  # eventVersion
@@ -69,7 +69,7 @@ CLOUDTRAIL_SCHEMA: dict[str, pl.DataType] = {
     "error_code": _S,  # errorCode
     "error_message": _S,  # errorMessage
     "bucket": _S,  # requestParameters.bucketName, else the bucket named in resources
-    "object_key": _S,  # requestParameters.key, else the AWS::S3::Object resource ARN's key
+    "object_key": _S,  # requestParameters.key (or .Key), else the AWS::S3::Object resource ARN's key
     "bytes_in": _I,  # additionalEventData.bytesTransferredIn
     "bytes_out": _I,  # additionalEventData.bytesTransferredOut
     "x_amz_id_2": _S,  # additionalEventData."x-amz-id-2" (or xAmzId2): joins to host_id
@@ -123,6 +123,8 @@ _STRUCTURE = json.dumps(
         "errorMessage": _V,
         "vpcEndpointId": _V,
         "tlsDetails": {"tlsVersion": _V},
+        # Insights events name the API call they are about only here.
+        "insightDetails": {"eventName": _V, "eventSource": _V},
         "requestParameters": "JSON",
         "responseElements": "JSON",
         "additionalEventData": "JSON",
@@ -201,7 +203,8 @@ typed AS (
     SELECT *,
         s.userIdentity AS ui,
         try_cast(s.eventTime AS TIMESTAMPTZ) AS event_time,
-        json_extract_string(s.requestParameters, ['$.bucketName', '$.key']) AS rp,
+        -- S3 on Outposts events spell the key `Key`.
+        json_extract_string(s.requestParameters, ['$.bucketName', '$.key', '$.Key']) AS rp,
         json_extract_string(s.additionalEventData,
             ['$.bytesTransferredIn', '$.bytesTransferredOut', '$."x-amz-id-2"', '$.xAmzId2']
         ) AS ad
@@ -226,7 +229,7 @@ resolved AS (
             WHEN event_time IS NULL THEN 'eventTime ' || to_json(s.eventTime)
                 || ' is not an ISO-8601 timestamp such as 2024-05-01T12:00:00Z'
         END AS reason,
-        CASE WHEN rp[1] IS NULL OR rp[2] IS NULL THEN
+        CASE WHEN rp[1] IS NULL OR coalesce(rp[2], rp[3]) IS NULL THEN
             list_transform(
                 from_json(s.resources, '[{{"type":"VARCHAR","ARN":"VARCHAR"}}]'),
                 lambda r: {{'type': r.type,
@@ -239,8 +242,8 @@ resolved AS (
 SELECT
     event_time,
     s.eventID AS event_id,
-    s.eventName AS event_name,
-    s.eventSource AS event_source,
+    coalesce(s.eventName, s.insightDetails.eventName) AS event_name,
+    coalesce(s.eventSource, s.insightDetails.eventSource) AS event_source,
     s.eventType AS event_type,
     s.eventCategory AS event_category,
     s.eventVersion AS event_version,
@@ -268,7 +271,8 @@ SELECT
     coalesce(rp[1],
         list_filter(arns, lambda a: a.type = 'AWS::S3::Bucket')[1].bucket,
         list_filter(arns, lambda a: a.type = 'AWS::S3::Object')[1].bucket) AS bucket,
-    coalesce(rp[2], list_filter(arns, lambda a: a.type = 'AWS::S3::Object')[1].key) AS object_key,
+    coalesce(rp[2], rp[3], list_filter(arns, lambda a: a.type = 'AWS::S3::Object')[1].key)
+        AS object_key,
     _int(ad[1]) AS bytes_in,
     _int(ad[2]) AS bytes_out,
     coalesce(ad[3], ad[4]) AS x_amz_id_2,

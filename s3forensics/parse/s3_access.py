@@ -595,10 +595,15 @@ def _with_object_key(rows: pl.DataFrame) -> pl.DataFrame:
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"),
         pl.col("key"),
         # S3's own actions and per-key batch-delete lines (keys from the request body, not the
-        # URL) are logged encoded once; other requests log the encoded request path encoded again.
+        # URL) are logged form-encoded once (a space as +, a + as %2B: a real log shows the macOS
+        # name "Screen Shot ... AM.png" as Screen+Shot+...+AM.png); other requests log the
+        # encoded request path encoded again.
         (pl.col("operation").str.starts_with("S3.") | (pl.col("operation") == "BATCH.DELETE.OBJECT"))
         .alias("_once"),
-    ).filter(pl.col("key").str.contains("%", literal=True))
+    ).filter(
+        pl.col("key").str.contains("%", literal=True)
+        | (pl.col("_once") & pl.col("key").str.contains("+", literal=True))
+    )
     if encoded.height == 0:
         return rows
     decoded = _url_decode(encoded)
@@ -607,12 +612,12 @@ def _with_object_key(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _url_decode(encoded: pl.DataFrame) -> pl.DataFrame:
-    """Percent-decode `key` once (`_once`) or twice; `+` stays `+`; best effort on bad input."""
+    """Decode `key` once as a form (`_once`: + is a space) or percent-decode it twice."""
     con = _duckdb_cursor()
     try:
         con.register("enc", encoded.to_arrow())
         out = con.sql(
-            "SELECT _i, key, _once, CASE WHEN _once THEN try(url_decode(key)) "
+            "SELECT _i, key, _once, CASE WHEN _once THEN try(url_decode(replace(key, '+', ' '))) "
             "ELSE try(url_decode(try(url_decode(key)))) END AS object_key FROM enc"
         ).pl()
     finally:
@@ -621,7 +626,7 @@ def _url_decode(encoded: pl.DataFrame) -> pl.DataFrame:
     if failed.height:
         # Invalid UTF-8 after decoding: rare, so a Python pass over just these keys is fine.
         fixed = [
-            _best_effort_unquote(k, 1 if once else 2)
+            _best_effort_unquote(k.replace("+", " "), 1) if once else _best_effort_unquote(k, 2)
             for k, once in zip(failed["key"], failed["_once"], strict=True)
         ]
         where = out.with_row_index("_r").filter(pl.col("object_key").is_null())["_r"]
