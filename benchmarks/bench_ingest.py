@@ -4,10 +4,16 @@ Generates (once, cached under benchmarks/out/) >= 1,000,000 access log lines in 
 and >= 1,000,000 CloudTrail records in ~4,000 .json.gz files, then measures, each in its own
 process so peak memory is its own:
 
-  access logs   ingest  vs  (a) per-line `re` with the regex AWS publishes for its Athena table
+  access logs   ingest  vs  (a) per-line `re` with the regex AWS publishes for its Athena table,
+                                then the same typed columns as ingest (NULL for -, quotes off,
+                                UTC timestamps, integers, decoded key) in a polars frame
                             (b) floor: reading the same lines into polars without parsing
   CloudTrail    ingest  vs  (a) a Python `json` loop building the same columns
                             (b) floor: gunzip alone
+
+For reference, not in the ratios: `sal_match` (the regex alone, every field left as text),
+`copies` (only the byte-for-byte evidence copies ingest makes, one file per object) and `store`
+(only the DuckDB load of rows parsed beforehand, untimed, committed as ingest commits them).
 
 Usage: python benchmarks/bench_ingest.py [--lines N] [--records N] [--only sal|cloudtrail]
 Prints records/s, peak RSS and the ratios the issue targets.
@@ -274,6 +280,70 @@ def work_ct_json(root: Path) -> int:
     return frame.height
 
 
+def work_copies(root: Path, case_dir: Path) -> int:
+    """For reference: only the evidence copies ingest must make (read, write a copy, rename)."""
+    n = 0
+    for path in _files(root):
+        dest = case_dir / path.relative_to(root)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(dest.name + ".partial")
+        tmp.write_bytes(path.read_bytes())
+        tmp.replace(dest)
+        n += 1
+    return n
+
+
+def prepare_store(root: Path, tmp: Path) -> tuple[Path, Path]:
+    """Untimed: parse every object with the package's parsers into Parquet parts."""
+    from s3forensics.case import BATCH_BYTES
+    from s3forensics.detect import detect_kind
+    from s3forensics.parse.cloudtrail import parse_cloudtrail
+    from s3forensics.parse.common import decompress
+    from s3forensics.parse.s3_access import parse_access_logs
+
+    parts = tmp / "parts"
+    parts.mkdir()
+    batch: list[tuple[str, bytes]] = []
+    size = 0
+    files = _files(root)
+    for i, path in enumerate(files):
+        content = decompress(path.read_bytes(), where=str(path))
+        kind, _ = detect_kind(str(path), content)
+        parser = parse_access_logs if kind == "s3-access" else parse_cloudtrail
+        batch.append((f"{i:016x}", content))
+        size += len(content)
+        if size >= BATCH_BYTES or i == len(files) - 1:
+            parser(batch).rows.write_parquet(parts / f"{i:08d}-{kind}.parquet")
+            batch, size = [], 0
+    return parts, tmp / "case.duckdb"
+
+
+def work_store(parts: Path, db: Path) -> int:
+    """For reference: only the database load of rows parsed beforehand, as ingest commits them."""
+    import polars as pl
+
+    from s3forensics import store
+    from s3forensics.case import LOAD_BYTES, LOAD_ROWS
+
+    con = store.connect(db)
+    store.ensure_schema(con)
+    n = rows = size = 0
+    con.execute("BEGIN TRANSACTION")
+    for part in sorted(parts.iterdir()):
+        frame = pl.read_parquet(part)
+        kind = "access_rows" if part.stem.endswith("s3-access") else "cloudtrail_rows"
+        store.insert_batch(con, evidence=pl.DataFrame(schema=store.EVIDENCE_SCHEMA),
+                           **{kind: frame})
+        n, rows, size = n + frame.height, rows + frame.height, size + int(frame.estimated_size())
+        if rows >= LOAD_ROWS or size >= LOAD_BYTES:
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
+            rows = size = 0
+    con.execute("COMMIT")
+    con.close()
+    return n
+
+
 def work_ct_floor(root: Path) -> int:
     total = 0
     for path in _files(root):
@@ -282,12 +352,18 @@ def work_ct_floor(root: Path) -> int:
 
 
 WORK = {"ingest": work_ingest, "sal_regex": work_sal_regex, "sal_match": work_sal_match, "sal_floor": work_sal_floor,
-        "ct_json": work_ct_json, "ct_floor": work_ct_floor}
+        "ct_json": work_ct_json, "ct_floor": work_ct_floor, "copies": work_copies,
+        "store": work_store}
 
 
 def child(name: str, root: str) -> None:
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-        args = (Path(root), Path(tmp) / "case") if name == "ingest" else (Path(root),)
+        if name == "store":
+            args: tuple[Path, ...] = prepare_store(Path(root), Path(tmp))
+        elif name in ("ingest", "copies"):
+            args = (Path(root), Path(tmp) / "case")
+        else:
+            args = (Path(root),)
         started = time.perf_counter()
         n = WORK[name](*args)
         seconds = time.perf_counter() - started
@@ -321,11 +397,11 @@ def main() -> int:
     results = []
     if args.only in (None, "sal"):
         n = args.lines
-        r = {k: measure(k, sal_dir) for k in ("sal_floor", "sal_match", "sal_regex", "ingest")}
+        r = {k: measure(k, sal_dir) for k in ("sal_floor", "sal_match", "sal_regex", "copies", "store", "ingest")}
         results.append(("access logs", n, r, "sal_regex", "sal_floor", 4.0, 6.0))
     if args.only in (None, "cloudtrail"):
         n = args.records
-        r = {k: measure(k, ct_dir) for k in ("ct_floor", "ct_json", "ingest")}
+        r = {k: measure(k, ct_dir) for k in ("ct_floor", "ct_json", "copies", "store", "ingest")}
         results.append(("CloudTrail", n, r, "ct_json", "ct_floor", 5.0, 3.0))
     print()
     print(f"{'source':12} {'workload':10} {'records/s':>12} {'seconds':>8} {'peak MiB':>9}")

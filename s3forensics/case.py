@@ -229,7 +229,7 @@ class Case:
         self.con.execute(f"SET threads = {max(1, (os.cpu_count() or 2) // 2)}")
         # Creating thousands of small files stalls on the file system's journal (most while the
         # database writes), so copies are written by their own threads, off the parse path.
-        copier = ThreadPoolExecutor(max_workers=4, thread_name_prefix="s3forensics-copy")
+        copier = ThreadPoolExecutor(max_workers=2, thread_name_prefix="s3forensics-copy")
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
         try:
