@@ -83,7 +83,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "response_elements": "responseElements as JSON text.",
         "additional_event_data": "additionalEventData as JSON text.",
         "resources": "resources[] as JSON text.",
-        "raw": "The whole record as JSON text.",
+        "raw": "The whole record as JSON text (its exact bytes for S3-delivered files and JSON lines).",
         "evidence_id": "Evidence object the record came from (evidence.evidence_id).",
         "record_no": "1-based position of the record in its evidence object.",
     },

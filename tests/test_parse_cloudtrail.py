@@ -546,3 +546,45 @@ def test_outposts_key_and_insights_names_come_through() -> None:
     assert rows.select("bucket", "object_key").row(0) == ("DOC-EXAMPLE-BUCKET1", "path/upload.sh")
     assert rows.select("event_source", "event_name").row(1) == (
         "autoscaling.amazonaws.com", "CompleteLifecycleAction")
+
+
+def _record_text(i: int, **extra: str) -> str:
+    """One compact record as CloudTrail writes it, with JSON spellings a re-serialiser changes."""
+    fields = "".join(f',"{k}":{v}' for k, v in extra.items())
+    return (
+        '{"eventVersion":"1.09","eventTime":"2024-05-01T12:00:0' + str(i) + 'Z",'
+        '"eventName":"GetObject","eventSource":"s3.amazonaws.com",'
+        '"userAgent":"caf\\u00e9 \\"quoted\\"","eventID":"id-' + str(i) + '",'
+        '"additionalEventData":{"bytesTransferredOut":1e3}' + fields + "}"
+    )
+
+
+def test_records_file_rows_keep_each_records_exact_bytes() -> None:
+    records = [_record_text(i) for i in range(3)]
+    data = ('{"Records":[' + ",".join(records) + "]}\n").encode()
+    result = parse_cloudtrail_bytes(data)
+    assert result.rejects.height == 0
+    assert result.rows["raw"].to_list() == records  # byte for byte, escapes and 1e3 included
+    assert result.rows["record_no"].to_list() == [1, 2, 3]
+    assert result.rows["bytes_out"].to_list() == [1000, 1000, 1000]
+    assert result.rows["user_agent"][0] == 'café "quoted"'
+
+
+@pytest.mark.parametrize(
+    "middle",
+    [
+        # A nested object whose first key is eventVersion: the text split cuts inside a record.
+        _record_text(1, requestParameters='{"items":[{"a":1},{"eventVersion":"x"}]}'),
+        # A record that does not start with eventVersion: the split misses a boundary.
+        '{"eventTime":"2024-05-01T12:00:01Z","eventName":"PutObject","eventID":"id-1"}',
+    ],
+)
+def test_records_files_the_text_split_gets_wrong_are_read_as_documents(middle: str) -> None:
+    data = ('{"Records":[' + ",".join([_record_text(0), middle, _record_text(2)]) + "]}").encode()
+    result = parse_cloudtrail_bytes(data)
+    assert result.rejects.height == 0
+    assert result.rows["event_id"].to_list() == ["id-0", "id-1", "id-2"]
+    assert result.rows["record_no"].to_list() == [1, 2, 3]
+    assert [json.loads(r) for r in result.rows["raw"]] == [
+        json.loads(r) for r in (_record_text(0), middle, _record_text(2))
+    ]

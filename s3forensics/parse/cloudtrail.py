@@ -79,8 +79,9 @@ CLOUDTRAIL_SCHEMA: dict[str, pl.DataType] = {
     "response_elements": _S,  # responseElements as JSON text
     "additional_event_data": _S,  # additionalEventData as JSON text
     "resources": _S,  # resources as JSON text
-    # The whole record as JSON text: the line itself for line-delimited input; for documents, the
-    # record as DuckDB writes it back (compact, same keys and values; the evidence keeps the bytes).
+    # The whole record as JSON text: its exact bytes for S3-delivered files and line-delimited
+    # input; for other documents (pretty-printed, arrays, lookup-events) the record as DuckDB
+    # writes it back (compact, same keys and values; the evidence copy keeps the bytes).
     "raw": _S,
     "evidence_id": _S,  # the evidence object the record came from
     "record_no": _I,  # 1-based position of the record in its object
@@ -168,6 +169,7 @@ _KIND_TABLES = {
     "single": "objs_single",
     "lines": "objs_lines",
     "lookup-lines": "objs_lines",
+    "records-split": "objs_split",
 }
 _SQL = f"""
 WITH
@@ -186,6 +188,11 @@ items AS (
     UNION ALL
     SELECT obj_no, evidence_id, kind, NULL, 1, content
     FROM objs_single WHERE json_valid(content)
+    UNION ALL
+    -- Records of a Records file split as text: each after the first still starts with its comma.
+    SELECT obj_no, evidence_id, kind, NULL, record_no,
+        CASE WHEN record_no = 1 THEN item ELSE item[2:] END
+    FROM objs_split
     UNION ALL
     -- Lines arrive split already; record_no (rank among non-blank lines) is numbered afterwards.
     SELECT obj_no, evidence_id, kind, line_no, NULL, item FROM objs_lines
@@ -360,6 +367,7 @@ def parse_cloudtrail(
 
     bad_lines: list[tuple[int, int, str]] = []  # obj_no, line_no, raw of lines not UTF-8
     batches: list[tuple[str, pa.RecordBatch]] = []  # kind, batch
+    split_objs: list[int] = []  # Records files split into records as text
     for obj in prepared:
         batch = _as_batch(obj)
         if batch is None:
@@ -371,10 +379,27 @@ def parse_cloudtrail(
             bad_lines.extend((obj.obj_no, line_no, raw) for line_no, raw in bad)
             batch = _as_batch(obj._replace(data=data))
             assert batch is not None, "every line not UTF-8 was blanked"
-        batches.append((obj.kind, batch))
+        batches.append((_table_kind(obj.kind, batch), batch))
+        if batches[-1][0] == "records-split":
+            split_objs.append(obj.obj_no)
 
     out = _order(_run_query(batches)) if batches else None
     if out is not None:
+        # A Records file whose text split left a piece that is not a record is read again as one
+        # document: the split was wrong (or the file is damaged, which the document read tells).
+        failed = set(
+            out.filter(pl.col("reason").is_not_null() & pl.col("obj_no").is_in(split_objs))
+            .get_column("obj_no").unique().to_list()
+        ) if split_objs else set()  # fmt: skip
+        if failed:
+            again = [
+                ("records", _as_batch(obj, split=False))
+                for obj in prepared if obj.obj_no in failed
+            ]
+            out = _order(pl.concat(
+                [out.filter(~pl.col("obj_no").is_in(list(failed))), _run_query(again)],  # type: ignore[arg-type]
+                how="vertical_relaxed",
+            ))  # fmt: skip
         # A document that yielded nothing is empty, or unusable as a whole: find out which.
         seen = set(out["obj_no"].unique().to_list())
         for obj in prepared:
@@ -497,6 +522,15 @@ _DOC_SCHEMA = pa.schema(
         ("content", pa.large_string()),
     ]
 )
+_SPLIT_SCHEMA = pa.schema(
+    [
+        ("obj_no", pa.int64()),
+        ("evidence_id", pa.string()),
+        ("kind", pa.string()),
+        ("record_no", pa.int64()),
+        ("item", pa.large_string()),
+    ]
+)
 _LINES_SCHEMA = pa.schema(
     [
         ("obj_no", pa.int64()),
@@ -508,8 +542,8 @@ _LINES_SCHEMA = pa.schema(
 )
 
 
-def _as_batch(obj: _Object) -> pa.RecordBatch | None:
-    """An object as Arrow: one row for a document, one per non-blank line; None if not UTF-8."""
+def _as_batch(obj: _Object, *, split: bool = True) -> pa.RecordBatch | None:
+    """An object as Arrow: one row per record, document or non-blank line; None if not UTF-8."""
     # Wrapping the bytes instead of copying them into one big array saves a pass over memory,
     # and one batch per object lets DuckDB spread the objects over its threads.
     offsets = pa.array([0, len(obj.data)], pa.int64()).buffers()[1]
@@ -518,6 +552,10 @@ def _as_batch(obj: _Object) -> pa.RecordBatch | None:
         content.validate(full=True)  # checks UTF-8
     except pa.ArrowInvalid:
         return None
+    if obj.kind == "records" and split:
+        records = _split_records(obj)
+        if records is not None:
+            return records
     if obj.kind not in _LINE_KINDS:
         return pa.RecordBatch.from_arrays(
             [pa.array([obj.obj_no], pa.int64()), pa.array([obj.evidence_id]),
@@ -542,6 +580,60 @@ def _as_batch(obj: _Object) -> pa.RecordBatch | None:
     )
 
 
+_RECORD_HEAD = '{"eventVersion":'
+_RECORD_SEP = "}," + _RECORD_HEAD
+_RECORDS_OPEN = ('{"Records":[' + _RECORD_HEAD).encode()
+
+
+def _table_kind(kind: str, batch: pa.RecordBatch) -> str:
+    """The query table a batch goes to: Records files split into records have their own."""
+    return "records-split" if batch.schema.equals(_SPLIT_SCHEMA) else kind
+
+
+def _split_records(obj: _Object) -> pa.RecordBatch | None:
+    """The records of a compact {"Records": [...]} file as slices of its bytes, or None.
+
+    CloudTrail writes each record as compact JSON that starts with eventVersion, with a comma
+    between records, so the file splits where `},{"eventVersion":` occurs: no JSON parse of the
+    whole file, and each record keeps its exact bytes as `raw`. That text cannot occur inside a
+    JSON string (its quotes would be escaped); where it occurs inside a record (a nested object
+    with that key), the pieces on either side are not valid JSON, and parse_cloudtrail reads the
+    object again as a whole document. Every record after the first starts with its comma, which
+    the query drops (Arrow strings here are contiguous slices).
+    """
+    data = obj.data
+    start = len(data) - len(data.lstrip())
+    end = len(data.rstrip())
+    if not data.startswith(_RECORDS_OPEN, start) or data[end - 3 : end] != b"}]}":
+        return None  # pretty-printed, empty, or not as CloudTrail writes it: parse the document
+    body_start = start + len(_RECORDS_OPEN) - len(_RECORD_HEAD)
+    body_end = end - 2
+    buffer = pa.py_buffer(data)
+    body = pa.Array.from_buffers(
+        pa.large_string(), 1, [None, pa.array([body_start, body_end], pa.int64()).buffers()[1], buffer]
+    )
+    lengths = pc.binary_length(pc.list_flatten(pc.split_pattern(body, _RECORD_SEP))).cast(pa.int64())
+    n = len(lengths)
+    # Piece k+1 starts len(piece k) + len(separator) after piece k; record k+1 (with its comma)
+    # starts one character after the closing brace of record k, i.e. at the separator's comma.
+    after = pc.cumulative_sum(pc.add(lengths, len(_RECORD_SEP)))
+    inner = pc.add(after.slice(0, n - 1), body_start + 1 - len(_RECORD_SEP))
+    offsets = pa.concat_arrays(
+        [pa.array([body_start], pa.int64()), inner, pa.array([body_end], pa.int64())]
+    )
+    items = pa.Array.from_buffers(pa.large_string(), n, [None, offsets.buffers()[1], buffer])
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.repeat(pa.scalar(obj.obj_no, pa.int64()), n),
+            pa.repeat(pa.scalar(obj.evidence_id, pa.string()), n),
+            pa.repeat(pa.scalar("records-split", pa.string()), n),
+            pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)),
+            items,
+        ],
+        schema=_SPLIT_SCHEMA,
+    )
+
+
 def _run_query(batches: list[tuple[str, pa.RecordBatch]]) -> pl.DataFrame:
     """Run the split-and-decode query over the objects' batches."""
     grouped: dict[str, list[pa.RecordBatch]] = {name: [] for name in _KIND_TABLES.values()}
@@ -554,7 +646,7 @@ def _run_query(batches: list[tuple[str, pa.RecordBatch]]) -> pl.DataFrame:
     try:
         con.execute(_MACROS)
         for name, group in grouped.items():
-            schema = _LINES_SCHEMA if name == "objs_lines" else _DOC_SCHEMA
+            schema = {"objs_lines": _LINES_SCHEMA, "objs_split": _SPLIT_SCHEMA}.get(name, _DOC_SCHEMA)
             con.register(name, pa.Table.from_batches(group, schema=schema))
         return con.sql(_SQL).pl()
     finally:
