@@ -103,6 +103,7 @@ class _Item:
     dest: str
     source: Mapping[str, Any]
     size: int = 0
+    other_dest: str = ""  # where the copy goes if another object already has `dest`
     copy: Future[bool] | None = None  # the evidence copy being written; True if this run made it
 
     @property
@@ -191,7 +192,7 @@ class Case:
 
     def _destination(self, path: str, root: str, sha: str, source: Mapping[str, Any],
                      evidence_root: str) -> str:
-        """Absolute path where the object's copy lives in the case (string paths: this runs per file)."""
+        """Absolute path for the object's copy in the case (string paths: this runs per file)."""
         if path.startswith(evidence_root + os.sep):
             return path  # already held (acquired straight into the case)
         if source.get("bucket") and source.get("key"):
@@ -199,9 +200,6 @@ class Case:
         else:
             rel = path[len(root) + 1:] if path.startswith(root + os.sep) else os.path.basename(path)
             dest = os.path.join(evidence_root, "local", os.path.basename(root) or "root", rel)
-        if os.path.exists(dest) and _sha256_file(Path(dest)) != sha:
-            # Same name, different bytes: keep both, never overwrite evidence.
-            dest = os.path.join(evidence_root, "local", sha[:16], os.path.basename(path))
         return dest
 
     def ingest(
@@ -227,8 +225,8 @@ class Case:
         # Loads run beside parsing: each gets half the cores (see the CloudTrail parser).
         threads = self.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
         self.con.execute(f"SET threads = {max(1, (os.cpu_count() or 2) // 2)}")
-        # Creating thousands of small files stalls on the file system's journal (most while the
-        # database writes), so copies are written by their own threads, off the parse path.
+        # Creating thousands of small files is slow on some file systems (measured 0.5 ms of
+        # kernel time each), so copies are written by their own threads, off the parse path.
         copier = ThreadPoolExecutor(max_workers=2, thread_name_prefix="s3forensics-copy")
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
@@ -237,8 +235,7 @@ class Case:
                 bar.update(1)
                 apath = os.path.abspath(path)
                 try:
-                    with open(apath, "rb") as fh:
-                        data = fh.read()
+                    data = _read_evidence(apath)
                 except OSError as exc:
                     summary.errors.append(f"{path}: unreadable file ({exc.strerror or exc})")
                     continue
@@ -260,7 +257,8 @@ class Case:
                 source = src.get(apath, {})
                 dest = self._destination(apath, roots[root], sha, source, evidence_root)
                 known.add(sha)
-                item = _Item(path, apath, data, content, sha, dest, source, len(data))
+                item = _Item(path, apath, data, content, sha, dest, source, len(data),
+                             os.path.join(evidence_root, "local", sha[:16], os.path.basename(path)))
                 if dest != apath:
                     # Copied before parsing; the load waits for it before it commits.
                     item.copy = copier.submit(_store_copy, item)
@@ -336,8 +334,9 @@ class Case:
     def _insert(self, kind: str, items: list[_Item], result: ParseResult | None,
                 parse_dups: dict[str, int]) -> pl.DataFrame:
         """Insert a batch's rows and evidence rows (inside the loader's transaction)."""
-        # An interrupted batch leaves at worst a copy with no evidence row, which the next ingest
-        # of the same object reuses; a copy that failed fails the batch before anything loads.
+        # The evidence rows name where each copy went, so the batch's copies finish first. An
+        # interrupted ingest leaves at worst a copy with no evidence row, which the next ingest of
+        # the same object reuses; a copy that failed fails the batch before anything loads.
         for item in items:
             if item.copy is not None:
                 item.copy.result()
@@ -388,7 +387,6 @@ class _Loader:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3forensics-load")
         self._pending: Future[None] | None = None
         self._open: list[tuple[str, pl.DataFrame]] = []  # evidence rows stored, not yet committed
-        self._copies: list[Future[bool]] = []  # evidence copies the open transaction needs
         self._rows = self._bytes = 0
         self._in_transaction = False
 
@@ -425,7 +423,6 @@ class _Loader:
 
     def _load(self, kind: str, items: list[_Item], result: ParseResult | None,
               parse_dups: dict[str, int]) -> None:
-        self._copies.extend(item.copy for item in items if item.copy is not None)
         con = self._case.con
         if not self._in_transaction:
             con.execute("BEGIN TRANSACTION")
@@ -444,14 +441,6 @@ class _Loader:
 
     def _commit(self) -> None:
         if self._in_transaction:
-            # Evidence rows commit only once their copies are written: an interruption leaves at
-            # worst a copy with no evidence row, which the next ingest of that object reuses.
-            try:
-                for copy in self._copies:
-                    copy.result()
-            except BaseException:
-                self._rollback()
-                raise
             self._case.con.execute("COMMIT")
             self._in_transaction = False
         for kind, stored in self._open:
@@ -459,20 +448,26 @@ class _Loader:
                                int(stored["rejects"].sum()))
             self._summary.duplicates += int(stored["duplicates"].sum())
             self._summary.evidence_ids.extend(stored["evidence_id"].to_list())
-        self._open, self._copies, self._rows, self._bytes = [], [], 0, 0
+        self._open, self._rows, self._bytes = [], 0, 0
 
     def _rollback(self) -> None:
         if self._in_transaction:
             self._case.con.execute("ROLLBACK")
             self._in_transaction = False
-        self._open, self._copies, self._rows, self._bytes = [], [], 0, 0
+        self._open, self._rows, self._bytes = [], 0, 0
 
 
 def _store_copy(item: _Item) -> bool:
     """Write the evidence copy byte for byte (via a temporary name, so no partial file is final)."""
     data, item.data = item.data, b""  # the copy is the last use of the original bytes
     if os.path.exists(item.dest):
-        return False
+        if _sha256_file(Path(item.dest)) == item.sha256:
+            return False  # copied by an earlier, interrupted ingest
+        # Same name, different bytes: keep both, never overwrite evidence. (Checked here, on the
+        # copy thread: a look-up in a folder where copies are being created waits for them.)
+        item.dest = item.other_dest
+        if os.path.exists(item.dest):
+            return False
     os.makedirs(os.path.dirname(item.dest), exist_ok=True)
     tmp = item.dest + ".partial"
     with open(tmp, "wb") as fh:
@@ -485,6 +480,16 @@ def _discard_copy(item: _Item) -> None:
     """Remove the copy this run made of an object that turned out unloadable."""
     if item.copy is not None and item.copy.result():
         os.remove(item.dest)
+
+
+def _read_evidence(path: str) -> bytes:
+    """A file's bytes, read without updating its access time where the system allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOATIME", 0))
+    except PermissionError:
+        fd = os.open(path, os.O_RDONLY)  # O_NOATIME is for the file's owner only
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read()
 
 
 def _sha256_file(path: Path) -> str:

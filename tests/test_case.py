@@ -211,6 +211,20 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
         assert case.tables()["s3_access_logs"] == 12
 
 
+def test_a_changed_file_under_the_same_name_keeps_both_copies(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    path = write(src, SAL_NAME, sal_object(2))
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([src], progress=False)
+        path.write_bytes(sal_object(3, start=50))  # same name, different bytes
+        case.ingest([src], progress=False)
+        ev = case.sql("SELECT sha256, case_path, records FROM evidence ORDER BY records")
+        assert ev["records"].to_list() == [2, 3]
+        assert ev["case_path"].n_unique() == 2
+        for sha, case_path, _ in ev.iter_rows():
+            assert hashlib.sha256((case.root / case_path).read_bytes()).hexdigest() == sha
+
+
 def test_every_column_is_documented(tmp_path: Path) -> None:
     with Case.open(tmp_path / "case") as case:
         cols = case.sql(
