@@ -225,6 +225,19 @@ def test_a_changed_file_under_the_same_name_keeps_both_copies(tmp_path: Path) ->
             assert hashlib.sha256((case.root / case_path).read_bytes()).hexdigest() == sha
 
 
+def test_ingest_leaves_the_originals_access_times_alone(tmp_path: Path, logs: Path) -> None:
+    import os
+
+    path = logs / SAL_NAME
+    stat = path.stat()
+    # An access time older than the modification time: a plain read would update it (relatime).
+    os.utime(path, ns=(stat.st_mtime_ns - 10**12, stat.st_mtime_ns))
+    before = path.stat().st_atime_ns
+    with Case.open(tmp_path / "case") as case:
+        assert case.ingest([path], progress=False).rows == {"s3-access": 5}
+    assert path.stat().st_atime_ns == before
+
+
 def test_every_column_is_documented(tmp_path: Path) -> None:
     with Case.open(tmp_path / "case") as case:
         cols = case.sql(
