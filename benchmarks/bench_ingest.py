@@ -13,7 +13,8 @@ process so peak memory is its own:
 
 For reference, not in the ratios: `sal_match` (the regex alone, every field left as text),
 `copies` (only the byte-for-byte evidence copies ingest makes, one file per object) and `store`
-(only the DuckDB load of rows parsed beforehand, untimed, committed as ingest commits them).
+(only the DuckDB load of the rows, parsed into memory beforehand untimed, batch by batch,
+committed as ingest commits them).
 
 Usage: python benchmarks/bench_ingest.py [--lines N] [--records N] [--only sal|cloudtrail]
 Prints records/s, peak RSS and the ratios the issue targets.
@@ -293,16 +294,17 @@ def work_copies(root: Path, case_dir: Path) -> int:
     return n
 
 
-def prepare_store(root: Path, tmp: Path) -> tuple[Path, Path]:
-    """Untimed: parse every object with the package's parsers into Parquet parts."""
+_PARSED: list[tuple[str, object]] = []  # (kind, rows) of each parse batch, for `store`
+
+
+def prepare_store(root: Path, tmp: Path) -> tuple[Path]:
+    """Untimed: parse every object with the package's parsers, batch by batch, into memory."""
     from s3forensics.case import BATCH_BYTES
     from s3forensics.detect import detect_kind
     from s3forensics.parse.cloudtrail import parse_cloudtrail
     from s3forensics.parse.common import decompress
     from s3forensics.parse.s3_access import parse_access_logs
 
-    parts = tmp / "parts"
-    parts.mkdir()
     batch: list[tuple[str, bytes]] = []
     size = 0
     files = _files(root)
@@ -313,12 +315,12 @@ def prepare_store(root: Path, tmp: Path) -> tuple[Path, Path]:
         batch.append((f"{i:016x}", content))
         size += len(content)
         if size >= BATCH_BYTES or i == len(files) - 1:
-            parser(batch).rows.write_parquet(parts / f"{i:08d}-{kind}.parquet")
+            _PARSED.append((str(kind), parser(batch).rows))
             batch, size = [], 0
-    return parts, tmp / "case.duckdb"
+    return (tmp / "case.duckdb",)
 
 
-def work_store(parts: Path, db: Path) -> int:
+def work_store(db: Path) -> int:
     """For reference: only the database load of rows parsed beforehand, as ingest commits them."""
     import polars as pl
 
@@ -329,9 +331,10 @@ def work_store(parts: Path, db: Path) -> int:
     store.ensure_schema(con)
     n = rows = size = 0
     con.execute("BEGIN TRANSACTION")
-    for part in sorted(parts.iterdir()):
-        frame = pl.read_parquet(part)
-        kind = "access_rows" if part.stem.endswith("s3-access") else "cloudtrail_rows"
+    while _PARSED:
+        kind_name, parsed = _PARSED.pop(0)
+        frame = parsed if isinstance(parsed, pl.DataFrame) else pl.DataFrame()
+        kind = "access_rows" if kind_name == "s3-access" else "cloudtrail_rows"
         store.insert_batch(con, evidence=pl.DataFrame(schema=store.EVIDENCE_SCHEMA),
                            **{kind: frame})
         n, rows, size = n + frame.height, rows + frame.height, size + int(frame.estimated_size())
