@@ -376,9 +376,13 @@ def child(name: str, root: str) -> None:
 
 
 def measure(name: str, root: Path) -> dict:
-    # Each workload starts with no writes of an earlier one still in flight to the disk.
+    # Each workload starts with no writes of an earlier one still in flight to the disk, and with
+    # the input in the page cache (this machine's memory manager evicts idle file pages, which
+    # otherwise made whichever workload ran first pay for reading the disk).
     os.sync()
     time.sleep(5)
+    for path in _files(root):
+        path.read_bytes()
     out = subprocess.run([sys.executable, __file__, "--child", name, str(root)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
