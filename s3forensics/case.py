@@ -376,9 +376,10 @@ class Case:
 class _Loader:
     """Loads parsed batches on one background thread while the next batch is read and parsed.
 
-    Batches go into one open transaction that commits every LOAD_ROWS rows (or LOAD_BYTES) and at the end; the
-    summary counts only what committed. At most one batch is in flight, so memory stays bounded;
-    a failed insert rolls the transaction back and is raised on the next submit or finish.
+    Batches go into one open transaction that commits every LOAD_ROWS rows (or LOAD_BYTES) and
+    at the end; the summary counts only what committed. At most one batch is in flight, so
+    memory stays bounded; a failed insert rolls the transaction back and is raised on the next
+    submit or finish.
     """
 
     def __init__(self, case: Case, summary: IngestSummary) -> None:
@@ -441,7 +442,11 @@ class _Loader:
 
     def _commit(self) -> None:
         if self._in_transaction:
-            self._case.con.execute("COMMIT")
+            try:
+                self._case.con.execute("COMMIT")
+            except BaseException:
+                self._rollback()  # whatever state the failed commit left, none of it stays
+                raise
             self._in_transaction = False
         for kind, stored in self._open:
             self._summary._add(kind, stored.height, int(stored["records"].sum()),
@@ -452,8 +457,11 @@ class _Loader:
 
     def _rollback(self) -> None:
         if self._in_transaction:
-            self._case.con.execute("ROLLBACK")
             self._in_transaction = False
+            try:
+                self._case.con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # the transaction ended with the error being reported; keep that error
         self._open, self._rows, self._bytes = [], 0, 0
 
 
