@@ -238,6 +238,32 @@ def test_ingest_leaves_the_originals_access_times_alone(tmp_path: Path, logs: Pa
     assert path.stat().st_atime_ns == before
 
 
+def test_a_failed_commit_leaves_nothing_half_loaded(tmp_path: Path, logs: Path) -> None:
+    class FailingCommit:
+        """The case's connection, except that COMMIT fails (as on a full disk)."""
+
+        def __init__(self, con: object) -> None:
+            self._con = con
+
+        def execute(self, sql: str, *args: object) -> object:
+            if sql == "COMMIT":
+                raise OSError("No space left on device")
+            return self._con.execute(sql, *args)  # type: ignore[attr-defined]
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self._con, name)
+
+    with Case.open(tmp_path / "case") as case:
+        real = case.con
+        case.con = FailingCommit(real)  # type: ignore[assignment]
+        with pytest.raises(OSError, match="No space left"):
+            case.ingest([logs], progress=False)
+        case.con = real
+        assert case.tables() == {t: 0 for t in store.TABLE_SCHEMAS}
+        summary = case.ingest([logs], progress=False)
+        assert summary.objects == {"s3-access": 1, "cloudtrail": 1}
+
+
 def test_every_column_is_documented(tmp_path: Path) -> None:
     with Case.open(tmp_path / "case") as case:
         cols = case.sql(

@@ -97,3 +97,18 @@ def test_docs_cli_md_is_up_to_date() -> None:
     root = Path(__file__).resolve().parents[1]
     assert (root / "docs" / "cli.md").read_text() == cli_markdown(), \
         "docs/cli.md is stale: run `python -m s3forensics.cli.docs > docs/cli.md`"
+
+
+def test_a_file_system_error_mid_ingest_is_one_line_and_loads_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "logs" / "2024-05-01-12-10-00-0123456789ABCDEF"
+    src.parent.mkdir()
+    src.write_bytes(sal_object(2))
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "evidence").write_text("a file where the evidence folder should be")
+    out = run("ingest", "--case", str(case), str(src))
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+    assert "error:" in out.stderr and "evidence" in out.stderr
+    (case / "evidence").unlink()  # fixed: the same command now loads everything
+    assert run("ingest", "--case", str(case), str(src)).returncode == 0

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from importlib import import_module
 
+import duckdb
+
 from .. import __version__
 from ..errors import S3ForensicsError
 
@@ -49,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except S3ForensicsError as exc:
         print(f"s3forensics {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, duckdb.Error) as exc:
+        # A full disk, a lost mount, a database another process holds: say what, not a traceback.
+        print(f"s3forensics {args.command}: error: {exc}; the case keeps only complete batches",
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"s3forensics {args.command}: interrupted; the case keeps only complete batches",
