@@ -22,8 +22,11 @@ from .store import fetch_frame
 
 __all__ = [
     "ENTITY_COLUMNS",
+    "case_sources",
     "describe_findings",
     "describe_gaps",
+    "describe_ip_principals",
+    "describe_lead",
     "describe_overview",
     "describe_peak",
     "describe_profile",
@@ -32,6 +35,7 @@ __all__ = [
     "format_bytes",
     "lead_entity",
     "rank_entities",
+    "source_caveat",
     "suggest_pivots",
 ]
 
@@ -121,9 +125,10 @@ def rank_entities(findings: Sequence[Finding], kind: str) -> pl.DataFrame:
 
 
 def lead_entity(findings: Sequence[Finding], kind: str, *,
-                con: duckdb.DuckDBPyConnection | None = None) -> str | None:
+                con: duckdb.DuckDBPyConnection | None = None,
+                start: datetime | str | None = None, end: datetime | str | None = None) -> str | None:
     """The entity to investigate first: the one the most severe findings name; with no findings,
-    the busiest one in the case (when `con` is given); else None."""
+    the busiest one in the case or the `start`-`end` window (when `con` is given); else None."""
     ranked = rank_entities(findings, kind)
     if ranked.height:
         return str(ranked["value"][0])
@@ -135,7 +140,9 @@ def lead_entity(findings: Sequence[Finding], kind: str, *,
     busiest = fetch_frame(con, f"""
         SELECT {column} AS value, count(*) AS events FROM actor_activity
         WHERE {column} IS NOT NULL AND NOT is_service AND NOT coalesce(is_anonymous, false)
-        GROUP BY ALL ORDER BY events DESC, value LIMIT 20""")
+          AND ($start IS NULL OR event_time >= CAST($start AS TIMESTAMPTZ))
+          AND ($end IS NULL OR event_time < CAST($end AS TIMESTAMPTZ))
+        GROUP BY ALL ORDER BY events DESC, value LIMIT 20""", {"start": start or None, "end": end or None})
     values = [v for v in busiest["value"].to_list() if kind != "ip" or _is_address(v)]
     return values[0] if values else None
 
@@ -143,6 +150,11 @@ def lead_entity(findings: Sequence[Finding], kind: str, *,
 def describe_overview(overview: pl.DataFrame) -> str:
     """What each source holds (from the case_overview query): records, objects, rejects, span."""
     if overview.height == 0 or not overview["rows"].sum():
+        objects = int(overview["objects"].sum()) if overview.height else 0
+        if objects:
+            # Object counts cover the whole case; records follow the window.
+            return (f"No records in this window, though the case holds {objects:,} evidence objects: "
+                    "the window misses them; widen or clear start and end.")
         return "The case holds no records yet: load evidence first."
     sentences = []
     for row in overview.sort("source").iter_rows(named=True):
@@ -178,6 +190,8 @@ def describe_top(frame: pl.DataFrame, *, label: str, value: str | None = None,
     totals = frame.group_by(label).agg(amount.alias(value)).sort(
         [value, label], descending=[True, False])
     grand = float(totals[value].sum())
+    if not grand:
+        return f"No {what} in this window."
     leaders = []
     for name, amount in totals.head(n).iter_rows():
         share = f", {amount / grand:.0%}" if grand else ""
@@ -193,6 +207,8 @@ def describe_peak(frame: pl.DataFrame, *, time: str, value: str, what: str | Non
     if series.height == 0 or not series[value].sum():
         return f"No {what} in this window."
     peak = series.sort([value, time], descending=[True, False]).row(0, named=True)
+    if series.filter(pl.col(value) != 0).height == 1:
+        return f"All {what} fall in one period: {_when(peak[time])}, with {_amount(value, peak[value])}."
     median = float(series[value].cast(pl.Float64).median() or 0)  # type: ignore[arg-type]
     ratio = (f", {peak[value] / median:,.0f} times the median period ({_amount(value, median)})"
              if median else "")
@@ -204,6 +220,8 @@ def describe_peak(frame: pl.DataFrame, *, time: str, value: str, what: str | Non
 def describe_rare(frame: pl.DataFrame, *, label: str, value: str, max_count: int = 5,
                   n: int = 10) -> str:
     """The rarest values of a count (rare operations are often the interesting ones)."""
+    if frame.height == 0:
+        return f"No {label} values in this window."
     totals = frame.group_by(label).agg(pl.col(value).sum()).filter(pl.col(value) <= max_count)
     if totals.height == 0:
         return f"Every {label} occurs more than {max_count} times."
@@ -241,10 +259,30 @@ def describe_gaps(coverage: pl.DataFrame) -> str:
     return " ".join(sentences)
 
 
-def describe_findings(findings: Sequence[Finding]) -> str:
-    """How many detections fired, how severe, and the addresses and principals they name."""
+def _blind_detections(con: duckdb.DuckDBPyConnection | None) -> str:
+    """A sentence naming the detections that cannot fire because the source they read is missing."""
+    if con is None:
+        return ""
+    from .queries import default_registry
+
+    sentences = []
+    for source, rows in case_sources(con).items():
+        if rows:
+            continue
+        blind = [q.name for q in default_registry().list(kind="detection") if q.source == source]
+        if blind:
+            sentences.append(
+                f" The case holds no {SOURCE_NAMES[source]}, so {len(blind)} detection(s) that read "
+                f"only them could not fire ({_listing(blind, 5)}): their silence proves nothing.")
+    return "".join(sentences)
+
+
+def describe_findings(findings: Sequence[Finding], *, con: duckdb.DuckDBPyConnection | None = None) -> str:
+    """How many detections fired, how severe, and the addresses and principals they name; with
+    `con`, also which detections could not run because the case lacks the source they read."""
+    blind = _blind_detections(con)
     if not findings:
-        return "No detection fired in this window."
+        return "No detection fired in this window." + blind
     per = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
     by_severity = ", ".join(f"{n} {s}" for s, n in per.items() if n)
     first = min((f.first_seen for f in findings if f.first_seen), default=None)
@@ -255,12 +293,14 @@ def describe_findings(findings: Sequence[Finding]) -> str:
               else len(SEVERITIES))
     return (f"{len(findings)} detections fired ({by_severity}) between {_when(first)} and "
             f"{_when(last)}. Most severe: {top.detection} ({top.severity}, {top.count:,} row(s)). "
-            f"Addresses named: {_listing(ips)}. Principals named: {_listing(principals)}.")
+            f"Addresses named: {_listing(ips)}. Principals named: {_listing(principals)}." + blind)
 
 
 def describe_profile(p: Profile) -> str:
     """A pivot's headline: when the entity was active, how much it did, and which detections name it."""
     s = p.summary
+    if not p.value:
+        return f"No {p.kind} to profile: the case names none; set the notebook parameter to one."
     if not p.seen:
         return f"{p.kind} {p.value} does not appear in the case (check the spelling and the window)."
     parts = [
@@ -298,3 +338,93 @@ def suggest_pivots(*, findings: Sequence[Finding] = (), profile: Profile | None 
     if not lines:
         return "Nothing to pivot to: no finding or related activity names another address or principal."
     return "\n".join(lines)
+
+
+#: Readable names of the log sources, as queries declare them.
+SOURCE_NAMES = {"s3-access": "S3 server access logs", "cloudtrail": "CloudTrail events"}
+
+# Operations of the access log that change a bucket's settings (not object reads and writes).
+_ACCESS_LOG_CONFIG_CHANGES = r"""
+    regexp_matches(operation, '^REST\.(PUT|DELETE)\.')
+    AND operation NOT IN ('REST.PUT.OBJECT', 'REST.PUT.PART', 'REST.DELETE.OBJECT', 'REST.DELETE.UPLOAD',
+                          'REST.PUT.OBJECT_TAGGING', 'REST.DELETE.OBJECT_TAGGING',
+                          'REST.PUT.OBJECT_RETENTION', 'REST.PUT.OBJECT_LEGAL_HOLD', 'REST.PUT.ACL')
+"""
+
+
+def case_sources(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Records per log source in the whole case: {'s3-access': n, 'cloudtrail': n}."""
+    # fetchall, not fetchone: an unfinished result would block the connection's next query.
+    (access, trail), = con.execute(
+        "SELECT (SELECT count(*) FROM access_requests), (SELECT count(*) FROM trail_events)").fetchall()
+    return {"s3-access": int(access), "cloudtrail": int(trail)}
+
+
+def source_caveat(con: duckdb.DuckDBPyConnection, query: str, *, start: object = None,
+                  end: object = None) -> str:
+    """A sentence (with a leading space) warning that a query's result is empty or partial because
+    the case lacks the log source it reads; '' when the evidence is there.
+
+    `query` is a catalogue name; `start` and `end` bound the hint counted from the other source.
+    Append it to the sentence describing the result, so that "nothing found" never reads as
+    "nothing happened" when the evidence was never loaded.
+    """
+    from .queries import default_registry
+
+    source = default_registry().get(query).source
+    held = case_sources(con)
+    if source in SOURCE_NAMES and not held[source]:
+        note = (f" This reads only {SOURCE_NAMES[source]} and the case holds none, so an empty "
+                "result says nothing about what happened.")
+        if query == "bucket_config_changes" and held["s3-access"]:
+            found = fetch_frame(con, f"""
+                SELECT operation, count(*) AS n FROM access_requests
+                WHERE {_ACCESS_LOG_CONFIG_CHANGES}
+                  AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
+                GROUP BY ALL ORDER BY n DESC, operation""", {"start": start or None, "end": end or None})
+            if found.height:
+                listed = _listing([f"{op} ({n:,})" for op, n in found.iter_rows()])
+                note += (f" The access logs do show {int(found['n'].sum()):,} request(s) that change "
+                         f"bucket settings: {listed} (without their parameters).")
+        return note
+    if query == "deleted_objects" and held["cloudtrail"] and not held["s3-access"]:
+        return (" The case holds no S3 server access logs: deletions show only as CloudTrail data "
+                "events (absent when the trail logs management events only), and a DeleteObjects call "
+                "there is recorded without the keys it deleted.")
+    return ""
+
+
+def describe_lead(findings: Sequence[Finding], kind: str, value: str | None, *,
+                  given: bool = False) -> str:
+    """Which entity the notebook investigates, and why: a parameter, the findings, or only volume.
+
+    The first line is always `investigating <value>` (when there is one); the second says why.
+    """
+    noun = _NOUN.get(kind, kind)
+    if not value:
+        return (f"No {noun} to investigate: no finding names one and the case holds none in this "
+                "window; set the notebook parameter to one.")
+    if given:
+        return f"investigating {value}\n(given as a parameter)"
+    ranked = rank_entities(findings, kind)
+    if ranked.height and ranked["value"][0] == value:
+        row = ranked.row(0, named=True)
+        return (f"investigating {value}\n(named by the most severe findings: {row['severity']}; "
+                f"{', '.join(row['detections'])})")
+    return (f"investigating {value}\n(no finding names any {noun}, so this is simply the busiest "
+            f"{noun} in the window - not a suspect by itself)")
+
+
+_NOUN = {"ip": "address", "principal": "principal", "access_key": "access key", "bucket": "bucket"}
+
+
+def describe_ip_principals(pairs: pl.DataFrame, ip: str) -> str:
+    """How many principals acted from `ip`, and how many addresses those principals used in all
+    (from the ip_principal_matrix query, limited to those principals)."""
+    if not ip:
+        return "No address chosen, so no principals to show."
+    own = pairs.filter(pl.col("source_ip") == ip)["principal"].n_unique()
+    if not own:
+        return f"No principal acted from {ip} in this window."
+    return (f"{ip} acted as {own:,} principal(s); those principals used "
+            f"{pairs['source_ip'].n_unique():,} address(es) in all.")

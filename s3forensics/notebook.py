@@ -80,4 +80,9 @@ def check_trail_integrity(case: Case, *, public_key: str = "", object_metadata: 
         if from_samples:
             keys = [str(samples / "cloudtrail-public-key.pem")]
             metadata = str(samples / "object-metadata.json")
-    return verify_trail(case, public_keys=keys, object_metadata=metadata).render(limit=15)
+    text = verify_trail(case, public_keys=keys, object_metadata=metadata).render(limit=15)
+    if "NO_PUBLIC_KEY" in text and not public_key:
+        text += ("\nhint: the digests' signatures could not be checked because the case holds no CloudTrail "
+                 "public key with their fingerprint (acquisition from AWS captures it); set the public_key "
+                 "parameter to the PEM file of that key. This is missing evidence, not proof of tampering.")
+    return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import duckdb
@@ -49,6 +50,9 @@ class Profile:
     related: dict[str, pl.DataFrame]
     enrichment: pl.DataFrame
     findings: list[str] = field(default_factory=list)
+    #: Bytes sent to the entity per hour (period_start, group_key, requests, bytes_out), matched
+    #: exactly as the summary is (a role's sessions count for the role), for bytes_over_time.
+    hourly: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def seen(self) -> bool:
@@ -74,12 +78,18 @@ def profile(
     *,
     findings: Sequence[Finding] = (),
     top: int = 20,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
 ) -> Profile:
-    """Profile one entity across both sources: first/last seen, volumes, operations, related entities, findings."""
+    """Profile one entity across both sources: first/last seen, volumes, operations, related entities, findings.
+
+    `start` (inclusive) and `end` (exclusive) limit it to a window, like the notebooks' queries.
+    """
     if kind not in _MATCH:
         raise ValueError(f"unknown entity kind {kind!r}: use one of {', '.join(ENTITY_KINDS)}")
-    where = _MATCH[kind]
-    params = {"value": value}
+    where = (f"({_MATCH[kind]}) AND ($start IS NULL OR event_time >= CAST($start AS TIMESTAMPTZ))"
+             " AND ($end IS NULL OR event_time < CAST($end AS TIMESTAMPTZ))")
+    params = {"value": value, "start": start or None, "end": end or None}
     summary_frame = fetch_frame(con, f"""
         SELECT count(*) AS events,
                count(*) FILTER (WHERE source = 'access_log') AS access_log_rows,
@@ -109,7 +119,13 @@ def profile(
                    max(event_time) AS last_seen
             FROM actor_activity WHERE {where} AND {column} IS NOT NULL
             GROUP BY ALL ORDER BY events DESC, value LIMIT {int(top)}""", params)
+    hourly = fetch_frame(con, f"""
+        SELECT time_bucket(INTERVAL 1 HOUR, event_time) AS period_start, $value AS group_key,
+               count(*) AS requests, coalesce(sum(bytes_out), 0)::BIGINT AS bytes_out
+        FROM actor_activity WHERE {where} AND NOT coalesce(also_in_access_log, false)
+        GROUP BY ALL ORDER BY period_start""", params)
     key = _FINDING_ENTITY[kind]
     named = [f.detection for f in findings if value in f.entities.get(key, [])
              or (kind == "principal" and value in f.entities.get("principals", []))]
-    return Profile(kind, value, summary, operations, daily, related, _enrichment(con, kind, value), named)
+    return Profile(kind, value, summary, operations, daily, related, _enrichment(con, kind, value), named,
+                   hourly)

@@ -154,13 +154,20 @@ def _integrity_html(case_root: Path) -> str:
         with Case.open(case_root, create=False, read_only=True) as case:
             result = read_integrity(case)
             if result is None:
-                return "<p>Not validated: run notebook 01 or <code>s3forensics verify-trail</code>.</p>"
+                return f"<p>{esc(_no_integrity_result(case))}</p>"
+            problems = result.problems()
+            keyless = (not result.ok and problems.height > 0
+                       and set(problems["status"].to_list()) <= _KEYLESS_STATUSES
+                       and "no_public_key" in problems["status"].to_list())
             verdict = ("every CloudTrail log file held is proven by the signed digest chain"
                        if result.complete else
                        "validation passed, but some files or hours are not covered" if result.ok
+                       else "NOT PROVEN: the case holds no CloudTrail public key matching the digests, so "
+                       "their signatures could not be checked (run notebook 01 with public_key); this is "
+                       "missing evidence, not a sign of tampering" if keyless
                        else "FAILED: some CloudTrail files or digests do not validate")
             summary = result.summary()
-            problems = result.problems().head(20)
+            problems = problems.head(20)
     except (CaseError, OSError) as exc:
         return f"<p>Integrity results unavailable: {esc(str(exc))}</p>"
     head = "".join(f"<th>{esc(c)}</th>" for c in summary.columns)
@@ -170,6 +177,21 @@ def _integrity_html(case_root: Path) -> str:
                     for r in problems.iter_rows(named=True))
     return (f"<p class='verdict {'ok' if result.ok else 'fail'}'>{esc(verdict)}</p>"
             f"<table><tr>{head}</tr>{body}</table>" + (f"<ul>{probs}</ul>" if probs else ""))
+
+
+# Problems that only say the digests could not be checked for want of a public key.
+_KEYLESS_STATUSES = {"no_public_key", "unverified", "unsigned"}
+
+
+def _no_integrity_result(case: Any) -> str:
+    """Why there is no stored validation: nothing to validate, no digests, or it never ran."""
+    kinds = dict(case.con.execute("SELECT kind, count(*) FROM evidence GROUP BY kind").fetchall())
+    if not kinds.get("cloudtrail"):
+        return "The case holds no CloudTrail log files: there is nothing to validate."
+    if not kinds.get("cloudtrail-digest"):
+        return ("Not validated: the case holds no CloudTrail digest files, so the log files cannot be "
+                "proven unchanged (acquire the trail's CloudTrail-Digest/ objects too).")
+    return "Not validated: run notebook 01 or s3forensics verify-trail."
 
 
 def write_index(case_root: Path, runs: Sequence[NotebookRun]) -> Path:
