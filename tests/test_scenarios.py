@@ -148,7 +148,10 @@ def test_an_empty_result_from_a_missing_source_says_so(trail_only_case: Path, ti
     with Case.open(tiny_case, create=False, read_only=True) as case:
         text = describe_findings([], con=case.con)
         assert text.startswith("No detection fired in this window. The case holds no CloudTrail events, so ")
-        assert "6 detection(s)" in text and "their silence proves nothing" in text
+        from s3forensics.queries.registry import default_registry
+
+        blind = [q for q in default_registry().list(kind="detection") if q.source == "cloudtrail"]
+        assert f"{len(blind)} detection(s)" in text and "their silence proves nothing" in text
         assert "reads only CloudTrail events" in source_caveat(case.con, "bucket_config_changes")
         assert source_caveat(case.con, "requests_over_time") == ""
 
@@ -240,3 +243,14 @@ def test_a_window_without_records_is_not_an_empty_case() -> None:
     assert describe_ip_principals(pairs, "") == "No address chosen, so no principals to show."
     assert describe_ip_principals(pairs, "192.0.2.9") == "No principal acted from 192.0.2.9 in this window."
     assert describe_ip_principals(pairs, "192.0.2.1").startswith("192.0.2.1 acted as 1 principal(s)")
+
+
+def test_root_use_is_a_finding(trail_only_case: Path) -> None:
+    from s3forensics.findings import run_findings
+
+    with Case.open(trail_only_case, create=False) as case:
+        findings = run_findings(case.con)
+    root = [f for f in findings if f.detection == "root_account_used"]
+    assert len(root) == 1
+    assert root[0].entities["principals"] == [f"arn:aws:iam::{ACCOUNT}:root"]
+    assert root[0].entities["ips"] == [ATTACKER_IP]

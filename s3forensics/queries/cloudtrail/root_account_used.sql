@@ -1,5 +1,6 @@
 -- title: Root user activity
--- kind: hunt
+-- kind: detection
+-- severity: high
 -- mitre: [T1078.004]
 -- source: cloudtrail
 -- description: >
