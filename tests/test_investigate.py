@@ -37,6 +37,7 @@ def findings(case: Case):  # type: ignore[no-untyped-def]
 # of its own (the test named here).
 PROVEN_ON_OTHER_SCENARIOS = {
     "root_account_used": "tests/test_scenarios.py::test_root_use_is_a_finding",
+    "bucket_deleted": "tests/test_scenarios.py::test_bucket_deletion_is_a_finding",
 }
 
 

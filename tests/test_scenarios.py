@@ -66,7 +66,8 @@ def _event(n: int, minute: int, source: str, name: str, identity: dict[str, Any]
 
 
 def write_management_trail(folder: Path) -> Path:
-    """A CloudTrail file of management events only: a backdoored bucket policy, a deleted trail."""
+    """A CloudTrail file of management events only: a backdoored bucket policy, a deleted trail
+    and bucket."""
     policy = {"Version": "2012-10-17", "Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": "*",
                                                        "Action": "s3:GetObject",
                                                        "Resource": "arn:aws:s3:::victim-bucket/*"}]}
@@ -80,6 +81,7 @@ def write_management_trail(folder: Path) -> Path:
         _event(4, 3, "cloudtrail.amazonaws.com", "StopLogging", ROLE, request=trail, error="AccessDenied"),
         _event(5, 4, "cloudtrail.amazonaws.com", "DeleteTrail", ROLE, request=trail),
         _event(6, 5, "iam.amazonaws.com", "CreateAccessKey", ROLE, request={"userName": "backdoor"}),
+        _event(7, 6, "s3.amazonaws.com", "DeleteBucket", ROLE, request={"bucketName": "victim-bucket"}),
     ]
     day = folder / "AWSLogs" / ACCOUNT / "CloudTrail" / "us-east-1" / "2026" / "03" / "02"
     day.mkdir(parents=True)
@@ -136,13 +138,13 @@ def _assert_ran(report: RunReport) -> None:
 
 def test_an_empty_result_from_a_missing_source_says_so(trail_only_case: Path, tiny_case: Path) -> None:
     with Case.open(trail_only_case, create=False, read_only=True) as case:
-        assert case_sources(case.con) == {"s3-access": 0, "cloudtrail": 6}
+        assert case_sources(case.con) == {"s3-access": 0, "cloudtrail": 7}
         caveat = source_caveat(case.con, "requests_over_time")
         assert "reads only S3 server access logs and the case holds none" in caveat
         assert source_caveat(case.con, "bucket_config_changes") == ""
         assert "without the keys" in source_caveat(case.con, "deleted_objects")
         # The connection stays usable after the caveat's own query.
-        assert case.sql("SELECT count(*) AS n FROM trail_events")["n"][0] == 6
+        assert case.sql("SELECT count(*) AS n FROM trail_events")["n"][0] == 7
         # Every detection reads CloudTrail, some also the access logs: none is blind here.
         assert describe_findings([], con=case.con) == "No detection fired in this window."
     with Case.open(tiny_case, create=False, read_only=True) as case:
@@ -177,7 +179,7 @@ def test_profiles_follow_the_window_and_count_a_role_s_sessions(trail_only_case:
     with Case.open(trail_only_case, create=False, read_only=True) as case:
         role = f"arn:aws:iam::{ACCOUNT}:role/OrgAdmin"
         whole = profile(case.con, "principal", role)
-        assert whole.summary["events"] == 4 and whole.hourly["requests"].sum() == 4
+        assert whole.summary["events"] == 5 and whole.hourly["requests"].sum() == 5
         early = profile(case.con, "principal", role, start="2026-03-02T10:00:00Z", end="2026-03-02T10:03:00Z")
         assert early.summary["events"] == 1
         empty = profile(case.con, "ip", ATTACKER_IP, start="2030-01-01T00:00:00Z", end="2030-01-02T00:00:00Z")
@@ -254,3 +256,42 @@ def test_root_use_is_a_finding(trail_only_case: Path) -> None:
     assert len(root) == 1
     assert root[0].entities["principals"] == [f"arn:aws:iam::{ACCOUNT}:root"]
     assert root[0].entities["ips"] == [ATTACKER_IP]
+
+
+def test_bucket_deletion_is_a_finding(trail_only_case: Path) -> None:
+    from s3forensics.findings import run_findings
+
+    with Case.open(trail_only_case, create=False) as case:
+        findings = run_findings(case.con)
+    deleted = [f for f in findings if f.detection == "bucket_deleted"]
+    assert len(deleted) == 1
+    assert deleted[0].entities["buckets"] == ["victim-bucket"]
+    assert deleted[0].entities["principals"] == [f"arn:aws:iam::{ACCOUNT}:role/OrgAdmin"]
+
+
+def test_bucket_deletion_is_seen_in_either_source_and_reported_once(tmp_path: Path) -> None:
+    from s3forensics.queries.registry import default_registry
+
+    owner = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
+    line = (owner + " victim-bucket [02/Mar/2026:12:00:0{s} +0000] 192.0.2.44 "
+            "arn:aws:iam::" + ACCOUNT + ":user/mallory {rid} REST.DELETE.BUCKET - "
+            '"DELETE / HTTP/1.1" {status} {error} - - 20 10 "-" "aws-cli/2.15.0" - abc= SigV4 '
+            "TLS_AES_128_GCM_SHA256 AuthHeader victim-bucket.s3.us-east-1.amazonaws.com TLSv1.3 - -")
+    logs = tmp_path / "evidence" / "logs"
+    logs.mkdir(parents=True)
+    (logs / "2026-03-02-12-05-00-ABCDEF0123456789").write_text(
+        line.format(s=0, rid="DEL0000000000001", status=409, error="BucketNotEmpty") + "\n"
+        + line.format(s=5, rid="DEL0000000000002", status=204, error="-") + "\n")
+    # CloudTrail logged the second request too (same request id): one deletion, not two.
+    trail = _event(1, 0, "s3.amazonaws.com", "DeleteBucket", MALLORY,
+                   request={"bucketName": "victim-bucket"})
+    trail.update(requestID="DEL0000000000002", eventTime="2026-03-02T12:00:05Z")
+    (tmp_path / "evidence" / "trail.json").write_text(json.dumps({"Records": [trail]}))
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([tmp_path / "evidence"], progress=False)
+        rows = default_registry().get("bucket_deleted").run(case.con)
+    assert rows.select("bucket", "detail").rows() == [
+        ("victim-bucket", "DeleteBucket (failed: BucketNotEmpty)"),
+        ("victim-bucket", "DeleteBucket"),
+    ]
+    assert rows["access_key_id"].to_list() == [None, "AKIAEXAMPLEKEY000001"]
