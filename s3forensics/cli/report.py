@@ -97,6 +97,11 @@ def _lab(args: argparse.Namespace) -> int:
         cmd.append("--no-browser")
     if args.token is not None:
         cmd.append(f"--IdentityProvider.token={args.token}")
+    if os.name == "posix":
+        # Become JupyterLab, so that stopping this process (a signal from a service manager or a
+        # test) stops the server too instead of leaving it running orphaned.
+        sys.stdout.flush()
+        os.execve(sys.executable, cmd, env)
     return subprocess.call(cmd, env=env)
 
 
