@@ -35,6 +35,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -294,7 +295,7 @@ def work_copies(root: Path, case_dir: Path) -> int:
     return n
 
 
-_PARSED: list[tuple[str, object]] = []  # (kind, rows) of each parse batch, for `store`
+_PARSED: list[tuple[str, Any]] = []  # (kind, rows as a polars frame) per parse batch, for `store`
 
 
 def prepare_store(root: Path, tmp: Path) -> tuple[Path]:
@@ -332,8 +333,7 @@ def work_store(db: Path) -> int:
     n = rows = size = 0
     con.execute("BEGIN TRANSACTION")
     while _PARSED:
-        kind_name, parsed = _PARSED.pop(0)
-        frame = parsed if isinstance(parsed, pl.DataFrame) else pl.DataFrame()
+        kind_name, frame = _PARSED.pop(0)
         kind = "access_rows" if kind_name == "s3-access" else "cloudtrail_rows"
         store.insert_batch(con, evidence=pl.DataFrame(schema=store.EVIDENCE_SCHEMA),
                            **{kind: frame})

@@ -367,7 +367,7 @@ def parse_cloudtrail(
 
     bad_lines: list[tuple[int, int, str]] = []  # obj_no, line_no, raw of lines not UTF-8
     batches: list[tuple[str, pa.RecordBatch]] = []  # kind, batch
-    split_objs: list[int] = []  # Records files split into records as text
+    documents: dict[int, pa.RecordBatch] = {}  # Records files split as text, as whole documents
     for obj in prepared:
         batch = _as_batch(obj)
         if batch is None:
@@ -379,27 +379,23 @@ def parse_cloudtrail(
             bad_lines.extend((obj.obj_no, line_no, raw) for line_no, raw in bad)
             batch = _as_batch(obj._replace(data=data))
             assert batch is not None, "every line not UTF-8 was blanked"
-        batches.append((_table_kind(obj.kind, batch), batch))
-        if batches[-1][0] == "records-split":
-            split_objs.append(obj.obj_no)
+        records = _split_records(obj) if obj.kind == "records" else None
+        if records is None:
+            batches.append((obj.kind, batch))
+        else:
+            batches.append(("records-split", records))
+            documents[obj.obj_no] = batch  # kept in case the split turns out wrong
 
     out = _order(_run_query(batches)) if batches else None
     if out is not None:
         # A Records file whose text split left a piece that is not a record is read again as one
         # document: the split was wrong (or the file is damaged, which the document read tells).
-        failed = set(
-            out.filter(pl.col("reason").is_not_null() & pl.col("obj_no").is_in(split_objs))
-            .get_column("obj_no").unique().to_list()
-        ) if split_objs else set()  # fmt: skip
+        bad_split = pl.col("reason").is_not_null() & pl.col("obj_no").is_in(list(documents))
+        failed = out.filter(bad_split).get_column("obj_no").unique().to_list() if documents else []
         if failed:
-            again = [
-                ("records", _as_batch(obj, split=False))
-                for obj in prepared if obj.obj_no in failed
-            ]
-            out = _order(pl.concat(
-                [out.filter(~pl.col("obj_no").is_in(list(failed))), _run_query(again)],  # type: ignore[arg-type]
-                how="vertical_relaxed",
-            ))  # fmt: skip
+            again = _run_query([("records", documents[obj_no]) for obj_no in failed])
+            kept = out.filter(~pl.col("obj_no").is_in(failed))
+            out = _order(pl.concat([kept, again], how="vertical_relaxed"))
         # A document that yielded nothing is empty, or unusable as a whole: find out which.
         seen = set(out["obj_no"].unique().to_list())
         for obj in prepared:
@@ -542,8 +538,8 @@ _LINES_SCHEMA = pa.schema(
 )
 
 
-def _as_batch(obj: _Object, *, split: bool = True) -> pa.RecordBatch | None:
-    """An object as Arrow: one row per record, document or non-blank line; None if not UTF-8."""
+def _as_batch(obj: _Object) -> pa.RecordBatch | None:
+    """An object as Arrow: one row for a document, one per non-blank line; None if not UTF-8."""
     # Wrapping the bytes instead of copying them into one big array saves a pass over memory,
     # and one batch per object lets DuckDB spread the objects over its threads.
     offsets = pa.array([0, len(obj.data)], pa.int64()).buffers()[1]
@@ -552,10 +548,6 @@ def _as_batch(obj: _Object, *, split: bool = True) -> pa.RecordBatch | None:
         content.validate(full=True)  # checks UTF-8
     except pa.ArrowInvalid:
         return None
-    if obj.kind == "records" and split:
-        records = _split_records(obj)
-        if records is not None:
-            return records
     if obj.kind not in _LINE_KINDS:
         return pa.RecordBatch.from_arrays(
             [pa.array([obj.obj_no], pa.int64()), pa.array([obj.evidence_id]),
@@ -585,11 +577,6 @@ _RECORD_SEP = "}," + _RECORD_HEAD
 _RECORDS_OPEN = ('{"Records":[' + _RECORD_HEAD).encode()
 
 
-def _table_kind(kind: str, batch: pa.RecordBatch) -> str:
-    """The query table a batch goes to: Records files split into records have their own."""
-    return "records-split" if batch.schema.equals(_SPLIT_SCHEMA) else kind
-
-
 def _split_records(obj: _Object) -> pa.RecordBatch | None:
     """The records of a compact {"Records": [...]} file as slices of its bytes, or None.
 
@@ -599,7 +586,7 @@ def _split_records(obj: _Object) -> pa.RecordBatch | None:
     JSON string (its quotes would be escaped); where it occurs inside a record (a nested object
     with that key), the pieces on either side are not valid JSON, and parse_cloudtrail reads the
     object again as a whole document. Every record after the first starts with its comma, which
-    the query drops (Arrow strings here are contiguous slices).
+    the query drops (Arrow strings here are contiguous slices). Call it on UTF-8 text only.
     """
     data = obj.data
     start = len(data) - len(data.lstrip())
