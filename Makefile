@@ -1,19 +1,34 @@
 # Everything a fresh machine with Python 3.11+ and make needs: `make demo`, `make test`.
+# Installs are locked: pip installs only uv (hash-pinned, requirements-uv.txt), and uv installs
+# exactly the versions and hashes in uv.lock. `make lock` refreshes the lock from pyproject.toml.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
 STAMP  := $(VENV)/.installed
 CASE   ?= cases/demo
 
-.PHONY: demo test install bench clean browser
+# uv must use the machine's Python (never download one) and put the project's env in .venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+.PHONY: demo test install lock bench clean browser
+
+$(UV): requirements-uv.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -qq --require-hashes --no-deps -r requirements-uv.txt
+	touch $(UV)
+
+$(STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --locked --all-extras --python $(PYTHON) --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-resolve the newest versions pyproject.toml allows; commit the changed uv.lock.
+lock: $(UV)
+	$(UV) lock --upgrade
 
 demo: $(STAMP)
 	$(BIN)/s3forensics demo --case $(CASE)
@@ -33,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 
 clean:
-	rm -rf $(VENV) cases
+	rm -rf $(VENV) $(TOOLS) cases
