@@ -26,9 +26,12 @@ $(STAMP): pyproject.toml uv.lock $(UV)
 
 install: $(STAMP)
 
-# Re-resolve the newest versions pyproject.toml allows; commit the changed uv.lock.
+# Re-resolve the newest versions pyproject.toml allows; commit uv.lock and requirements.lock.txt
+# (the same pins for environment.yml, whose pip cannot read uv.lock).
 lock: $(UV)
 	$(UV) lock --upgrade
+	$(UV) export --frozen --all-extras --no-emit-project --no-hashes --format requirements-txt \
+	  -o requirements.lock.txt -q
 
 demo: $(STAMP)
 	$(BIN)/s3forensics demo --case $(CASE)

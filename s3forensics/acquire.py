@@ -42,6 +42,8 @@ from .errors import AcquisitionError
 from .layouts import (
     CLOCK_MARGIN,
     DEFAULT_LOOKBACK,
+    DEFAULT_WORKERS,
+    KINDS,
     LAYOUTS,
     Layout,
     ListingRange,
@@ -70,7 +72,6 @@ __all__ = [
     "plan_acquisition",
 ]
 
-KINDS: tuple[str, ...] = ("auto", "s3-access", "cloudtrail")
 #: Every API operation an acquisition may send. All read: nothing is written to the account.
 READ_ONLY_OPERATIONS = frozenset(
     {
@@ -85,7 +86,6 @@ READ_ONLY_OPERATIONS = frozenset(
         "ListPublicKeys",
     }
 )
-DEFAULT_WORKERS = 16
 # The first page of a ranged listing is small: it tells how densely keys are packed in time,
 # which sizes the next pages so that the last one ends near the upper bound instead of listing up
 # to 1000 keys past it. The slack absorbs uneven delivery; falling short costs one more call.

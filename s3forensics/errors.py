@@ -30,3 +30,14 @@ class AcquisitionError(S3ForensicsError):
 
 class QueryError(S3ForensicsError):
     """A named query is unknown, malformed, or was given wrong parameters."""
+
+
+class MissingExtraError(S3ForensicsError):
+    """An optional part of the install (an extra such as `notebooks`) is needed but absent."""
+
+    def __init__(self, extra: str, needed_for: str, missing: list[str]) -> None:
+        super().__init__(
+            f"{needed_for} needs the optional '{extra}' dependencies (missing: {', '.join(missing)}); "
+            f"install them with: pip install 's3forensics[{extra}]'")
+        self.extra = extra
+        self.missing = missing

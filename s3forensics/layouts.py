@@ -45,6 +45,8 @@ from .timerange import TimeRange
 __all__ = [
     "CLOCK_MARGIN",
     "DEFAULT_LOOKBACK",
+    "DEFAULT_WORKERS",
+    "KINDS",
     "DIGEST_PERIOD",
     "LAYOUTS",
     "Layout",
@@ -63,6 +65,10 @@ DEFAULT_LOOKBACK: dict[str, timedelta] = {
     "s3-access": timedelta(days=1),
     "cloudtrail": timedelta(hours=1),
 }
+#: What `acquire` can be asked for: a log kind, or "auto" to tell it from the bucket's keys.
+KINDS: tuple[str, ...] = ("auto", *DEFAULT_LOOKBACK)
+#: Parallel downloads by default (here, not in acquire.py, so `--help` needs no boto3).
+DEFAULT_WORKERS = 16
 #: Listed before the window's start to absorb clock skew and key-time truncation.
 CLOCK_MARGIN = timedelta(minutes=5)
 #: CloudTrail writes one digest per trail and region per hour.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
 import polars as pl
 
 from .case import Case
-from .charts import use_offline_rendering
-from .sample_data import bundled_samples
+from .sample_data import bundled_samples, checkout_root
 
 __all__ = ["CASE_ENV", "DEFAULT_CASE", "resolve_case_dir", "open_case", "notebook_dir", "show",
            "check_trail_integrity"]
@@ -20,8 +20,13 @@ DEFAULT_CASE = Path("cases") / "demo"
 
 
 def notebook_dir() -> Path:
-    """Folder of the guided notebooks (the repository's `notebooks/`)."""
-    return Path(__file__).resolve().parent.parent / "notebooks"
+    """Folder of the guided notebooks, shipped inside the package."""
+    return Path(str(files(__package__) / "notebooks"))
+
+
+def default_case_dir() -> Path:
+    """The demo case: `cases/demo` in the source checkout, else under the working directory."""
+    return (checkout_root() or Path.cwd()) / DEFAULT_CASE
 
 
 def resolve_case_dir(case_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -30,7 +35,7 @@ def resolve_case_dir(case_dir: str | os.PathLike[str] | None = None) -> Path:
         return Path(case_dir).expanduser()
     if os.environ.get(CASE_ENV):
         return Path(os.environ[CASE_ENV]).expanduser()
-    return notebook_dir().parent / DEFAULT_CASE
+    return default_case_dir()
 
 
 def open_case(case_dir: str | os.PathLike[str] | None = None, *, read_only: bool = False,
@@ -39,13 +44,15 @@ def open_case(case_dir: str | os.PathLike[str] | None = None, *, read_only: bool
 
     Notebooks after the first open read-only, so several can be open in JupyterLab at once.
     """
+    from .charts import use_offline_rendering  # altair: only what draws charts pays for it
+
     use_offline_rendering()
     pl.Config.set_tbl_rows(30)
     pl.Config.set_fmt_str_lengths(80)
     root = resolve_case_dir(case_dir)
-    is_demo = root.resolve() == (notebook_dir().parent / DEFAULT_CASE).resolve()
+    is_demo = root.resolve() == default_case_dir().resolve()
     if not (root / "case.duckdb").exists() and load_samples and is_demo:
-        samples = bundled_samples()
+        samples = bundled_samples(generate=True)
         if samples is not None:
             with Case.open(root) as case:
                 case.ingest([samples], progress=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InputError
+from .extras import require
 from .notebook import CASE_ENV, notebook_dir
 
 __all__ = ["NotebookRun", "RunReport", "list_notebooks", "run_notebooks", "write_index"]
@@ -65,6 +66,9 @@ def _select(names: Sequence[str], available: list[Path]) -> list[Path]:
 
 
 _NO_SCRIPT = "data:text/javascript,"
+# ipykernel warns on every start that its local TCP sockets are unencrypted; the kernel is our own
+# child on 127.0.0.1 for one notebook. Cell errors and output still arrive through the protocol.
+_QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 
 def _export_html(ipynb: Path) -> Path:
@@ -85,6 +89,26 @@ def _export_html(ipynb: Path) -> Path:
     return out
 
 
+_FROM_TEXT: dict[str, Any] = {"int": int, "float": float,
+                              "bool": lambda t: {"true": True, "false": False}[t.strip().lower()]}
+
+
+def coerce_parameter(notebook: str, declared: Mapping[str, Any], value: Any) -> Any:
+    """A parameter given as text, typed as the notebook's parameters cell declares it.
+
+    Text stays text unless the notebook declares a number or a boolean: an account id
+    `000011112222` or an access key must reach the notebook exactly as typed.
+    """
+    convert = _FROM_TEXT.get(str(declared.get("inferred_type_name", "")))
+    if not isinstance(value, str) or convert is None:
+        return value
+    try:
+        return convert(value)
+    except (ValueError, KeyError):
+        raise InputError(f"{notebook} parameter {declared['name']}",
+                         f"expects {declared['inferred_type_name']}, got {value!r}") from None
+
+
 def run_notebooks(
     case_dir: str | os.PathLike[str],
     *,
@@ -97,25 +121,33 @@ def run_notebooks(
 
     A notebook that fails is recorded with its cell and error; the others still run.
     """
+    require("notebooks", needed_for="running the guided notebooks")
     import papermill as pm
+    from tqdm import tqdm  # plain bars: no widget warnings when run from a notebook
 
     case_root = Path(case_dir).resolve()
+    given = {"case_dir": str(case_root), **dict(parameters or {})}
+    # Every parameter is checked against every notebook before anything runs or is written.
+    runs = []
+    for path in _select(notebooks, list_notebooks(folder)):
+        declared = pm.inspect_notebook(str(path))
+        runs.append((path, {k: coerce_parameter(path.stem, declared[k], v)
+                            for k, v in given.items() if k in declared}))
     reports = case_root / "reports"
     reports.mkdir(parents=True, exist_ok=True)
-    selected = _select(notebooks, list_notebooks(folder))
     report = RunReport()
-    for path in selected:
+    bar = tqdm(runs, desc="notebooks", unit="nb", disable=not progress)
+    for path, params in bar:
+        bar.set_postfix_str(path.stem)
         out = reports / path.name
-        params = {"case_dir": str(case_root), **dict(parameters or {})}
-        accepted = pm.inspect_notebook(str(path))
-        params = {k: v for k, v in params.items() if k in accepted}
         started = datetime.now(UTC)
         run = NotebookRun(path.stem, out, None, True)
         env_before = os.environ.get(CASE_ENV)
         os.environ[CASE_ENV] = str(case_root)
         try:
             pm.execute_notebook(str(path), str(out), parameters=params, cwd=str(path.parent),
-                                progress_bar=progress, kernel_name="python3")
+                                progress_bar=False, kernel_name="python3",
+                                extra_arguments=_QUIET_KERNEL)
         except pm.PapermillExecutionError as exc:
             run.ok = False
             run.failed_cell = exc.exec_count

@@ -167,3 +167,33 @@ def test_an_ip_parameter_is_investigated_as_given(executed: tuple[Path, RunRepor
     printed = _printed(_load(out))
     assert f"investigating {chosen}\n" in printed
     assert f"ip {chosen}: " in printed  # the profile headline is about the chosen address
+
+
+def test_numeric_looking_text_parameters_reach_the_notebook_exactly(sample_case_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    """`run -p principal 000011112222` must investigate that account id, not the number 11112222."""
+    import shutil
+
+    from s3forensics.cli import main
+
+    case_dir = tmp_path / "case"
+    shutil.copytree(sample_case_dir, case_dir)
+    code = main(["run", "--case", str(case_dir), "--notebook", "04_investigate_principal",
+                 "-p", "principal", "000011112222", "-p", "rows", "7"])
+    assert code == 0
+    nb = _load(case_dir / "reports" / "04_investigate_principal.ipynb")
+    injected = next(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'principal = "000011112222"' in injected
+    assert "rows = 7\n" in injected + "\n"
+    assert "investigating 000011112222\n" in _printed(nb)
+
+
+def test_a_parameter_that_is_not_of_the_declared_type_is_refused_in_one_line(
+        sample_case_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from s3forensics.cli import main
+
+    code = main(["run", "--case", str(sample_case_dir), "--notebook", "02_triage_overview",
+                 "-p", "top", "many"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1
+    assert "02_triage_overview parameter top: expects int, got 'many'" in err[0]

@@ -9,11 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ..acquire import DEFAULT_WORKERS, KINDS, acquire, plan_acquisition
-from ..case import Case
 from ..errors import CaseError
-from ..layouts import DEFAULT_LOOKBACK
-from ..manifest import verify_case
+from ..layouts import DEFAULT_LOOKBACK, DEFAULT_WORKERS, KINDS
 from ..timerange import TimeRange, parse_utc
 
 _DURATION = re.compile(r"(\d+)([dhms])")
@@ -148,6 +145,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _acquire(args: argparse.Namespace) -> int:
+    from ..acquire import acquire, plan_acquisition  # boto3: only when acquiring
+    from ..case import Case
+
     # Validate the window before touching the network or the case folder.
     window = TimeRange(parse_utc(args.start, name="--start"), parse_utc(args.end, name="--end"))
     start, end = window.start, window.end
@@ -177,6 +177,8 @@ def _acquire(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     if not (args.case / "case.duckdb").exists() and not (args.case / "manifest.jsonl").exists():
         raise CaseError(f"{args.case}: not a case folder (no case.duckdb or manifest.jsonl)")
+    from ..manifest import verify_case
+
     report = verify_case(args.case)
     print(report)
     if not report.ok:

@@ -6,13 +6,7 @@ import argparse
 import re
 from pathlib import Path
 
-from ..enrich import (
-    IP_RANGES_URL,
-    default_ip_ranges_path,
-    install_aws_ip_ranges,
-    load_aws_ip_ranges,
-    refresh_enrichment,
-)
+from ..enrich.awsranges import IP_RANGES_URL
 from ..errors import CaseError, InputError
 
 # The case database's file name (s3forensics.case.DB_NAME); opened here directly so enrichment
@@ -87,6 +81,8 @@ def _bucket_accounts(items: list[str]) -> dict[str, str]:
 def _enrich(args: argparse.Namespace) -> int:
     import duckdb
 
+    from ..enrich import default_ip_ranges_path, load_aws_ip_ranges, refresh_enrichment
+
     mapping = _bucket_accounts(args.bucket_account)
     ranges = load_aws_ip_ranges(args.ip_ranges)
     db = args.case / _DB_NAME
@@ -121,6 +117,8 @@ def _enrich(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
+    from ..enrich import install_aws_ip_ranges, load_aws_ip_ranges
+
     previous = None
     try:
         previous = load_aws_ip_ranges()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..case import Case, IngestSummary, collect_files
+if TYPE_CHECKING:
+    from ..case import Case, IngestSummary
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +47,8 @@ def _report(summary: IngestSummary, case: Case) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from ..case import Case, collect_files
+
     collect_files(args.paths)  # a missing path or empty folder fails before a case is created
     with Case.open(args.case) as case:
         summary = case.ingest(args.paths, kind=args.kind, progress=not args.quiet)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..case import Case
-from ..integrity import verify_trail
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `verify-trail` command."""
@@ -67,6 +64,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from ..case import Case
+    from ..integrity import verify_trail
+
     with Case.open(args.case, create=False) as case:
         report = verify_trail(
             case, public_keys=args.public_key, object_metadata=args.object_metadata

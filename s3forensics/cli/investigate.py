@@ -7,15 +7,13 @@ import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-
-from ..case import Case
-from ..findings import findings_frame, run_findings, save_findings
-from ..queries.docs import catalogue_markdown
-from ..queries.registry import KINDS, QueryRegistry
+from ..queries.registry import KINDS
 from ..timerange import parse_utc
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,6 +73,8 @@ def _jsonable(value: Any) -> Any:
 
 def print_frame(frame: pl.DataFrame, fmt: str) -> None:
     """Print a frame as an aligned table, CSV or JSON records."""
+    import polars as pl
+
     if fmt == "csv":
         sys.stdout.write(frame.write_csv())
     elif fmt == "json":
@@ -87,6 +87,9 @@ def print_frame(frame: pl.DataFrame, fmt: str) -> None:
 
 
 def _queries(args: argparse.Namespace) -> int:
+    from ..queries.docs import catalogue_markdown
+    from ..queries.registry import QueryRegistry
+
     registry = QueryRegistry(args.queries_dir)
     if args.markdown:
         sys.stdout.write(catalogue_markdown(registry))
@@ -104,6 +107,9 @@ def _queries(args: argparse.Namespace) -> int:
 
 
 def _query(args: argparse.Namespace) -> int:
+    from ..case import Case
+    from ..queries.registry import QueryRegistry
+
     query = QueryRegistry(args.queries_dir).get(args.name)
     with Case.open(args.case, create=False) as case:
         print_frame(query.run(case.con, dict(args.param)), args.format)
@@ -111,6 +117,10 @@ def _query(args: argparse.Namespace) -> int:
 
 
 def _findings(args: argparse.Namespace) -> int:
+    from ..case import Case
+    from ..findings import findings_frame, run_findings, save_findings
+    from ..queries.registry import QueryRegistry
+
     start = parse_utc(args.start, name="--start") if args.start else None
     end = parse_utc(args.end, name="--end") if args.end else None
     with Case.open(args.case, create=False) as case:

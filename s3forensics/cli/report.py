@@ -8,11 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..case import Case
 from ..errors import InputError
-from ..notebook import CASE_ENV, notebook_dir
-from ..report import list_notebooks, run_notebooks
-from ..sample_data import bundled_samples
+from ..extras import require
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,7 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("--notebook", action="append", default=[], metavar="NAME",
                    help="run only this notebook (name, number or subject; repeatable)")
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                   help="notebook parameter (repeatable); given to each notebook that declares it")
+                   help="notebook parameter (repeatable); given to each notebook that declares it, "
+                        "typed as its parameters cell declares (text stays exactly as given)")
     r.set_defaults(func=_run)
 
     lab = sub.add_parser(
@@ -56,19 +54,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d.set_defaults(func=_demo)
 
 
-def _parse_value(text: str) -> object:
-    """Notebook parameters from the command line: numbers and booleans typed, the rest text."""
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
-
-
 def _print_runs(report) -> None:  # type: ignore[no-untyped-def]
     for run in report.runs:
         state = "ok" if run.ok else f"FAILED (cell {run.failed_cell}): {run.error}"
@@ -77,15 +62,21 @@ def _print_runs(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..report import run_notebooks
+
+    require("notebooks", needed_for="s3forensics run")
     if not (args.case / "case.duckdb").exists():
         raise InputError(str(args.case), "not a case folder; create it with `s3forensics ingest` first")
-    params = {k: _parse_value(v) for k, v in args.param}
+    params = dict(args.param)  # text; typed per notebook from its parameters cell
     report = run_notebooks(args.case, notebooks=args.notebook, parameters=params)
     _print_runs(report)
     return 0 if report.ok else 1
 
 
 def _lab(args: argparse.Namespace) -> int:
+    from ..notebook import CASE_ENV, notebook_dir
+
+    require("notebooks", needed_for="s3forensics lab")
     env = dict(os.environ, **{CASE_ENV: str(args.case.resolve())})
     cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir()}",
            f"--ServerApp.port={args.port}", "--ServerApp.ip=127.0.0.1",
@@ -106,9 +97,17 @@ def _lab(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from ..case import Case
+    from ..report import list_notebooks, run_notebooks
+    from ..sample_data import bundled_samples
+
+    if not args.no_notebooks:
+        require("notebooks", needed_for="s3forensics demo (or add --no-notebooks)")
     samples = bundled_samples()
     if samples is None:
-        raise InputError("data/samples", "bundled samples not found; run `s3forensics samples --out DIR`")
+        print("generating the sample breach (installed package: no data/samples folder)...")
+        samples = bundled_samples(generate=True)
+    assert samples is not None
     with Case.open(args.case) as case:
         summary = case.ingest([samples])
         print(f"samples: {samples}")

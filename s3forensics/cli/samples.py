@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..samples import DEFAULT_SEED, generate
-
 __all__ = ["register"]
 
 
@@ -33,13 +31,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", required=True, metavar="DIR",
                         help="folder to write (new, empty, or holding earlier samples, which are "
                              "replaced)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="N",
-                        help=f"random seed (default {DEFAULT_SEED}, the committed samples)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="random seed (default: the seed of the committed data/samples)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    samples = generate(args.out, seed=args.seed)
+    from ..samples import DEFAULT_SEED, generate
+
+    samples = generate(args.out, seed=DEFAULT_SEED if args.seed is None else args.seed)
     counts = samples.answers["counts"]
     print(f"wrote {len(samples.files):,} files ({samples.size / 1_000_000:.1f} MB) to {args.out}: "
           f"{counts['access_log_objects']:,} access log objects, "

@@ -10,10 +10,8 @@ from typing import Any
 
 import duckdb
 import polars as pl
-import yaml
 
 from ..errors import QueryError, TimeRangeError
-from ..store import fetch_frame
 from ..timerange import parse_utc
 
 __all__ = [
@@ -103,6 +101,8 @@ class Query:
         """Execute against a case connection with parameters bound by DuckDB."""
         bound = self.bind(params)
         try:
+            from ..store import fetch_frame  # the case's storage: loaded when a query runs
+
             return fetch_frame(con, self.sql, bound)
         except duckdb.Error as exc:
             raise QueryError(f"query {self.name} ({self.path.name}) failed: {exc}") from exc
@@ -123,6 +123,8 @@ def _parse_file(path: Path) -> Query:
         header.append(content[1:] if content.startswith(" ") else content)
     if body_start is None:
         raise QueryError(f"{path}: no metadata header (lines starting '-- ' ended by '-- ---')")
+    import yaml  # read when a query is loaded, not when the CLI starts
+
     try:
         meta = yaml.safe_load("\n".join(header)) or {}
     except yaml.YAMLError as exc:
