@@ -14,6 +14,7 @@ import polars as pl
 
 from . import __version__
 from .queries.registry import FINDING_COLUMNS, SEVERITIES, QueryRegistry, default_registry
+from .spreadsheet import write_csv
 
 __all__ = ["Finding", "run_findings", "save_findings", "findings_frame"]
 
@@ -119,7 +120,7 @@ def save_findings(
     for old in folder.glob("*.csv"):
         old.unlink()  # results of detections that no longer fire must not linger
     for f in findings:
-        f.rows.write_csv(folder / f"{f.detection}.csv")
+        write_csv(f.rows, folder / f"{f.detection}.csv")
     (folder / "findings.json").write_text(
         json.dumps([f.to_json() for f in findings], indent=2) + "\n", encoding="utf-8")
     run = {

@@ -75,8 +75,10 @@ def print_frame(frame: pl.DataFrame, fmt: str) -> None:
     """Print a frame as an aligned table, CSV or JSON records."""
     import polars as pl
 
+    from ..spreadsheet import write_csv
+
     if fmt == "csv":
-        sys.stdout.write(frame.write_csv())
+        sys.stdout.write(write_csv(frame) or "")
     elif fmt == "json":
         rows = [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
         print(json.dumps(rows, indent=2, default=str))
