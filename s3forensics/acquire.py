@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .errors import AcquisitionError
+from .evidence_files import new_temp_file, object_destinations, store_copy
 from .layouts import (
     CLOCK_MARGIN,
     DEFAULT_LOOKBACK,
@@ -856,13 +857,7 @@ class _Fetched:
     metadata: dict[str, str]
     acquired_at: datetime
     note: str | None = None
-
-
-def _safe_relative(key: str) -> PurePosixPath | None:
-    parts = key.split("/")
-    if any(p in ("", ".", "..") for p in parts) or "\x00" in key:
-        return None
-    return PurePosixPath(*parts)
+    stored_as: str = "name"
 
 
 def _stream(
@@ -909,38 +904,46 @@ def _stream(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _download(aws: _Aws, bucket: str, obj: ListedObject, evidence_dir: Path) -> _Fetched:
-    """Fetch one object into `<evidence>/<bucket>/<key>`; never overwrite different evidence."""
-    relative = _safe_relative(obj.key)
-    if relative is None:
-        raise AcquisitionError(
-            f"s3://{bucket}/{obj.key}: key cannot be stored as a file path "
-            "(empty, '.' or '..' segment)"
-        )
-    dest = evidence_dir / bucket / relative
-    tmp = dest.with_name(dest.name + ".partial")
+def _download(aws: _Aws, bucket: str, obj: ListedObject, case_root: Path) -> _Fetched:
+    """Fetch one object into the case (`evidence/<bucket>/<key>` when the name can be held there).
+
+    The bytes land in a temporary file apart from every evidence name and are then linked to the
+    object's name, never over other evidence: different bytes already there keep both; a key the
+    file system cannot hold goes under an encoded name (see evidence_files). Any failure is an
+    AcquisitionError naming the key, so one bad object never stops the others.
+    """
+    evidence_dir = case_root / "evidence"
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        resp, digest, size = _stream(aws, bucket, obj, tmp)
-        note = None
-        if dest.exists() and sha256_file(dest) != digest:
-            # A different copy of the same key is kept beside the first, under a folder name no
-            # bucket can have ('@' is not allowed in bucket names).
-            alt = evidence_dir / f"{bucket}@{digest[:16]}" / relative
-            alt.parent.mkdir(parents=True, exist_ok=True)
-            note = (
-                f"s3://{bucket}/{obj.key}: the case already holds different bytes at "
-                f"{dest.relative_to(evidence_dir.parent).as_posix()}; this copy is kept at "
-                f"{alt.relative_to(evidence_dir.parent).as_posix()}"
-            )
-            dest = alt
-        os.replace(tmp, dest)
+        fd, tmp = new_temp_file(case_root)
+        os.close(fd)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        raise AcquisitionError(
+            f"s3://{bucket}/{obj.key}: cannot create a temporary file in {case_root} "
+            f"({exc.strerror or exc})"
+        ) from exc
+    try:
+        resp, digest, size = _stream(aws, bucket, obj, Path(tmp))
+        candidates, encoded = object_destinations(
+            os.fspath(evidence_dir), digest, bucket=bucket, key=obj.key,
+            version_id=resp.get("VersionId"),
+        )
+        placed, stored_as, _ = store_copy(tmp, digest, candidates, encoded)
+    except OSError as exc:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
         raise AcquisitionError(
             f"s3://{bucket}/{obj.key}: cannot write the evidence file under "
             f"{evidence_dir} ({exc.strerror or exc})"
         ) from exc
+    dest = Path(placed)
+    shown = dest.relative_to(case_root).as_posix()
+    note = {
+        # A different copy of the same key is kept beside the first.
+        "renamed": f"s3://{bucket}/{obj.key}: the case already holds different bytes under this "
+        f"key's name; this copy is kept at {shown}",
+        "encoded": f"s3://{bucket}/{obj.key}: the key cannot be a file name here (too long, "
+        f"not a plain path, or a folder of another key); kept at {shown}",
+    }.get(stored_as)
     encryption = {
         k: resp[k]
         for k in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "SSECustomerAlgorithm")
@@ -959,6 +962,7 @@ def _download(aws: _Aws, bucket: str, obj: ListedObject, evidence_dir: Path) -> 
         metadata=dict(resp.get("Metadata") or {}),
         acquired_at=datetime.now(UTC),
         note=note,
+        stored_as=stored_as,
     )
 
 
@@ -999,6 +1003,7 @@ def _manifest_entry(
         "tool_version": f"s3forensics {__version__}",
         "endpoint": endpoint,
         "case_path": f.path.relative_to(case_root).as_posix(),
+        "stored_as": f.stored_as,
     }
 
 
@@ -1011,6 +1016,7 @@ def _source(entry: Mapping[str, Any]) -> dict[str, Any]:
         "etag": entry["etag"],
         "last_modified": datetime.fromisoformat(entry["last_modified"]),
         "acquired_at": datetime.fromisoformat(entry["acquired_at"]),
+        "stored_as": entry.get("stored_as") or "name",  # absent from earlier manifests
     }
 
 
@@ -1196,7 +1202,7 @@ def _download_all(
         ),
     ]
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3forensics-get")
-    futures = {pool.submit(_download, aws, bucket, obj, case.evidence_dir): obj for obj in todo}
+    futures = {pool.submit(_download, aws, bucket, obj, root): obj for obj in todo}
     recorded: set[Future[_Fetched]] = set()
     with ManifestWriter(root) as manifest:
 

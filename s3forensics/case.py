@@ -18,6 +18,17 @@ from tqdm import tqdm  # plain bars: no widget warnings inside notebooks
 from . import store
 from .detect import detect_kind
 from .errors import CaseError, InputError
+from .evidence_files import (
+    TMP_DIR,
+    StoredAs,
+    display_name,
+    escape_name,
+    file_destinations,
+    new_temp_file,
+    object_destinations,
+    remove_stale_temp_files,
+    store_copy,
+)
 from .parse.cloudtrail import parse_cloudtrail
 from .parse.common import ParseResult, decompress
 from .parse.s3_access import parse_access_logs
@@ -28,7 +39,7 @@ __all__ = ["Case", "IngestSummary", "collect_files"]
 DB_NAME = "case.duckdb"
 # Case folders may hold these besides the database; anything else means "not a case folder".
 _CASE_ENTRIES = {DB_NAME, DB_NAME + ".wal", "evidence", "context", "manifest.jsonl", "reports",
-                 "findings"}
+                 "findings", TMP_DIR}
 # Decompressed bytes per parse batch: big enough to amortise per-object cost, small enough that
 # peak memory stays bounded whatever the input size.
 BATCH_BYTES = 48 * 1024 * 1024
@@ -100,10 +111,13 @@ class _Item:
     data: bytes
     content: bytes
     sha256: str
-    dest: str
+    dest: str  # where the copy is (set by the copy when it is written)
     source: Mapping[str, Any]
     size: int = 0
-    other_dest: str = ""  # where the copy goes if another object already has `dest`
+    #: names the copy may take, in order, then the encoded name (see evidence_files)
+    candidates: list[tuple[str | None, StoredAs]] = field(default_factory=list)
+    encoded: str = ""
+    stored_as: str = "name"
     copy: Future[bool] | None = None  # the evidence copy being written; True if this run made it
 
     @property
@@ -162,6 +176,8 @@ class Case:
         if not read_only:
             store.ensure_schema(con)
             install_views(con)
+            # Only one writer holds a case: what is in tmp/ now is left from an interrupted run.
+            remove_stale_temp_files(root)
         return cls(root, con)
 
     @property
@@ -189,18 +205,6 @@ class Case:
                 for t in store.TABLE_SCHEMAS}
 
     # -- ingest ---------------------------------------------------------------------------------
-
-    def _destination(self, path: str, root: str, sha: str, source: Mapping[str, Any],
-                     evidence_root: str) -> str:
-        """Absolute path for the object's copy in the case (string paths: this runs per file)."""
-        if path.startswith(evidence_root + os.sep):
-            return path  # already held (acquired straight into the case)
-        if source.get("bucket") and source.get("key"):
-            dest = os.path.join(evidence_root, source["bucket"], source["key"])
-        else:
-            rel = path[len(root) + 1:] if path.startswith(root + os.sep) else os.path.basename(path)
-            dest = os.path.join(evidence_root, "local", os.path.basename(root) or "root", rel)
-        return dest
 
     def ingest(
         self,
@@ -237,7 +241,8 @@ class Case:
                 try:
                     data = _read_evidence(apath)
                 except OSError as exc:
-                    summary.errors.append(f"{path}: unreadable file ({exc.strerror or exc})")
+                    summary.errors.append(
+                        f"{display_name(str(path))}: unreadable file ({exc.strerror or exc})")
                     continue
                 sha = hashlib.sha256(data).hexdigest()
                 if sha in known:
@@ -248,20 +253,28 @@ class Case:
                 except InputError as exc:
                     summary.errors.append(str(exc))
                     continue
-                detected, why = detect_kind(apath, content)
+                source = src.get(apath, {})
+                # By the object's own name: an encoded copy's name says nothing.
+                detected, why = detect_kind(str(source.get("key") or apath), content)
                 if kind != "auto" and detected != "cloudtrail-digest":
                     detected = kind  # type: ignore[assignment]
                 if detected is None:
-                    summary.skipped.append((str(path), why))
+                    summary.skipped.append((display_name(str(path)), why))
                     continue
-                source = src.get(apath, {})
-                dest = self._destination(apath, roots[root], sha, source, evidence_root)
                 known.add(sha)
-                item = _Item(path, apath, data, content, sha, dest, source, len(data),
-                             os.path.join(evidence_root, "local", sha[:16], os.path.basename(path)))
-                if dest != apath:
+                item = _Item(path, apath, data, content, sha, apath, source, len(data))
+                if apath.startswith(evidence_root + os.sep):
+                    # Already held (acquired straight into the case): the acquisition chose the name.
+                    item.stored_as = str(source.get("stored_as") or "name")
+                else:
+                    item.candidates, item.encoded = (
+                        object_destinations(evidence_root, sha, bucket=str(source["bucket"]),
+                                            key=str(source["key"]),
+                                            version_id=source.get("version_id"))
+                        if source.get("bucket") and source.get("key") else
+                        file_destinations(evidence_root, sha, path=apath, root=roots[root]))
                     # Copied before parsing; the load waits for it before it commits.
-                    item.copy = copier.submit(_store_copy, item)
+                    item.copy = copier.submit(_store_copy, item, self.root)
                 pending[detected].append(item)
                 pending_bytes[detected] += len(content)
                 if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
@@ -309,7 +322,7 @@ class Case:
                     results.append(parser([(item.evidence_id, item.content)]))
                     good.append(item)
                 except InputError as exc:
-                    summary.errors.append(f"{item.path}: {exc.problem}")
+                    summary.errors.append(f"{display_name(str(item.path))}: {exc.problem}")
                     _discard_copy(item)
             if not good:
                 return [], None, {}
@@ -342,12 +355,13 @@ class Case:
                 item.copy.result()
         now = datetime.now(UTC)
         case_root = os.path.abspath(self.root)
+        names = [escape_name(str(i.source.get("source") or i.apath)) for i in items]
         evidence = pl.DataFrame(
             {
                 "evidence_id": [i.evidence_id for i in items],
                 "sha256": [i.sha256 for i in items],
                 "kind": [kind] * len(items),
-                "source": [i.source.get("source") or i.apath for i in items],
+                "source": [name for name, _ in names],
                 "case_path": [Path(os.path.relpath(i.dest, case_root)).as_posix() for i in items],
                 "size": [i.size for i in items],
                 "loaded_at": [now] * len(items),
@@ -359,6 +373,8 @@ class Case:
                 "acquired_at": [i.source.get("acquired_at") for i in items],
                 # Records dropped by the parser as repeats of an earlier record of this batch.
                 "duplicates": [parse_dups.get(i.evidence_id, 0) for i in items],
+                "stored_as": [i.stored_as for i in items],
+                "name_escaped": [escaped for _, escaped in names],
             },
             schema_overrides={"loaded_at": pl.Datetime("us", "UTC"),
                               "last_modified": pl.Datetime("us", "UTC"),
@@ -465,23 +481,24 @@ class _Loader:
         self._open, self._rows, self._bytes = [], 0, 0
 
 
-def _store_copy(item: _Item) -> bool:
-    """Write the evidence copy byte for byte (via a temporary name, so no partial file is final)."""
+def _store_copy(item: _Item, case_root: Path) -> bool:
+    """Write the evidence copy byte for byte; True if this run made it (False: already there).
+
+    Written to a temporary file apart from every evidence name, then given the first free name
+    (see evidence_files.store_copy): same name and different bytes keeps both, a name the file
+    system cannot hold is encoded. (Names are looked up here, on the copy thread: a look-up in a
+    folder where copies are being created waits for them.)
+    """
     data, item.data = item.data, b""  # the copy is the last use of the original bytes
-    if os.path.exists(item.dest):
-        if _sha256_file(Path(item.dest)) == item.sha256:
-            return False  # copied by an earlier, interrupted ingest
-        # Same name, different bytes: keep both, never overwrite evidence. (Checked here, on the
-        # copy thread: a look-up in a folder where copies are being created waits for them.)
-        item.dest = item.other_dest
-        if os.path.exists(item.dest):
-            return False
-    os.makedirs(os.path.dirname(item.dest), exist_ok=True)
-    tmp = item.dest + ".partial"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, item.dest)
-    return True
+    fd, tmp = new_temp_file(case_root)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    item.dest, item.stored_as, made = store_copy(tmp, item.sha256, item.candidates, item.encoded)
+    return made
 
 
 def _discard_copy(item: _Item) -> None:
@@ -498,11 +515,3 @@ def _read_evidence(path: str) -> bytes:
         fd = os.open(path, os.O_RDONLY)  # O_NOATIME is for the file's owner only
     with os.fdopen(fd, "rb") as fh:
         return fh.read()
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -44,6 +44,8 @@ MANIFEST_KEYS: tuple[str, ...] = (
     "tool_version",
     "endpoint",
     "case_path",
+    # Keys added after the first release go last; earlier manifests lack them.
+    "stored_as",
 )
 _CHUNK = 1 << 20
 

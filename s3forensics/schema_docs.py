@@ -92,7 +92,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "sha256": "SHA-256 of the object exactly as stored (before any decompression).",
         "kind": "s3-access, cloudtrail or cloudtrail-digest.",
         "source": "Where the object came from: s3://bucket/key or the local path ingested.",
-        "case_path": "Path of the stored copy, relative to the case folder.",
+        "case_path": "Path of the stored copy, relative to the case folder (see stored_as).",
         "size": "Size of the stored object in bytes.",
         "records": "Rows the object yielded.",
         "rejects": "Lines or records of the object that were rejected.",
@@ -104,6 +104,16 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "etag": "S3 ETag at acquisition.",
         "last_modified": "S3 LastModified at acquisition (delivery time of the log object).",
         "acquired_at": "When the object was downloaded from S3 (UTC).",
+        "stored_as": (
+            "How case_path was chosen: 'name' (the object's own key or path), 'renamed' (its own "
+            "name already held other bytes: evidence/<bucket>@<sha>/... or evidence/local/<sha>/...), "
+            "'encoded' (a name the file system cannot hold, kept exactly in key/source: "
+            "evidence/@encoded/<hash of the object's identity>)."
+        ),
+        "name_escaped": (
+            "True when the local path in source was not valid UTF-8: its invalid bytes and every "
+            "'%' are written %XX (urllib.parse.unquote_to_bytes gives the exact name back)."
+        ),
     },
     "rejects": {
         "evidence_id": "Evidence object the line or record came from.",

@@ -41,6 +41,9 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     "etag": pl.String(),
     "last_modified": pl.Datetime("us", "UTC"),
     "acquired_at": pl.Datetime("us", "UTC"),
+    # Columns added after the first release go last: older cases get them by ALTER TABLE.
+    "stored_as": pl.String(),
+    "name_escaped": pl.Boolean(),
 }
 
 TABLE_SCHEMAS: dict[str, Mapping[str, pl.DataType]] = {
@@ -105,6 +108,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     for table, schema in TABLE_SCHEMAS.items():
         if table in existing:
+            _add_missing_columns(con, table, schema)
             continue
         docs = COLUMN_DOCS[table]
         zstd = _ZSTD_COLUMNS.get(table, set())
@@ -118,6 +122,26 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         for name in schema:
             con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_quote(docs[name])}')
         con.execute("COMMIT")
+
+
+def _add_missing_columns(
+    con: duckdb.DuckDBPyConnection, table: str, schema: Mapping[str, pl.DataType]
+) -> None:
+    """Bring a table of a case made by an earlier version up to the schema (new columns last)."""
+    have = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $t ORDER BY column_index",
+        {"t": table}).fetchall()]
+    missing = [n for n in schema if n not in have]
+    if not missing:
+        return
+    if list(schema)[: len(have)] != have:
+        raise CaseError(f"table {table} has columns in an order this version does not know; "
+                        "open the case with the version that made it")
+    con.execute("BEGIN TRANSACTION")
+    for name in missing:
+        con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {_duck_type(schema[name])}')
+        con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_quote(COLUMN_DOCS[table][name])}')
+    con.execute("COMMIT")
 
 
 def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -292,3 +292,90 @@ def test_sql_binds_parameters(tmp_path: Path, logs: Path) -> None:
         none = case.sql("SELECT count(*) n FROM s3_access_logs WHERE remote_ip = $ip",
                         {"ip": "192.0.2.10' OR 1=1 --"})
         assert none["n"][0] == 0
+
+
+# -- hostile names (issue 12): nothing a name can be destroys, hides or blocks evidence -------
+
+
+def assert_every_copy_intact(case: Case) -> None:
+    """Each evidence row's copy holds exactly its bytes, and verify agrees."""
+    from s3forensics.manifest import verify_case
+
+    for sha, case_path in case.sql("SELECT sha256, case_path FROM evidence").rows():
+        path = case.root / case_path
+        assert path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha, case_path
+    report = verify_case(case.root, con=case.con)
+    assert report.ok, str(report)
+
+
+def test_a_file_named_like_another_files_temporary_name_keeps_both_copies(tmp_path: Path) -> None:
+    # X.partial used to be the temporary name of X's copy: copying X replaced X.partial's copy.
+    src = tmp_path / "src"
+    partial = write(src, SAL_NAME + ".partial", sal_object(2))
+    plain = write(src, SAL_NAME, sal_object(3, start=20))
+    with Case.open(tmp_path / "case") as case:
+        assert case.ingest([partial], progress=False).objects == {"s3-access": 1}
+        assert case.ingest([plain], progress=False).objects == {"s3-access": 1}
+        ev = case.sql("SELECT case_path, records FROM evidence ORDER BY records")
+        assert [Path(p).name for p in ev["case_path"]] == [partial.name, plain.name]
+        assert_every_copy_intact(case)
+        # Nothing is left where copies are written.
+        assert not any((case.root / "tmp").iterdir())
+
+
+def test_a_file_name_that_is_not_utf8_is_loaded_and_recorded_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    from urllib.parse import unquote_to_bytes
+
+    from s3forensics.cli.main import main
+
+    src = tmp_path / "src"
+    write(src, SAL_NAME, sal_object(2))
+    raw_name = os.fsencode(src / "logs") + b"/\xff\xfe100%-2024-05-01-12-20-00-0123456789ABCDEF"
+    with open(raw_name, "wb") as fh:
+        fh.write(sal_object(3, start=10))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and summary.rows == {"s3-access": 5}
+        ev = case.sql("SELECT * FROM evidence WHERE name_escaped")
+        assert ev.height == 1
+        row = ev.row(0, named=True)
+        assert unquote_to_bytes(row["source"]) == raw_name  # the exact name, bytes and all
+        assert row["stored_as"] == "encoded" and row["case_path"].startswith("evidence/@encoded/")
+        assert row["records"] == 3
+        assert_every_copy_intact(case)
+    # The command line says what it loaded and stops cleanly, not with a UnicodeEncodeError.
+    (tmp_path / "more").mkdir()
+    with open(os.fsencode(tmp_path / "more") + b"/\xfeREADME", "wb") as fh:
+        fh.write(b"not a log\n")
+    write(tmp_path / "more", "x/" + SAL_NAME, sal_object(1, start=40))
+    assert main(["ingest", "--quiet", "--case", str(tmp_path / "case"), str(tmp_path / "more")]) == 0
+    err = capsys.readouterr().err
+    assert "%FEREADME" in err
+
+
+def test_a_path_too_long_to_copy_under_its_name_is_stored_encoded_and_the_rest_loads(
+    tmp_path: Path,
+) -> None:
+    # The original path fits the file system; under the case folder, with evidence/local/ in
+    # front, it would not: the copy takes an encoded name instead of failing the ingest.
+    src = tmp_path / "src"
+    name = "2024-05-01-12-20-00-0123456789ABCDEF"
+    deep = src
+    while len(str(deep / name)) < 4085 - 200:
+        deep = deep / ("d" * 200)
+    deep = deep / ("e" * (4085 - len(str(deep / name)) - 1))  # 4,085 bytes: 4,095 is the limit
+    long_file = write(deep, name, sal_object(3, start=10))
+    assert len(str(long_file)) == 4085
+    write(src, SAL_NAME, sal_object(2))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and not summary.errors
+        row = case.sql("SELECT * FROM evidence WHERE records = 3").row(0, named=True)
+        assert row["source"] == str(long_file)
+        assert row["stored_as"] == "encoded"
+        assert_every_copy_intact(case)
+        # Encoded names are stable: the same file ingested again is recognised as held.
+        assert case.ingest([src], progress=False).already_loaded == 2
