@@ -714,6 +714,27 @@ def test_a_key_that_is_a_folder_of_another_key_keeps_both(
     assert_case_intact(case, seeded)
 
 
+def test_a_planted_digest_key_does_not_block_the_real_digest(s3_endpoint: str, case: Case) -> None:
+    # The trail name in a digest key used to match '/', so '<real digest key>/x_<region>_<time>'
+    # was a digest too, and its path turned the real digest's file name into a folder.
+    seeded = Seeded(unique("trail-planted"), "")
+    folder = f"AWSLogs/{A1}/CloudTrail-Digest/us-east-1/{START:%Y/%m/%d}/"
+    real = (f"{folder}{A1}_CloudTrail-Digest_us-east-1_org_trail_us-east-1_"
+            f"{START + timedelta(hours=1):%Y%m%dT%H%M%S}Z.json.gz")
+    planted = f"{real}/x_us-east-1_{START + timedelta(minutes=70):%Y%m%dT%H%M%S}Z.json.gz"
+    body = gzip.compress(json.dumps({"awsAccountId": A1, "logFiles": []}).encode(), mtime=0)
+    seeded.add(real, body)
+    seeded.add(planted, body + b"planted")
+    upload(s3_endpoint, seeded)
+    result = run(case, s3_endpoint, seeded, kind="cloudtrail")
+    assert set(manifest_by_key(case)) == {real}
+    (digests,) = [r for r in result.plan.ranges if r.range.layout.name == "cloudtrail-digest"]
+    assert digests.unrecognised == 1 and digests.unrecognised_sample == [planted]
+    ev = case.sql("SELECT kind, key, case_path FROM evidence").rows()
+    assert ev == [("cloudtrail-digest", real, f"evidence/{seeded.bucket}/{real}")]
+    assert_case_intact(case, seeded)
+
+
 def test_held_file_that_was_modified_is_fetched_again_and_still_flagged(
     s3_endpoint: str, case: Case
 ) -> None:
