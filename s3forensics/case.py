@@ -149,9 +149,12 @@ def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, P
 class Case:
     """A case folder: `case.duckdb` plus `evidence/` copies of every object loaded."""
 
-    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection, *,
+                 read_only: bool = False) -> None:
         self.root = root
         self.con = con
+        #: Opened read-only: any number of such openings share the case; nothing can be loaded.
+        self.read_only = read_only
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = True,
@@ -178,7 +181,7 @@ class Case:
             install_views(con)
             # Only one writer holds a case: what is in tmp/ now is left from an interrupted run.
             remove_stale_temp_files(root)
-        return cls(root, con)
+        return cls(root, con, read_only=read_only)
 
     @property
     def evidence_dir(self) -> Path:
@@ -217,6 +220,9 @@ class Case:
         """Copy, parse and load log objects from files and folders; safe to repeat."""
         if kind not in ("auto", "s3-access", "cloudtrail"):
             raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
+        if self.read_only:
+            raise CaseError(f"{self.root}: the case is open read-only here; open it for writing "
+                            "to load evidence")
         files = collect_files(paths)
         src = {os.path.abspath(k): v for k, v in (sources or {}).items()}
         evidence_root = os.path.abspath(self.evidence_dir)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from .errors import CaseError
+from .errors import CaseBusyError, CaseError
 from .parse.cloudtrail import CLOUDTRAIL_SCHEMA
 from .parse.common import REJECT_SCHEMA
 from .parse.s3_access import ACCESS_LOG_SCHEMA
@@ -91,9 +92,39 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         # keeps ingest memory flat however large the case (it spills to disk when needed).
         con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": "512MB"})
     except duckdb.IOException as exc:
-        raise CaseError(f"{path}: cannot open the case database ({exc})") from exc
+        holder = _lock_holder(str(exc))
+        if holder is None:
+            raise CaseError(f"{path}: cannot open the case database ({exc})") from exc
+        if read_only:
+            raise CaseBusyError(
+                f"{path}: the case is being written by another process ({holder}); "
+                "run again when it has finished", holder=holder) from exc
+        raise CaseBusyError(
+            f"{path}: the case is open in another process ({holder}), so it cannot be "
+            "written; close it there (a notebook: shut down its kernel) and run again",
+            holder=holder) from exc
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+_LOCK = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(message: str) -> str | None:
+    """Who holds a DuckDB file lock, from its message: 'PID n: command line', or None."""
+    m = _LOCK.search(message)
+    if not m:
+        return None
+    pid = m["pid"]
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:  # Linux: the holder's whole command
+            argv = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        argv = [m["program"]]
+    command = " ".join(argv)
+    if len(command) > 160:
+        command = command[:157] + "..."
+    return f"PID {pid}: {command}"
 
 
 def fetch_frame(
