@@ -858,6 +858,7 @@ class _Fetched:
     acquired_at: datetime
     note: str | None = None
     stored_as: str = "name"
+    identical_to: str | None = None  # source of the object whose copy holds these bytes
 
 
 def _stream(
@@ -904,13 +905,53 @@ def _stream(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _download(aws: _Aws, bucket: str, obj: ListedObject, case_root: Path) -> _Fetched:
+class _Copies:
+    """The case's copies by SHA-256, so that bytes already held under another name are not stored
+    again: the object is recorded as identical to the one holding them."""
+
+    def __init__(self, case: Case) -> None:
+        self.root = Path(case.root)
+        self.lock = threading.Lock()  # a look-up and the placing of a copy happen together
+        self._by_sha: dict[str, tuple[str, str]] = {}  # sha256 -> (case path, source)
+        for entry in read_manifest(self.root).entries:
+            if entry.get("stored_as") != "identical" and entry.get("bucket"):
+                self._by_sha.setdefault(
+                    str(entry["sha256"]),
+                    (str(entry["case_path"]), f"s3://{entry['bucket']}/{entry['key']}"),
+                )
+        try:  # copies of local files are in the evidence table only
+            rows = case.sql("SELECT sha256, case_path, source FROM evidence "
+                            "WHERE identical_to IS NULL").rows()
+        except Exception:  # noqa: BLE001 -- the store's business; at worst bytes are stored twice
+            rows = []
+        for sha, case_path, source in rows:
+            self._by_sha.setdefault(sha, (case_path, source))
+
+    def find(self, sha256: str) -> tuple[str, str] | None:
+        """(case path, source) of a copy holding exactly these bytes (re-hashed), or None."""
+        hit = self._by_sha.get(sha256)
+        if hit is None:
+            return None
+        path = self.root / hit[0]
+        if path.is_file() and not path.is_symlink() and sha256_file(path) == sha256:
+            return hit
+        return None  # changed or gone: the new copy is stored under its own name
+
+    def add(self, sha256: str, case_path: str, source: str) -> None:
+        """Remember a copy just stored."""
+        self._by_sha.setdefault(sha256, (case_path, source))
+
+
+def _download(
+    aws: _Aws, bucket: str, obj: ListedObject, case_root: Path, copies: _Copies
+) -> _Fetched:
     """Fetch one object into the case (`evidence/<bucket>/<key>` when the name can be held there).
 
     The bytes land in a temporary file apart from every evidence name and are then linked to the
     object's name, never over other evidence: different bytes already there keep both; a key the
-    file system cannot hold goes under an encoded name (see evidence_files). Any failure is an
-    AcquisitionError naming the key, so one bad object never stops the others.
+    file system cannot hold goes under an encoded name (see evidence_files); bytes the case
+    already holds for another object are not stored again. Any failure is an AcquisitionError
+    naming the key, so one bad object never stops the others.
     """
     evidence_dir = case_root / "evidence"
     try:
@@ -927,7 +968,17 @@ def _download(aws: _Aws, bucket: str, obj: ListedObject, case_root: Path) -> _Fe
             os.fspath(evidence_dir), digest, bucket=bucket, key=obj.key,
             version_id=resp.get("VersionId"),
         )
-        placed, stored_as, _ = store_copy(tmp, digest, candidates, encoded)
+        identical_to = None
+        with copies.lock:
+            twin = copies.find(digest)
+            if twin is not None:
+                os.unlink(tmp)
+                placed, stored_as = os.fspath(case_root / twin[0]), "identical"
+                identical_to = twin[1]
+            else:
+                placed, stored_as, _ = store_copy(tmp, digest, candidates, encoded)
+                copies.add(digest, Path(placed).relative_to(case_root).as_posix(),
+                           f"s3://{bucket}/{obj.key}")
     except OSError as exc:
         if os.path.lexists(tmp):
             os.unlink(tmp)
@@ -963,6 +1014,7 @@ def _download(aws: _Aws, bucket: str, obj: ListedObject, case_root: Path) -> _Fe
         acquired_at=datetime.now(UTC),
         note=note,
         stored_as=stored_as,
+        identical_to=identical_to,
     )
 
 
@@ -1004,6 +1056,7 @@ def _manifest_entry(
         "endpoint": endpoint,
         "case_path": f.path.relative_to(case_root).as_posix(),
         "stored_as": f.stored_as,
+        "identical_to": f.identical_to,
     }
 
 
@@ -1202,7 +1255,8 @@ def _download_all(
         ),
     ]
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3forensics-get")
-    futures = {pool.submit(_download, aws, bucket, obj, root): obj for obj in todo}
+    copies = _Copies(case)
+    futures = {pool.submit(_download, aws, bucket, obj, root, copies): obj for obj in todo}
     recorded: set[Future[_Fetched]] = set()
     with ManifestWriter(root) as manifest:
 
@@ -1299,12 +1353,17 @@ def acquire(
     kept = [o for o in objects if o.key in entries]
     result.case_paths = [entries[o.key]["case_path"] for o in kept]
     if kept:
-        sources: dict[str | os.PathLike[str], Mapping[str, Any]] = {
-            root / entries[o.key]["case_path"]: _source(entries[o.key]) for o in kept
-        }
+        # One record per object; the object holding a copy goes before those identical to it
+        # (they share its file), so that the evidence table agrees with the manifest.
+        ordered = sorted(kept, key=lambda o: entries[o.key].get("stored_as") == "identical")
         ingest_kind = "s3-access" if plan.kind == "s3-access" else "cloudtrail"  # digests: by name
-        result.ingest = case.ingest(
-            list(sources), kind=ingest_kind, sources=sources, progress=progress
+        result.ingest = case._ingest_objects(
+            [
+                (root / entries[o.key]["case_path"], root / "evidence", _source(entries[o.key]))
+                for o in ordered
+            ],
+            kind=ingest_kind,
+            progress=progress,
         )
         result.warnings += [f"ingest: {e}" for e in result.ingest.errors]
     if not objects:

@@ -63,6 +63,8 @@ class IngestSummary:
     rejects: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     already_loaded: int = 0
+    #: objects whose bytes the case already held under another name: recorded, not loaded again
+    identical: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     first_event: datetime | None = None
@@ -71,8 +73,8 @@ class IngestSummary:
 
     @property
     def loaded(self) -> int:
-        """Number of evidence objects this ingest added."""
-        return sum(self.objects.values())
+        """Number of evidence objects this ingest added (identical copies included)."""
+        return sum(self.objects.values()) + self.identical
 
     def _add(self, kind: str, objects: int, rows: int, rejects: int) -> None:
         self.objects[kind] = self.objects.get(kind, 0) + objects
@@ -86,8 +88,12 @@ class IngestSummary:
                 f"{kind:18} {self.objects[kind]:>7,} objects {self.rows[kind]:>10,} rows "
                 f"{self.rejects[kind]:>7,} rejects"
             )
-        if not lines:
+        if not lines and not self.identical:
             lines.append("no new evidence objects loaded")
+        if self.identical:
+            lines.append(
+                f"{'':18} {self.identical:,} objects identical to another object (recorded "
+                "under their own names; bytes stored and rows loaded once)")
         if self.duplicates:
             lines.append(f"{'':18} {self.duplicates:,} duplicate CloudTrail events skipped")
         if self.already_loaded:
@@ -119,10 +125,18 @@ class _Item:
     encoded: str = ""
     stored_as: str = "name"
     copy: Future[bool] | None = None  # the evidence copy being written; True if this run made it
+    #: an object with the bytes of an earlier one: its own id, and whose copy and rows it shares
+    own_id: str = ""
+    identical_to: str | None = None
+    holder: _Item | None = None  # the earlier object, when it is loaded by this same ingest
+    dropped: bool = False  # could not be loaded after all (its copy was removed)
+    kind_of: str = ""  # the kind it was recognised as
 
     @property
     def evidence_id(self) -> str:
-        return self.sha256[:16]
+        # The first object with some bytes is known by them (rows point at it); a later object
+        # with the same bytes gets an id of its own, from its bytes and its name.
+        return self.own_id or self.sha256[:16]
 
 
 def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
@@ -225,10 +239,26 @@ class Case:
                             "to load evidence")
         files = collect_files(paths)
         src = {os.path.abspath(k): v for k, v in (sources or {}).items()}
+        return self._ingest_objects(
+            [(path, root, src.get(os.path.abspath(path), {})) for path, root in files],
+            kind=kind, progress=progress)
+
+    def _ingest_objects(self, objects: list[tuple[Path, Path, Mapping[str, Any]]], *, kind: str,
+                        progress: bool) -> IngestSummary:
+        """Ingest (file, folder it was found under, where it came from) triples, in order.
+
+        Objects are recorded one each, by name: one whose bytes the case already holds under
+        another name is recorded as identical to that object and shares its copy and its rows.
+        """
+        if self.read_only:
+            raise CaseError(f"{self.root}: the case is open read-only here; open it for writing "
+                            "to load evidence")
+        files = objects
         evidence_root = os.path.abspath(self.evidence_dir)
-        roots = {root: os.path.abspath(root) for root in {r for _, r in files}}
+        roots = {root: os.path.abspath(root) for root in {r for _, r, _ in files}}
         summary = IngestSummary()
-        known = store.known_hashes(self.con)
+        seen = store.known_objects(self.con)  # (sha256, source, version) of every record
+        held: dict[str, _Item | tuple[str, str, str]] = dict(store.held_bytes(self.con))
         pending: dict[str, list[_Item]] = {"s3-access": [], "cloudtrail": [], "cloudtrail-digest": []}
         pending_bytes = dict.fromkeys(pending, 0)
         loader = _Loader(self, summary)
@@ -241,7 +271,7 @@ class Case:
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
         try:
-            for path, root in files:
+            for path, root, source in files:
                 bar.update(1)
                 apath = os.path.abspath(path)
                 try:
@@ -251,15 +281,26 @@ class Case:
                         f"{display_name(str(path))}: unreadable file ({exc.strerror or exc})")
                     continue
                 sha = hashlib.sha256(data).hexdigest()
-                if sha in known:
+                name = escape_name(str(source.get("source") or apath))[0]
+                identity = (sha, name, str(source.get("version_id") or ""))
+                if identity in seen:
                     summary.already_loaded += 1
                     continue
+                earlier = held.get(sha)
+                if earlier is not None:
+                    twin = self._identical(path, apath, source, sha, len(data), earlier, identity)
+                    seen.add(identity)
+                    batch = pending[twin.kind_of]
+                    batch.append(twin)
+                    if len(batch) >= BATCH_OBJECTS:
+                        self._flush(twin.kind_of, batch, summary, loader)
+                        pending[twin.kind_of], pending_bytes[twin.kind_of] = [], 0
+                    continue
                 try:
-                    content = decompress(data, where=str(path))
+                    content = decompress(data, where=display_name(str(path)))
                 except InputError as exc:
                     summary.errors.append(str(exc))
                     continue
-                source = src.get(apath, {})
                 # By the object's own name: an encoded copy's name says nothing.
                 detected, why = detect_kind(str(source.get("key") or apath), content)
                 if kind != "auto" and detected != "cloudtrail-digest":
@@ -267,8 +308,10 @@ class Case:
                 if detected is None:
                     summary.skipped.append((display_name(str(path)), why))
                     continue
-                known.add(sha)
+                seen.add(identity)
                 item = _Item(path, apath, data, content, sha, apath, source, len(data))
+                item.kind_of = detected
+                held[sha] = item
                 if apath.startswith(evidence_root + os.sep):
                     # Already held (acquired straight into the case): the acquisition chose the name.
                     item.stored_as = str(source.get("stored_as") or "name")
@@ -311,34 +354,62 @@ class Case:
                 summary.first_event, summary.last_event = span
         return summary
 
+    def _identical(self, path: Path, apath: str, source: Mapping[str, Any], sha: str, size: int,
+                   earlier: _Item | tuple[str, str, str], identity: tuple[str, str, str]) -> _Item:
+        """The record of an object whose bytes the case holds for `earlier`: no copy, no parse."""
+        twin = _Item(path, apath, b"", b"", sha, apath, source, size)
+        # Its own id, from its bytes and its name: rows stay with the earlier object's id.
+        twin.own_id = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
+        twin.stored_as = "identical"
+        if isinstance(earlier, _Item):
+            twin.holder, twin.identical_to, twin.kind_of = earlier, earlier.evidence_id, earlier.kind_of
+        else:
+            twin.identical_to, case_path, twin.kind_of = earlier
+            twin.dest = os.path.join(os.path.abspath(self.root), case_path)
+        return twin
+
     def _parse(self, kind: str, items: list[_Item],
                summary: IngestSummary) -> tuple[list[_Item], ParseResult | None, dict[str, int]]:
-        """Parse a batch in one pass; if one object is unparseable as a whole, isolate it."""
-        if kind == "cloudtrail-digest":
-            return items, None, {}
+        """Parse a batch in one pass; if one object is unparseable as a whole, isolate it.
+
+        Objects identical to an earlier one are not parsed (their rows are that object's); they
+        are dropped, with an error, when that object turns out unloadable.
+        """
+        own = [i for i in items if i.identical_to is None]
+        result: ParseResult | None = None
+        dups: dict[str, int] = {}
         parser = parse_access_logs if kind == "s3-access" else parse_cloudtrail
-        try:
-            result = parser([(i.evidence_id, i.content) for i in items])
-            return items, result, dict(getattr(result, "duplicates_by_evidence", {}))
-        except InputError:
-            good: list[_Item] = []
-            results: list[ParseResult] = []
-            for item in items:
-                try:
-                    results.append(parser([(item.evidence_id, item.content)]))
-                    good.append(item)
-                except InputError as exc:
-                    summary.errors.append(f"{display_name(str(item.path))}: {exc.problem}")
-                    _discard_copy(item)
-            if not good:
-                return [], None, {}
-            # Parsed one by one, so duplicates across these objects are left to the store.
-            dups = {k: v for r in results for k, v in getattr(r, "duplicates_by_evidence", {}).items()}
-            return good, ParseResult(
-                rows=pl.concat([r.rows for r in results]),
-                rejects=pl.concat([r.rejects for r in results]),
-                duplicates=sum(r.duplicates for r in results),
-            ), dups
+        if kind != "cloudtrail-digest" and own:
+            try:
+                result = parser([(i.evidence_id, i.content) for i in own])
+                dups = dict(getattr(result, "duplicates_by_evidence", {}))
+            except InputError:
+                results: list[ParseResult] = []
+                for item in own:
+                    try:
+                        results.append(parser([(item.evidence_id, item.content)]))
+                    except InputError as exc:
+                        summary.errors.append(f"{display_name(str(item.path))}: {exc.problem}")
+                        item.dropped = True
+                        _discard_copy(item)
+                if results:
+                    # Parsed one by one, so duplicates across these objects are left to the store.
+                    dups = {k: v for r in results
+                            for k, v in getattr(r, "duplicates_by_evidence", {}).items()}
+                    result = ParseResult(
+                        rows=pl.concat([r.rows for r in results]),
+                        rejects=pl.concat([r.rejects for r in results]),
+                        duplicates=sum(r.duplicates for r in results),
+                    )
+        kept: list[_Item] = []
+        for item in items:
+            if item.holder is not None and item.holder.dropped:
+                summary.errors.append(
+                    f"{display_name(str(item.path))}: same bytes as "
+                    f"{display_name(str(item.holder.path))}, which could not be loaded")
+            elif not item.dropped:
+                kept.append(item)
+        return kept, result, dups
 
     def _flush(self, kind: str, items: list[_Item], summary: IngestSummary,
                loader: _Loader) -> None:
@@ -359,6 +430,10 @@ class Case:
         for item in items:
             if item.copy is not None:
                 item.copy.result()
+            if item.holder is not None:  # the same bytes, loaded earlier by this ingest
+                if item.holder.copy is not None:
+                    item.holder.copy.result()
+                item.dest = item.holder.dest
         now = datetime.now(UTC)
         case_root = os.path.abspath(self.root)
         names = [escape_name(str(i.source.get("source") or i.apath)) for i in items]
@@ -381,6 +456,7 @@ class Case:
                 "duplicates": [parse_dups.get(i.evidence_id, 0) for i in items],
                 "stored_as": [i.stored_as for i in items],
                 "name_escaped": [escaped for _, escaped in names],
+                "identical_to": [i.identical_to for i in items],
             },
             schema_overrides={"loaded_at": pl.Datetime("us", "UTC"),
                               "last_modified": pl.Datetime("us", "UTC"),
@@ -471,8 +547,11 @@ class _Loader:
                 raise
             self._in_transaction = False
         for kind, stored in self._open:
-            self._summary._add(kind, stored.height, int(stored["records"].sum()),
-                               int(stored["rejects"].sum()))
+            twins = int(stored["identical_to"].is_not_null().sum())
+            if stored.height > twins:
+                self._summary._add(kind, stored.height - twins, int(stored["records"].sum()),
+                                   int(stored["rejects"].sum()))
+            self._summary.identical += twins
             self._summary.duplicates += int(stored["duplicates"].sum())
             self._summary.evidence_ids.extend(stored["evidence_id"].to_list())
         self._open, self._rows, self._bytes = [], 0, 0

@@ -46,6 +46,7 @@ MANIFEST_KEYS: tuple[str, ...] = (
     "case_path",
     # Keys added after the first release go last; earlier manifests lack them.
     "stored_as",
+    "identical_to",
 )
 _CHUNK = 1 << 20
 

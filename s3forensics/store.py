@@ -21,7 +21,9 @@ __all__ = [
     "connect",
     "fetch_frame",
     "ensure_schema",
+    "held_bytes",
     "known_hashes",
+    "known_objects",
     "insert_batch",
 ]
 
@@ -45,6 +47,7 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     # Columns added after the first release go last: older cases get them by ALTER TABLE.
     "stored_as": pl.String(),
     "name_escaped": pl.Boolean(),
+    "identical_to": pl.String(),
 }
 
 TABLE_SCHEMAS: dict[str, Mapping[str, pl.DataType]] = {
@@ -178,6 +181,19 @@ def _add_missing_columns(
 def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
     """SHA-256 of every evidence object already loaded."""
     return {r[0] for r in con.execute("SELECT sha256 FROM evidence").fetchall()}
+
+
+def known_objects(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
+    """(SHA-256, source, version id or '') of every evidence record: the objects already in."""
+    return {(sha, source, version) for sha, source, version in con.execute(
+        "SELECT sha256, source, coalesce(version_id, '') FROM evidence").fetchall()}
+
+
+def held_bytes(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, str]]:
+    """SHA-256 -> (evidence_id, case_path, kind) of the record holding those bytes and rows."""
+    return {sha: (evidence_id, case_path, kind) for sha, evidence_id, case_path, kind in con.execute(
+        "SELECT sha256, evidence_id, case_path, kind FROM evidence WHERE identical_to IS NULL"
+    ).fetchall()}
 
 
 def _conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:

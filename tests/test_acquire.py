@@ -735,6 +735,37 @@ def test_a_planted_digest_key_does_not_block_the_real_digest(s3_endpoint: str, c
     assert_case_intact(case, seeded)
 
 
+def test_a_log_delivered_twice_under_two_keys_is_two_records_sharing_one_copy(
+    s3_endpoint: str, case: Case
+) -> None:
+    seeded = Seeded(unique("twice"), "logs/")
+    body = sal_body([sal_record(5, event_time=START)])
+    keys = [f"logs/{START + timedelta(minutes=m):%Y-%m-%d-%H-%M-%S}-0123456789ABCDEF" for m in (5, 9)]
+    for key in keys:
+        seeded.add(key, body, START)
+    upload(s3_endpoint, seeded)
+    result = run(case, s3_endpoint, seeded, kind="s3-access")
+    records = manifest_by_key(case)
+    assert set(records) == set(keys)  # both objects are in the manifest
+    holder, twin = sorted(records.values(), key=lambda e: e["stored_as"] == "identical")
+    assert holder["stored_as"] == "name" and holder["identical_to"] is None
+    assert twin["stored_as"] == "identical"
+    assert twin["identical_to"] == f"s3://{seeded.bucket}/{holder['key']}"
+    assert twin["case_path"] == holder["case_path"]
+    assert [p.name for p in (case.evidence_dir / seeded.bucket).rglob("*") if p.is_file()] == [
+        holder["key"].rsplit("/", 1)[1]]
+    ev = {r["key"]: r for r in case.sql("SELECT * FROM evidence").iter_rows(named=True)}
+    assert ev[twin["key"]]["identical_to"] == ev[holder["key"]]["evidence_id"]
+    assert ev[twin["key"]]["case_path"] == holder["case_path"]
+    assert result.ingest is not None and result.ingest.identical == 1
+    assert case.tables()["s3_access_logs"] == 1
+    assert_case_intact(case, seeded)
+    again = s3_session()
+    recorder = Recorder(again)
+    run(case, s3_endpoint, seeded, session=again, kind="s3-access")
+    assert recorder.count("GetObject") == 0 and case.tables()["evidence"] == 2
+
+
 def test_held_file_that_was_modified_is_fetched_again_and_still_flagged(
     s3_endpoint: str, case: Case
 ) -> None:

@@ -379,3 +379,54 @@ def test_a_path_too_long_to_copy_under_its_name_is_stored_encoded_and_the_rest_l
         assert_every_copy_intact(case)
         # Encoded names are stable: the same file ingested again is recognised as held.
         assert case.ingest([src], progress=False).already_loaded == 2
+
+
+# -- one evidence record per object (issue 18) -------------------------------------------------
+
+
+def test_identical_files_under_different_names_are_recorded_each_sharing_one_copy(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "src"
+    body = sal_object(3)
+    first = write(src, SAL_NAME, body)
+    write(src, "again/" + SAL_NAME, body)  # a log delivered twice
+    write(src, "logs/2024-05-01-13-00-00-0123456789ABCDEF", b"")  # two empty log files
+    write(src, "logs/2024-05-01-14-00-00-0123456789ABCDEF", b"")
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and summary.rows == {"s3-access": 3}
+        assert summary.identical == 2 and summary.loaded == 4
+        assert "2 objects identical to another object" in str(summary)
+        ev = case.sql("SELECT * FROM evidence ORDER BY source")
+        assert ev.height == 4 and ev["evidence_id"].n_unique() == 4
+        same = sorted((r for r in ev.iter_rows(named=True) if r["size"]),
+                      key=lambda r: r["identical_to"] is not None)
+        assert {Path(r["source"]) for r in same} == {first, src / "again" / SAL_NAME}
+        holder, twin = same  # the first found holds the copy and the rows
+        assert holder["identical_to"] is None and holder["stored_as"] == "name"
+        assert twin["identical_to"] == holder["evidence_id"] and twin["stored_as"] == "identical"
+        assert twin["case_path"] == holder["case_path"] and twin["sha256"] == holder["sha256"]
+        # One copy each of the two contents, nothing more.
+        copies = [p for p in case.evidence_dir.rglob("*") if p.is_file()]
+        assert len(copies) == 2
+        # Rows are loaded once, under the first object's id; every object reconciles: lines in
+        # = rows + rejects, or it is recorded as identical to another object.
+        assert case.sql("SELECT evidence_id, count(*) FROM s3_access_logs GROUP BY 1").rows() == [
+            (holder["evidence_id"], 3)]
+        for row in ev.iter_rows(named=True):
+            lines = Path(row["source"]).read_bytes().count(b"\n")
+            assert row["identical_to"] is not None or row["records"] + row["rejects"] == lines
+            if row["identical_to"] is not None:
+                assert row["records"] == row["rejects"] == 0
+        assert_every_copy_intact(case)
+        # Each object is in the case now: ingesting the folder again adds nothing; a third
+        # name for the same bytes, later, is recorded against the object that holds them.
+        again = case.ingest([src], progress=False)
+        assert again.already_loaded == 4 and again.loaded == 0
+        third = write(tmp_path / "later", SAL_NAME, first.read_bytes())
+        later = case.ingest([third], progress=False)
+        assert later.identical == 1 and later.objects == {}
+        row = case.sql("SELECT * FROM evidence WHERE source = $s", {"s": str(third)}).row(0, named=True)
+        assert row["identical_to"] == holder["evidence_id"] and row["case_path"] == holder["case_path"]
+        assert case.tables()["s3_access_logs"] == 3
