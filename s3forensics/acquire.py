@@ -1031,6 +1031,7 @@ def _is_intact(case_root: Path, entry: Mapping[str, Any]) -> bool:
     path = case_root / entry["case_path"]
     return (
         path.is_file()
+        and not path.is_symlink()  # a copy swapped for a link is not the case's own copy
         and path.stat().st_size == int(entry["size"])
         and sha256_file(path) == entry["sha256"]
     )
@@ -1359,7 +1360,8 @@ def acquire(
         ingest_kind = "s3-access" if plan.kind == "s3-access" else "cloudtrail"  # digests: by name
         result.ingest = case._ingest_objects(
             [
-                (root / entries[o.key]["case_path"], root / "evidence", _source(entries[o.key]))
+                (root / entries[o.key]["case_path"], root / "evidence", _source(entries[o.key]),
+                 None)
                 for o in ordered
             ],
             kind=ingest_kind,

@@ -65,6 +65,8 @@ class IngestSummary:
     already_loaded: int = 0
     #: objects whose bytes the case already held under another name: recorded, not loaded again
     identical: int = 0
+    #: objects whose path came through a symbolic link (followed; the target is recorded)
+    links: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     first_event: datetime | None = None
@@ -98,8 +100,12 @@ class IngestSummary:
             lines.append(f"{'':18} {self.duplicates:,} duplicate CloudTrail events skipped")
         if self.already_loaded:
             lines.append(f"{'':18} {self.already_loaded:,} objects already in the case (unchanged)")
+        if self.links:
+            lines.append(f"{'':18} {self.links:,} objects reached through symbolic links "
+                         "(followed; where each pointed is in evidence.link_target)")
         if self.skipped:
-            lines.append(f"{'':18} {len(self.skipped):,} files skipped (not logs)")
+            lines.append(f"{'':18} {len(self.skipped):,} files skipped (not logs, or links "
+                         "not followed)")
         if self.first_event and self.last_event:
             lines.append(
                 f"event time span    {self.first_event:%Y-%m-%d %H:%M:%S}Z .. "
@@ -131,6 +137,7 @@ class _Item:
     holder: _Item | None = None  # the earlier object, when it is loaded by this same ingest
     dropped: bool = False  # could not be loaded after all (its copy was removed)
     kind_of: str = ""  # the kind it was recognised as
+    link_target: str | None = None  # the real path, when the path came through a symbolic link
 
     @property
     def evidence_id(self) -> str:
@@ -139,25 +146,69 @@ class _Item:
         return self.own_id or self.sha256[:16]
 
 
-def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
+def collect_files(paths: Iterable[str | os.PathLike[str]], *,
+                  follow_links: bool = True) -> list[tuple[Path, Path]]:
     """Expand files and folders into (file, folder it was found under), sorted, hidden files skipped."""
-    found: list[tuple[Path, Path]] = []
+    return [(path, root) for path, root, _ in _walk(paths, follow_links=follow_links)[0]]
+
+
+def _walk(
+    paths: Iterable[str | os.PathLike[str]], *, follow_links: bool
+) -> tuple[list[tuple[Path, Path, str | None]], list[tuple[str, str]]]:
+    """Files under `paths` as (file, folder given, where a symbolic link led or None), and skips.
+
+    A path reached through a symbolic link at or below what was given (a linked file, or a file
+    in a linked folder) carries the real path it led to. With `follow_links` false, links found
+    inside folders are skipped and named; a path given explicitly is always followed. Hidden
+    entries are skipped; unreadable folders and link loops are named, never skipped silently.
+    """
+    found: list[tuple[Path, Path, str | None]] = []
+    skipped: list[tuple[str, str]] = []
+
+    def visit(root: Path, folder: str, real: str, linked: bool, chain: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append((display_name(folder), f"unreadable folder ({exc.strerror or exc})"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            is_link = entry.is_symlink()
+            if is_link and not follow_links:
+                target = display_name(os.readlink(entry.path))
+                skipped.append((display_name(entry.path),
+                                f"symbolic link to {target}, not followed (--no-follow-links)"))
+                continue
+            # Real paths are resolved only below a link: a plain tree costs no extra system call.
+            entry_real = os.path.realpath(entry.path) if is_link else os.path.join(real, entry.name)
+            through = linked or is_link
+            if entry.is_dir():
+                if is_link and entry_real in chain:
+                    skipped.append((display_name(entry.path),
+                                    f"symbolic link to {display_name(entry_real)}, a folder "
+                                    "above it (a loop)"))
+                    continue
+                visit(root, entry.path, entry_real, through, (*chain, entry_real))
+            elif entry.is_file():
+                found.append((Path(entry.path), root, entry_real if through else None))
+
     for raw in paths:
         # Absolute from the start: resolving each of thousands of files later costs a getcwd each.
         p = Path(os.path.abspath(raw))
+        given_link = os.path.islink(p)
         if p.is_file():
-            found.append((p, p.parent))
+            found.append((p, p.parent, os.path.realpath(p) if given_link else None))
         elif p.is_dir():
-            files = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
-            if not files:
+            before = len(found), len(skipped)
+            real = os.path.realpath(p)
+            visit(p, os.fspath(p), real, given_link, (real,))
+            if (len(found), len(skipped)) == before:
                 raise InputError(os.fspath(raw), "empty folder: no files to ingest")
-            found.extend((f, p) for f in files)
         else:
             raise InputError(os.fspath(raw), "no such file or folder")
-    return found
+    return found, skipped
 
 
 class Case:
@@ -230,22 +281,31 @@ class Case:
         kind: str = "auto",
         sources: Mapping[str | os.PathLike[str], Mapping[str, Any]] | None = None,
         progress: bool = True,
+        follow_links: bool = True,
     ) -> IngestSummary:
-        """Copy, parse and load log objects from files and folders; safe to repeat."""
+        """Copy, parse and load log objects from files and folders; safe to repeat.
+
+        Symbolic links inside the folders are followed and recorded (`evidence.link_target`);
+        with `follow_links=False` they are skipped and listed in the summary.
+        """
         if kind not in ("auto", "s3-access", "cloudtrail"):
             raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
         if self.read_only:
             raise CaseError(f"{self.root}: the case is open read-only here; open it for writing "
                             "to load evidence")
-        files = collect_files(paths)
+        files, skipped_links = _walk(paths, follow_links=follow_links)
         src = {os.path.abspath(k): v for k, v in (sources or {}).items()}
-        return self._ingest_objects(
-            [(path, root, src.get(os.path.abspath(path), {})) for path, root in files],
+        summary = self._ingest_objects(
+            [(path, root, src.get(os.path.abspath(path), {}), link) for path, root, link in files],
             kind=kind, progress=progress)
+        summary.skipped[:0] = skipped_links
+        return summary
 
-    def _ingest_objects(self, objects: list[tuple[Path, Path, Mapping[str, Any]]], *, kind: str,
-                        progress: bool) -> IngestSummary:
-        """Ingest (file, folder it was found under, where it came from) triples, in order.
+    def _ingest_objects(
+        self, objects: list[tuple[Path, Path, Mapping[str, Any], str | None]], *, kind: str,
+        progress: bool,
+    ) -> IngestSummary:
+        """Ingest (file, folder it was found under, where it came from, link target) in order.
 
         Objects are recorded one each, by name: one whose bytes the case already holds under
         another name is recorded as identical to that object and shares its copy and its rows.
@@ -255,7 +315,7 @@ class Case:
                             "to load evidence")
         files = objects
         evidence_root = os.path.abspath(self.evidence_dir)
-        roots = {root: os.path.abspath(root) for root in {r for _, r, _ in files}}
+        roots = {root: os.path.abspath(root) for root in {r for _, r, _, _ in files}}
         summary = IngestSummary()
         seen = store.known_objects(self.con)  # (sha256, source, version) of every record
         held: dict[str, _Item | tuple[str, str, str]] = dict(store.held_bytes(self.con))
@@ -271,7 +331,7 @@ class Case:
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
         try:
-            for path, root, source in files:
+            for path, root, source, link_target in files:
                 bar.update(1)
                 apath = os.path.abspath(path)
                 try:
@@ -289,6 +349,7 @@ class Case:
                 earlier = held.get(sha)
                 if earlier is not None:
                     twin = self._identical(path, apath, source, sha, len(data), earlier, identity)
+                    twin.link_target = link_target
                     seen.add(identity)
                     batch = pending[twin.kind_of]
                     batch.append(twin)
@@ -310,7 +371,7 @@ class Case:
                     continue
                 seen.add(identity)
                 item = _Item(path, apath, data, content, sha, apath, source, len(data))
-                item.kind_of = detected
+                item.kind_of, item.link_target = detected, link_target
                 held[sha] = item
                 if apath.startswith(evidence_root + os.sep):
                     # Already held (acquired straight into the case): the acquisition chose the name.
@@ -437,6 +498,7 @@ class Case:
         now = datetime.now(UTC)
         case_root = os.path.abspath(self.root)
         names = [escape_name(str(i.source.get("source") or i.apath)) for i in items]
+        targets = [escape_name(i.link_target) if i.link_target else (None, False) for i in items]
         evidence = pl.DataFrame(
             {
                 "evidence_id": [i.evidence_id for i in items],
@@ -455,8 +517,9 @@ class Case:
                 # Records dropped by the parser as repeats of an earlier record of this batch.
                 "duplicates": [parse_dups.get(i.evidence_id, 0) for i in items],
                 "stored_as": [i.stored_as for i in items],
-                "name_escaped": [escaped for _, escaped in names],
+                "name_escaped": [a[1] or b[1] for a, b in zip(names, targets)],
                 "identical_to": [i.identical_to for i in items],
+                "link_target": [target for target, _ in targets],
             },
             schema_overrides={"loaded_at": pl.Datetime("us", "UTC"),
                               "last_modified": pl.Datetime("us", "UTC"),
@@ -552,6 +615,7 @@ class _Loader:
                 self._summary._add(kind, stored.height - twins, int(stored["records"].sum()),
                                    int(stored["rejects"].sum()))
             self._summary.identical += twins
+            self._summary.links += int(stored["link_target"].is_not_null().sum())
             self._summary.duplicates += int(stored["duplicates"].sum())
             self._summary.evidence_ids.extend(stored["evidence_id"].to_list())
         self._open, self._rows, self._bytes = [], 0, 0

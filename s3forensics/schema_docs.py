@@ -124,8 +124,13 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
             "NULL for the object that holds them."
         ),
         "name_escaped": (
-            "True when the local path in source was not valid UTF-8: its invalid bytes and every "
-            "'%' are written %XX (urllib.parse.unquote_to_bytes gives the exact name back)."
+            "True when the local path in source (or link_target) was not valid UTF-8: its invalid "
+            "bytes and every '%' are written %XX (urllib.parse.unquote_to_bytes gives the exact "
+            "name back)."
+        ),
+        "link_target": (
+            "Real path the local file was read from when its path (source) came through a symbolic "
+            "link at or below the file or folder given to ingest; NULL otherwise."
         ),
     },
     "rejects": {

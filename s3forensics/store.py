@@ -48,6 +48,7 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     "stored_as": pl.String(),
     "name_escaped": pl.Boolean(),
     "identical_to": pl.String(),
+    "link_target": pl.String(),
 }
 
 TABLE_SCHEMAS: dict[str, Mapping[str, pl.DataType]] = {

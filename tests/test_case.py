@@ -430,3 +430,73 @@ def test_identical_files_under_different_names_are_recorded_each_sharing_one_cop
         row = case.sql("SELECT * FROM evidence WHERE source = $s", {"s": str(third)}).row(0, named=True)
         assert row["identical_to"] == holder["evidence_id"] and row["case_path"] == holder["case_path"]
         assert case.tables()["s3_access_logs"] == 3
+
+
+# -- symbolic links (issue 18) -----------------------------------------------------------------
+
+
+def test_links_in_a_folder_are_followed_and_recorded_or_skipped_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from s3forensics.cli.main import main
+
+    outside = tmp_path / "outside"
+    linked_file = write(outside, "2024-05-01-12-20-00-0123456789ABCDEF", sal_object(2, start=20))
+    write(outside, "more/2024-05-01-12-30-00-0123456789ABCDEF", sal_object(1, start=30))
+    src = tmp_path / "src"
+    write(src, SAL_NAME, sal_object(3))
+    os.symlink(linked_file, src / "logs" / "2024-05-01-12-20-00-FEDCBA9876543210")
+    os.symlink(outside / "more", src / "more")
+    os.symlink(src, src / "logs" / "loop")  # a folder linking to one above it
+
+    with Case.open(tmp_path / "followed") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 3} and summary.links == 2
+        assert "2 objects reached through symbolic links" in str(summary)
+        assert any("a loop" in why for _, why in summary.skipped)
+        ev = case.sql("SELECT source, link_target FROM evidence ORDER BY source").rows()
+        assert ev == [
+            (str(src / SAL_NAME), None),
+            (str(src / "logs" / "2024-05-01-12-20-00-FEDCBA9876543210"), str(linked_file)),
+            (str(src / "more" / "2024-05-01-12-30-00-0123456789ABCDEF"),
+             str(outside / "more" / "2024-05-01-12-30-00-0123456789ABCDEF")),
+        ]
+        assert_every_copy_intact(case)
+
+    assert main(["ingest", "--quiet", "--no-follow-links", "--case", str(tmp_path / "unfollowed"),
+                 str(src)]) == 0
+    err = capsys.readouterr().err
+    assert f"skipped {src / 'more'}: symbolic link to {outside / 'more'}, not followed" in err
+    assert f"symbolic link to {linked_file}, not followed" in err
+    with Case.open(tmp_path / "unfollowed", create=False, read_only=True) as case:
+        assert case.sql("SELECT source FROM evidence").rows() == [(str(src / SAL_NAME),)]
+
+
+def test_verify_flags_an_evidence_file_replaced_by_a_link(
+    tmp_path: Path, logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import shutil
+
+    from s3forensics.cli.main import main
+    from s3forensics.manifest import verify_case
+
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([logs], progress=False)
+        (copy,) = [p for p in case.evidence_dir.rglob("*") if p.name == Path(SAL_NAME).name]
+    # The copy is swapped for a link to identical bytes outside the case: the hash still
+    # matches, and verify must still say the case no longer holds its own copy.
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copy(copy, elsewhere)
+    copy.unlink()
+    os.symlink(elsewhere, copy)
+    report = verify_case(tmp_path / "case")
+    case_path = copy.relative_to(tmp_path / "case").as_posix()
+    assert not report.ok and not report.changed and not report.missing
+    assert report.linked == [f"{case_path} (a symbolic link to {elsewhere}, outside the case folder)"]
+    assert main(["verify", "--case", str(tmp_path / "case")]) == 1
+    out = capsys.readouterr().out
+    assert f"not a file of the case (a symbolic link, or outside the case folder): {case_path}" in out
+    assert "FAILED" in out
