@@ -500,3 +500,20 @@ def test_verify_flags_an_evidence_file_replaced_by_a_link(
     out = capsys.readouterr().out
     assert f"not a file of the case (a symbolic link, or outside the case folder): {case_path}" in out
     assert "FAILED" in out
+
+
+def test_file_names_with_a_backslash_or_a_newline_are_stored_encoded_and_recorded_exactly(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "src"
+    names = ["logs\\2024-05-01-12-20-00-0123456789ABCDEF", "2024-05-01-12-30-00-0123456789ABCD\nEF"]
+    for n, name in enumerate(names):
+        write(src, name, sal_object(2, start=10 * n))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and not summary.errors
+        ev = case.sql("SELECT source, stored_as, case_path, name_escaped FROM evidence ORDER BY source")
+        assert [Path(s).name for s in ev["source"]] == sorted(names)
+        assert set(ev["stored_as"]) == {"encoded"} and not any(ev["name_escaped"])
+        assert all(p.startswith("evidence/@encoded/") for p in ev["case_path"])
+        assert_every_copy_intact(case)
