@@ -193,6 +193,10 @@ def _walk(
                 visit(root, entry.path, entry_real, through, (*chain, entry_real))
             elif entry.is_file():
                 found.append((Path(entry.path), root, entry_real if through else None))
+            else:  # a FIFO would block the read; say why it is not evidence
+                skipped.append((display_name(entry.path),
+                                f"broken symbolic link to {display_name(os.readlink(entry.path))}"
+                                if is_link else "not a regular file"))
 
     for raw in paths:
         # Absolute from the start: resolving each of thousands of files later costs a getcwd each.
@@ -290,9 +294,7 @@ class Case:
         """
         if kind not in ("auto", "s3-access", "cloudtrail"):
             raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
-        if self.read_only:
-            raise CaseError(f"{self.root}: the case is open read-only here; open it for writing "
-                            "to load evidence")
+        self._check_writable()
         files, skipped_links = _walk(paths, follow_links=follow_links)
         src = {os.path.abspath(k): v for k, v in (sources or {}).items()}
         summary = self._ingest_objects(
@@ -310,9 +312,7 @@ class Case:
         Objects are recorded one each, by name: one whose bytes the case already holds under
         another name is recorded as identical to that object and shares its copy and its rows.
         """
-        if self.read_only:
-            raise CaseError(f"{self.root}: the case is open read-only here; open it for writing "
-                            "to load evidence")
+        self._check_writable()
         files = objects
         evidence_root = os.path.abspath(self.evidence_dir)
         roots = {root: os.path.abspath(root) for root in {r for _, r, _, _ in files}}
@@ -414,6 +414,11 @@ class Case:
             if span:
                 summary.first_event, summary.last_event = span
         return summary
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise CaseError(f"{self.root}: the case is open read-only here; open it for writing "
+                            "to load evidence")
 
     def _identical(self, path: Path, apath: str, source: Mapping[str, Any], sha: str, size: int,
                    earlier: _Item | tuple[str, str, str], identity: tuple[str, str, str]) -> _Item:
