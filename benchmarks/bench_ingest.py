@@ -283,14 +283,21 @@ def work_ct_json(root: Path) -> int:
 
 
 def work_copies(root: Path, case_dir: Path) -> int:
-    """For reference: only the evidence copies ingest must make (read, write a copy, rename)."""
+    """For reference: only the evidence copies ingest must make (read, write a temporary file
+    apart from the evidence names, link it to its name, remove the temporary name)."""
+    import tempfile
+
     n = 0
+    temp_dir = case_dir / "tmp"
+    temp_dir.mkdir(parents=True, exist_ok=True)
     for path in _files(root):
-        dest = case_dir / path.relative_to(root)
+        dest = case_dir / "evidence" / path.relative_to(root)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".partial")
-        tmp.write_bytes(path.read_bytes())
-        tmp.replace(dest)
+        fd, tmp = tempfile.mkstemp(prefix="copy-", suffix=".tmp", dir=temp_dir)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(path.read_bytes())
+        os.link(tmp, dest)
+        os.unlink(tmp)
         n += 1
     return n
 

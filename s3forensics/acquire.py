@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .errors import AcquisitionError
+from .evidence_files import new_temp_file, object_destinations, store_copy
 from .layouts import (
     CLOCK_MARGIN,
     DEFAULT_LOOKBACK,
@@ -856,13 +857,8 @@ class _Fetched:
     metadata: dict[str, str]
     acquired_at: datetime
     note: str | None = None
-
-
-def _safe_relative(key: str) -> PurePosixPath | None:
-    parts = key.split("/")
-    if any(p in ("", ".", "..") for p in parts) or "\x00" in key:
-        return None
-    return PurePosixPath(*parts)
+    stored_as: str = "name"
+    identical_to: str | None = None  # source of the object whose copy holds these bytes
 
 
 def _stream(
@@ -909,38 +905,96 @@ def _stream(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _download(aws: _Aws, bucket: str, obj: ListedObject, evidence_dir: Path) -> _Fetched:
-    """Fetch one object into `<evidence>/<bucket>/<key>`; never overwrite different evidence."""
-    relative = _safe_relative(obj.key)
-    if relative is None:
-        raise AcquisitionError(
-            f"s3://{bucket}/{obj.key}: key cannot be stored as a file path "
-            "(empty, '.' or '..' segment)"
-        )
-    dest = evidence_dir / bucket / relative
-    tmp = dest.with_name(dest.name + ".partial")
+class _Copies:
+    """The case's copies by SHA-256, so that bytes already held under another name are not stored
+    again: the object is recorded as identical to the one holding them."""
+
+    def __init__(self, case: Case) -> None:
+        self.root = Path(case.root)
+        self.lock = threading.Lock()  # a look-up and the placing of a copy happen together
+        self._by_sha: dict[str, tuple[str, str]] = {}  # sha256 -> (case path, source)
+        for entry in read_manifest(self.root).entries:
+            if entry.get("stored_as") != "identical" and entry.get("bucket"):
+                self._by_sha.setdefault(
+                    str(entry["sha256"]),
+                    (str(entry["case_path"]), f"s3://{entry['bucket']}/{entry['key']}"),
+                )
+        try:  # copies of local files are in the evidence table only
+            rows = case.sql("SELECT sha256, case_path, source FROM evidence "
+                            "WHERE identical_to IS NULL").rows()
+        except Exception:  # noqa: BLE001 -- the store's business; at worst bytes are stored twice
+            rows = []
+        for sha, case_path, source in rows:
+            self._by_sha.setdefault(sha, (case_path, source))
+
+    def find(self, sha256: str) -> tuple[str, str] | None:
+        """(case path, source) of a copy holding exactly these bytes (re-hashed), or None."""
+        hit = self._by_sha.get(sha256)
+        if hit is None:
+            return None
+        path = self.root / hit[0]
+        if path.is_file() and not path.is_symlink() and sha256_file(path) == sha256:
+            return hit
+        return None  # changed or gone: the new copy is stored under its own name
+
+    def add(self, sha256: str, case_path: str, source: str) -> None:
+        """Remember a copy just stored."""
+        self._by_sha.setdefault(sha256, (case_path, source))
+
+
+def _download(
+    aws: _Aws, bucket: str, obj: ListedObject, case_root: Path, copies: _Copies
+) -> _Fetched:
+    """Fetch one object into the case (`evidence/<bucket>/<key>` when the name can be held there).
+
+    The bytes land in a temporary file apart from every evidence name and are then linked to the
+    object's name, never over other evidence: different bytes already there keep both; a key the
+    file system cannot hold goes under an encoded name (see evidence_files); bytes the case
+    already holds for another object are not stored again. Any failure is an AcquisitionError
+    naming the key, so one bad object never stops the others.
+    """
+    evidence_dir = case_root / "evidence"
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        resp, digest, size = _stream(aws, bucket, obj, tmp)
-        note = None
-        if dest.exists() and sha256_file(dest) != digest:
-            # A different copy of the same key is kept beside the first, under a folder name no
-            # bucket can have ('@' is not allowed in bucket names).
-            alt = evidence_dir / f"{bucket}@{digest[:16]}" / relative
-            alt.parent.mkdir(parents=True, exist_ok=True)
-            note = (
-                f"s3://{bucket}/{obj.key}: the case already holds different bytes at "
-                f"{dest.relative_to(evidence_dir.parent).as_posix()}; this copy is kept at "
-                f"{alt.relative_to(evidence_dir.parent).as_posix()}"
-            )
-            dest = alt
-        os.replace(tmp, dest)
+        fd, tmp = new_temp_file(case_root)
+        os.close(fd)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        raise AcquisitionError(
+            f"s3://{bucket}/{obj.key}: cannot create a temporary file in {case_root} "
+            f"({exc.strerror or exc})"
+        ) from exc
+    try:
+        resp, digest, size = _stream(aws, bucket, obj, Path(tmp))
+        candidates, encoded = object_destinations(
+            os.fspath(evidence_dir), digest, bucket=bucket, key=obj.key,
+            version_id=resp.get("VersionId"),
+        )
+        identical_to = None
+        with copies.lock:
+            twin = copies.find(digest)
+            if twin is not None:
+                os.unlink(tmp)
+                placed, stored_as = os.fspath(case_root / twin[0]), "identical"
+                identical_to = twin[1]
+            else:
+                placed, stored_as, _ = store_copy(tmp, digest, candidates, encoded)
+                copies.add(digest, Path(placed).relative_to(case_root).as_posix(),
+                           f"s3://{bucket}/{obj.key}")
+    except OSError as exc:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
         raise AcquisitionError(
             f"s3://{bucket}/{obj.key}: cannot write the evidence file under "
             f"{evidence_dir} ({exc.strerror or exc})"
         ) from exc
+    dest = Path(placed)
+    shown = dest.relative_to(case_root).as_posix()
+    note = {
+        # A different copy of the same key is kept beside the first.
+        "renamed": f"s3://{bucket}/{obj.key}: the case already holds different bytes under this "
+        f"key's name; this copy is kept at {shown}",
+        "encoded": f"s3://{bucket}/{obj.key}: the key cannot be a file name here (too long, "
+        f"not a plain path, or a folder of another key); kept at {shown}",
+    }.get(stored_as)
     encryption = {
         k: resp[k]
         for k in ("ServerSideEncryption", "SSEKMSKeyId", "BucketKeyEnabled", "SSECustomerAlgorithm")
@@ -959,6 +1013,8 @@ def _download(aws: _Aws, bucket: str, obj: ListedObject, evidence_dir: Path) -> 
         metadata=dict(resp.get("Metadata") or {}),
         acquired_at=datetime.now(UTC),
         note=note,
+        stored_as=stored_as,
+        identical_to=identical_to,
     )
 
 
@@ -975,6 +1031,7 @@ def _is_intact(case_root: Path, entry: Mapping[str, Any]) -> bool:
     path = case_root / entry["case_path"]
     return (
         path.is_file()
+        and not path.is_symlink()  # a copy swapped for a link is not the case's own copy
         and path.stat().st_size == int(entry["size"])
         and sha256_file(path) == entry["sha256"]
     )
@@ -999,6 +1056,8 @@ def _manifest_entry(
         "tool_version": f"s3forensics {__version__}",
         "endpoint": endpoint,
         "case_path": f.path.relative_to(case_root).as_posix(),
+        "stored_as": f.stored_as,
+        "identical_to": f.identical_to,
     }
 
 
@@ -1011,6 +1070,7 @@ def _source(entry: Mapping[str, Any]) -> dict[str, Any]:
         "etag": entry["etag"],
         "last_modified": datetime.fromisoformat(entry["last_modified"]),
         "acquired_at": datetime.fromisoformat(entry["acquired_at"]),
+        "stored_as": entry.get("stored_as") or "name",  # absent from earlier manifests
     }
 
 
@@ -1196,7 +1256,8 @@ def _download_all(
         ),
     ]
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="s3forensics-get")
-    futures = {pool.submit(_download, aws, bucket, obj, case.evidence_dir): obj for obj in todo}
+    copies = _Copies(case)
+    futures = {pool.submit(_download, aws, bucket, obj, root, copies): obj for obj in todo}
     recorded: set[Future[_Fetched]] = set()
     with ManifestWriter(root) as manifest:
 
@@ -1293,12 +1354,18 @@ def acquire(
     kept = [o for o in objects if o.key in entries]
     result.case_paths = [entries[o.key]["case_path"] for o in kept]
     if kept:
-        sources: dict[str | os.PathLike[str], Mapping[str, Any]] = {
-            root / entries[o.key]["case_path"]: _source(entries[o.key]) for o in kept
-        }
+        # One record per object; the object holding a copy goes before those identical to it
+        # (they share its file), so that the evidence table agrees with the manifest.
+        ordered = sorted(kept, key=lambda o: entries[o.key].get("stored_as") == "identical")
         ingest_kind = "s3-access" if plan.kind == "s3-access" else "cloudtrail"  # digests: by name
-        result.ingest = case.ingest(
-            list(sources), kind=ingest_kind, sources=sources, progress=progress
+        result.ingest = case._ingest_objects(
+            [
+                (root / entries[o.key]["case_path"], root / "evidence", _source(entries[o.key]),
+                 None)
+                for o in ordered
+            ],
+            kind=ingest_kind,
+            progress=progress,
         )
         result.warnings += [f"ingest: {e}" for e in result.ingest.errors]
     if not objects:

@@ -18,6 +18,17 @@ from tqdm import tqdm  # plain bars: no widget warnings inside notebooks
 from . import store
 from .detect import detect_kind
 from .errors import CaseError, InputError
+from .evidence_files import (
+    TMP_DIR,
+    StoredAs,
+    display_name,
+    escape_name,
+    file_destinations,
+    new_temp_file,
+    object_destinations,
+    remove_stale_temp_files,
+    store_copy,
+)
 from .parse.cloudtrail import parse_cloudtrail
 from .parse.common import ParseResult, decompress
 from .parse.s3_access import parse_access_logs
@@ -28,7 +39,7 @@ __all__ = ["Case", "IngestSummary", "collect_files"]
 DB_NAME = "case.duckdb"
 # Case folders may hold these besides the database; anything else means "not a case folder".
 _CASE_ENTRIES = {DB_NAME, DB_NAME + ".wal", "evidence", "context", "manifest.jsonl", "reports",
-                 "findings"}
+                 "findings", TMP_DIR}
 # Decompressed bytes per parse batch: big enough to amortise per-object cost, small enough that
 # peak memory stays bounded whatever the input size.
 BATCH_BYTES = 48 * 1024 * 1024
@@ -52,6 +63,10 @@ class IngestSummary:
     rejects: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
     already_loaded: int = 0
+    #: objects whose bytes the case already held under another name: recorded, not loaded again
+    identical: int = 0
+    #: objects whose path came through a symbolic link (followed; the target is recorded)
+    links: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     first_event: datetime | None = None
@@ -60,8 +75,8 @@ class IngestSummary:
 
     @property
     def loaded(self) -> int:
-        """Number of evidence objects this ingest added."""
-        return sum(self.objects.values())
+        """Number of evidence objects this ingest added (identical copies included)."""
+        return sum(self.objects.values()) + self.identical
 
     def _add(self, kind: str, objects: int, rows: int, rejects: int) -> None:
         self.objects[kind] = self.objects.get(kind, 0) + objects
@@ -75,14 +90,22 @@ class IngestSummary:
                 f"{kind:18} {self.objects[kind]:>7,} objects {self.rows[kind]:>10,} rows "
                 f"{self.rejects[kind]:>7,} rejects"
             )
-        if not lines:
+        if not lines and not self.identical:
             lines.append("no new evidence objects loaded")
+        if self.identical:
+            lines.append(
+                f"{'':18} {self.identical:,} objects identical to another object (recorded "
+                "under their own names; bytes stored and rows loaded once)")
         if self.duplicates:
             lines.append(f"{'':18} {self.duplicates:,} duplicate CloudTrail events skipped")
         if self.already_loaded:
             lines.append(f"{'':18} {self.already_loaded:,} objects already in the case (unchanged)")
+        if self.links:
+            lines.append(f"{'':18} {self.links:,} objects reached through symbolic links "
+                         "(followed; where each pointed is in evidence.link_target)")
         if self.skipped:
-            lines.append(f"{'':18} {len(self.skipped):,} files skipped (not logs)")
+            lines.append(f"{'':18} {len(self.skipped):,} files skipped (not logs, or links "
+                         "not followed)")
         if self.first_event and self.last_event:
             lines.append(
                 f"event time span    {self.first_event:%Y-%m-%d %H:%M:%S}Z .. "
@@ -100,44 +123,107 @@ class _Item:
     data: bytes
     content: bytes
     sha256: str
-    dest: str
+    dest: str  # where the copy is (set by the copy when it is written)
     source: Mapping[str, Any]
     size: int = 0
-    other_dest: str = ""  # where the copy goes if another object already has `dest`
+    #: names the copy may take, in order, then the encoded name (see evidence_files)
+    candidates: list[tuple[str | None, StoredAs]] = field(default_factory=list)
+    encoded: str = ""
+    stored_as: str = "name"
     copy: Future[bool] | None = None  # the evidence copy being written; True if this run made it
+    #: an object with the bytes of an earlier one: its own id, and whose copy and rows it shares
+    own_id: str = ""
+    identical_to: str | None = None
+    holder: _Item | None = None  # the earlier object, when it is loaded by this same ingest
+    dropped: bool = False  # could not be loaded after all (its copy was removed)
+    kind_of: str = ""  # the kind it was recognised as
+    link_target: str | None = None  # the real path, when the path came through a symbolic link
 
     @property
     def evidence_id(self) -> str:
-        return self.sha256[:16]
+        # The first object with some bytes is known by them (rows point at it); a later object
+        # with the same bytes gets an id of its own, from its bytes and its name.
+        return self.own_id or self.sha256[:16]
 
 
-def collect_files(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[Path, Path]]:
+def collect_files(paths: Iterable[str | os.PathLike[str]], *,
+                  follow_links: bool = True) -> list[tuple[Path, Path]]:
     """Expand files and folders into (file, folder it was found under), sorted, hidden files skipped."""
-    found: list[tuple[Path, Path]] = []
+    return [(path, root) for path, root, _ in _walk(paths, follow_links=follow_links)[0]]
+
+
+def _walk(
+    paths: Iterable[str | os.PathLike[str]], *, follow_links: bool
+) -> tuple[list[tuple[Path, Path, str | None]], list[tuple[str, str]]]:
+    """Files under `paths` as (file, folder given, where a symbolic link led or None), and skips.
+
+    A path reached through a symbolic link at or below what was given (a linked file, or a file
+    in a linked folder) carries the real path it led to. With `follow_links` false, links found
+    inside folders are skipped and named; a path given explicitly is always followed. Hidden
+    entries are skipped; unreadable folders and link loops are named, never skipped silently.
+    """
+    found: list[tuple[Path, Path, str | None]] = []
+    skipped: list[tuple[str, str]] = []
+
+    def visit(root: Path, folder: str, real: str, linked: bool, chain: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append((display_name(folder), f"unreadable folder ({exc.strerror or exc})"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            is_link = entry.is_symlink()
+            if is_link and not follow_links:
+                target = display_name(os.readlink(entry.path))
+                skipped.append((display_name(entry.path),
+                                f"symbolic link to {target}, not followed (--no-follow-links)"))
+                continue
+            # Real paths are resolved only below a link: a plain tree costs no extra system call.
+            entry_real = os.path.realpath(entry.path) if is_link else os.path.join(real, entry.name)
+            through = linked or is_link
+            if entry.is_dir():
+                if is_link and entry_real in chain:
+                    skipped.append((display_name(entry.path),
+                                    f"symbolic link to {display_name(entry_real)}, a folder "
+                                    "above it (a loop)"))
+                    continue
+                visit(root, entry.path, entry_real, through, (*chain, entry_real))
+            elif entry.is_file():
+                found.append((Path(entry.path), root, entry_real if through else None))
+            else:  # a FIFO would block the read; say why it is not evidence
+                skipped.append((display_name(entry.path),
+                                f"broken symbolic link to {display_name(os.readlink(entry.path))}"
+                                if is_link else "not a regular file"))
+
     for raw in paths:
         # Absolute from the start: resolving each of thousands of files later costs a getcwd each.
         p = Path(os.path.abspath(raw))
+        given_link = os.path.islink(p)
         if p.is_file():
-            found.append((p, p.parent))
+            found.append((p, p.parent, os.path.realpath(p) if given_link else None))
         elif p.is_dir():
-            files = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )
-            if not files:
+            before = len(found), len(skipped)
+            real = os.path.realpath(p)
+            visit(p, os.fspath(p), real, given_link, (real,))
+            if (len(found), len(skipped)) == before:
                 raise InputError(os.fspath(raw), "empty folder: no files to ingest")
-            found.extend((f, p) for f in files)
         else:
             raise InputError(os.fspath(raw), "no such file or folder")
-    return found
+    return found, skipped
 
 
 class Case:
     """A case folder: `case.duckdb` plus `evidence/` copies of every object loaded."""
 
-    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection, *,
+                 read_only: bool = False) -> None:
         self.root = root
         self.con = con
+        #: Opened read-only: any number of such openings share the case; nothing can be loaded.
+        self.read_only = read_only
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, create: bool = True,
@@ -162,7 +248,9 @@ class Case:
         if not read_only:
             store.ensure_schema(con)
             install_views(con)
-        return cls(root, con)
+            # Only one writer holds a case: what is in tmp/ now is left from an interrupted run.
+            remove_stale_temp_files(root)
+        return cls(root, con, read_only=read_only)
 
     @property
     def evidence_dir(self) -> Path:
@@ -190,18 +278,6 @@ class Case:
 
     # -- ingest ---------------------------------------------------------------------------------
 
-    def _destination(self, path: str, root: str, sha: str, source: Mapping[str, Any],
-                     evidence_root: str) -> str:
-        """Absolute path for the object's copy in the case (string paths: this runs per file)."""
-        if path.startswith(evidence_root + os.sep):
-            return path  # already held (acquired straight into the case)
-        if source.get("bucket") and source.get("key"):
-            dest = os.path.join(evidence_root, source["bucket"], source["key"])
-        else:
-            rel = path[len(root) + 1:] if path.startswith(root + os.sep) else os.path.basename(path)
-            dest = os.path.join(evidence_root, "local", os.path.basename(root) or "root", rel)
-        return dest
-
     def ingest(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -209,16 +285,40 @@ class Case:
         kind: str = "auto",
         sources: Mapping[str | os.PathLike[str], Mapping[str, Any]] | None = None,
         progress: bool = True,
+        follow_links: bool = True,
     ) -> IngestSummary:
-        """Copy, parse and load log objects from files and folders; safe to repeat."""
+        """Copy, parse and load log objects from files and folders; safe to repeat.
+
+        Symbolic links inside the folders are followed and recorded (`evidence.link_target`);
+        with `follow_links=False` they are skipped and listed in the summary.
+        """
         if kind not in ("auto", "s3-access", "cloudtrail"):
             raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
-        files = collect_files(paths)
+        self._check_writable()
+        files, skipped_links = _walk(paths, follow_links=follow_links)
         src = {os.path.abspath(k): v for k, v in (sources or {}).items()}
+        summary = self._ingest_objects(
+            [(path, root, src.get(os.path.abspath(path), {}), link) for path, root, link in files],
+            kind=kind, progress=progress)
+        summary.skipped[:0] = skipped_links
+        return summary
+
+    def _ingest_objects(
+        self, objects: list[tuple[Path, Path, Mapping[str, Any], str | None]], *, kind: str,
+        progress: bool,
+    ) -> IngestSummary:
+        """Ingest (file, folder it was found under, where it came from, link target) in order.
+
+        Objects are recorded one each, by name: one whose bytes the case already holds under
+        another name is recorded as identical to that object and shares its copy and its rows.
+        """
+        self._check_writable()
+        files = objects
         evidence_root = os.path.abspath(self.evidence_dir)
-        roots = {root: os.path.abspath(root) for root in {r for _, r in files}}
+        roots = {root: os.path.abspath(root) for root in {r for _, r, _, _ in files}}
         summary = IngestSummary()
-        known = store.known_hashes(self.con)
+        seen = store.known_objects(self.con)  # (sha256, source, version) of every record
+        held: dict[str, _Item | tuple[str, str, str]] = dict(store.held_bytes(self.con))
         pending: dict[str, list[_Item]] = {"s3-access": [], "cloudtrail": [], "cloudtrail-digest": []}
         pending_bytes = dict.fromkeys(pending, 0)
         loader = _Loader(self, summary)
@@ -231,37 +331,60 @@ class Case:
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
         try:
-            for path, root in files:
+            for path, root, source, link_target in files:
                 bar.update(1)
                 apath = os.path.abspath(path)
                 try:
                     data = _read_evidence(apath)
                 except OSError as exc:
-                    summary.errors.append(f"{path}: unreadable file ({exc.strerror or exc})")
+                    summary.errors.append(
+                        f"{display_name(str(path))}: unreadable file ({exc.strerror or exc})")
                     continue
                 sha = hashlib.sha256(data).hexdigest()
-                if sha in known:
+                name = escape_name(str(source.get("source") or apath))[0]
+                identity = (sha, name, str(source.get("version_id") or ""))
+                if identity in seen:
                     summary.already_loaded += 1
                     continue
+                earlier = held.get(sha)
+                if earlier is not None:
+                    twin = self._identical(path, apath, source, sha, len(data), earlier, identity)
+                    twin.link_target = link_target
+                    seen.add(identity)
+                    batch = pending[twin.kind_of]
+                    batch.append(twin)
+                    if len(batch) >= BATCH_OBJECTS:
+                        self._flush(twin.kind_of, batch, summary, loader)
+                        pending[twin.kind_of], pending_bytes[twin.kind_of] = [], 0
+                    continue
                 try:
-                    content = decompress(data, where=str(path))
+                    content = decompress(data, where=display_name(str(path)))
                 except InputError as exc:
                     summary.errors.append(str(exc))
                     continue
-                detected, why = detect_kind(apath, content)
+                # By the object's own name: an encoded copy's name says nothing.
+                detected, why = detect_kind(str(source.get("key") or apath), content)
                 if kind != "auto" and detected != "cloudtrail-digest":
                     detected = kind  # type: ignore[assignment]
                 if detected is None:
-                    summary.skipped.append((str(path), why))
+                    summary.skipped.append((display_name(str(path)), why))
                     continue
-                source = src.get(apath, {})
-                dest = self._destination(apath, roots[root], sha, source, evidence_root)
-                known.add(sha)
-                item = _Item(path, apath, data, content, sha, dest, source, len(data),
-                             os.path.join(evidence_root, "local", sha[:16], os.path.basename(path)))
-                if dest != apath:
+                seen.add(identity)
+                item = _Item(path, apath, data, content, sha, apath, source, len(data))
+                item.kind_of, item.link_target = detected, link_target
+                held[sha] = item
+                if apath.startswith(evidence_root + os.sep):
+                    # Already held (acquired straight into the case): the acquisition chose the name.
+                    item.stored_as = str(source.get("stored_as") or "name")
+                else:
+                    item.candidates, item.encoded = (
+                        object_destinations(evidence_root, sha, bucket=str(source["bucket"]),
+                                            key=str(source["key"]),
+                                            version_id=source.get("version_id"))
+                        if source.get("bucket") and source.get("key") else
+                        file_destinations(evidence_root, sha, path=apath, root=roots[root]))
                     # Copied before parsing; the load waits for it before it commits.
-                    item.copy = copier.submit(_store_copy, item)
+                    item.copy = copier.submit(_store_copy, item, self.root)
                 pending[detected].append(item)
                 pending_bytes[detected] += len(content)
                 if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
@@ -292,34 +415,67 @@ class Case:
                 summary.first_event, summary.last_event = span
         return summary
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise CaseError(f"{self.root}: the case is open read-only here; open it for writing "
+                            "to load evidence")
+
+    def _identical(self, path: Path, apath: str, source: Mapping[str, Any], sha: str, size: int,
+                   earlier: _Item | tuple[str, str, str], identity: tuple[str, str, str]) -> _Item:
+        """The record of an object whose bytes the case holds for `earlier`: no copy, no parse."""
+        twin = _Item(path, apath, b"", b"", sha, apath, source, size)
+        # Its own id, from its bytes and its name: rows stay with the earlier object's id.
+        twin.own_id = hashlib.sha256("\n".join(identity).encode()).hexdigest()[:16]
+        twin.stored_as = "identical"
+        if isinstance(earlier, _Item):
+            twin.holder, twin.identical_to, twin.kind_of = earlier, earlier.evidence_id, earlier.kind_of
+        else:
+            twin.identical_to, case_path, twin.kind_of = earlier
+            twin.dest = os.path.join(os.path.abspath(self.root), case_path)
+        return twin
+
     def _parse(self, kind: str, items: list[_Item],
                summary: IngestSummary) -> tuple[list[_Item], ParseResult | None, dict[str, int]]:
-        """Parse a batch in one pass; if one object is unparseable as a whole, isolate it."""
-        if kind == "cloudtrail-digest":
-            return items, None, {}
+        """Parse a batch in one pass; if one object is unparseable as a whole, isolate it.
+
+        Objects identical to an earlier one are not parsed (their rows are that object's); they
+        are dropped, with an error, when that object turns out unloadable.
+        """
+        own = [i for i in items if i.identical_to is None]
+        result: ParseResult | None = None
+        dups: dict[str, int] = {}
         parser = parse_access_logs if kind == "s3-access" else parse_cloudtrail
-        try:
-            result = parser([(i.evidence_id, i.content) for i in items])
-            return items, result, dict(getattr(result, "duplicates_by_evidence", {}))
-        except InputError:
-            good: list[_Item] = []
-            results: list[ParseResult] = []
-            for item in items:
-                try:
-                    results.append(parser([(item.evidence_id, item.content)]))
-                    good.append(item)
-                except InputError as exc:
-                    summary.errors.append(f"{item.path}: {exc.problem}")
-                    _discard_copy(item)
-            if not good:
-                return [], None, {}
-            # Parsed one by one, so duplicates across these objects are left to the store.
-            dups = {k: v for r in results for k, v in getattr(r, "duplicates_by_evidence", {}).items()}
-            return good, ParseResult(
-                rows=pl.concat([r.rows for r in results]),
-                rejects=pl.concat([r.rejects for r in results]),
-                duplicates=sum(r.duplicates for r in results),
-            ), dups
+        if kind != "cloudtrail-digest" and own:
+            try:
+                result = parser([(i.evidence_id, i.content) for i in own])
+                dups = dict(getattr(result, "duplicates_by_evidence", {}))
+            except InputError:
+                results: list[ParseResult] = []
+                for item in own:
+                    try:
+                        results.append(parser([(item.evidence_id, item.content)]))
+                    except InputError as exc:
+                        summary.errors.append(f"{display_name(str(item.path))}: {exc.problem}")
+                        item.dropped = True
+                        _discard_copy(item)
+                if results:
+                    # Parsed one by one, so duplicates across these objects are left to the store.
+                    dups = {k: v for r in results
+                            for k, v in getattr(r, "duplicates_by_evidence", {}).items()}
+                    result = ParseResult(
+                        rows=pl.concat([r.rows for r in results]),
+                        rejects=pl.concat([r.rejects for r in results]),
+                        duplicates=sum(r.duplicates for r in results),
+                    )
+        kept: list[_Item] = []
+        for item in items:
+            if item.holder is not None and item.holder.dropped:
+                summary.errors.append(
+                    f"{display_name(str(item.path))}: same bytes as "
+                    f"{display_name(str(item.holder.path))}, which could not be loaded")
+            elif not item.dropped:
+                kept.append(item)
+        return kept, result, dups
 
     def _flush(self, kind: str, items: list[_Item], summary: IngestSummary,
                loader: _Loader) -> None:
@@ -340,14 +496,20 @@ class Case:
         for item in items:
             if item.copy is not None:
                 item.copy.result()
+            if item.holder is not None:  # the same bytes, loaded earlier by this ingest
+                if item.holder.copy is not None:
+                    item.holder.copy.result()
+                item.dest = item.holder.dest
         now = datetime.now(UTC)
         case_root = os.path.abspath(self.root)
+        names = [escape_name(str(i.source.get("source") or i.apath)) for i in items]
+        targets = [escape_name(i.link_target) if i.link_target else (None, False) for i in items]
         evidence = pl.DataFrame(
             {
                 "evidence_id": [i.evidence_id for i in items],
                 "sha256": [i.sha256 for i in items],
                 "kind": [kind] * len(items),
-                "source": [i.source.get("source") or i.apath for i in items],
+                "source": [name for name, _ in names],
                 "case_path": [Path(os.path.relpath(i.dest, case_root)).as_posix() for i in items],
                 "size": [i.size for i in items],
                 "loaded_at": [now] * len(items),
@@ -359,6 +521,10 @@ class Case:
                 "acquired_at": [i.source.get("acquired_at") for i in items],
                 # Records dropped by the parser as repeats of an earlier record of this batch.
                 "duplicates": [parse_dups.get(i.evidence_id, 0) for i in items],
+                "stored_as": [i.stored_as for i in items],
+                "name_escaped": [a[1] or b[1] for a, b in zip(names, targets)],
+                "identical_to": [i.identical_to for i in items],
+                "link_target": [target for target, _ in targets],
             },
             schema_overrides={"loaded_at": pl.Datetime("us", "UTC"),
                               "last_modified": pl.Datetime("us", "UTC"),
@@ -449,8 +615,12 @@ class _Loader:
                 raise
             self._in_transaction = False
         for kind, stored in self._open:
-            self._summary._add(kind, stored.height, int(stored["records"].sum()),
-                               int(stored["rejects"].sum()))
+            twins = int(stored["identical_to"].is_not_null().sum())
+            if stored.height > twins:
+                self._summary._add(kind, stored.height - twins, int(stored["records"].sum()),
+                                   int(stored["rejects"].sum()))
+            self._summary.identical += twins
+            self._summary.links += int(stored["link_target"].is_not_null().sum())
             self._summary.duplicates += int(stored["duplicates"].sum())
             self._summary.evidence_ids.extend(stored["evidence_id"].to_list())
         self._open, self._rows, self._bytes = [], 0, 0
@@ -465,23 +635,24 @@ class _Loader:
         self._open, self._rows, self._bytes = [], 0, 0
 
 
-def _store_copy(item: _Item) -> bool:
-    """Write the evidence copy byte for byte (via a temporary name, so no partial file is final)."""
+def _store_copy(item: _Item, case_root: Path) -> bool:
+    """Write the evidence copy byte for byte; True if this run made it (False: already there).
+
+    Written to a temporary file apart from every evidence name, then given the first free name
+    (see evidence_files.store_copy): same name and different bytes keeps both, a name the file
+    system cannot hold is encoded. (Names are looked up here, on the copy thread: a look-up in a
+    folder where copies are being created waits for them.)
+    """
     data, item.data = item.data, b""  # the copy is the last use of the original bytes
-    if os.path.exists(item.dest):
-        if _sha256_file(Path(item.dest)) == item.sha256:
-            return False  # copied by an earlier, interrupted ingest
-        # Same name, different bytes: keep both, never overwrite evidence. (Checked here, on the
-        # copy thread: a look-up in a folder where copies are being created waits for them.)
-        item.dest = item.other_dest
-        if os.path.exists(item.dest):
-            return False
-    os.makedirs(os.path.dirname(item.dest), exist_ok=True)
-    tmp = item.dest + ".partial"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, item.dest)
-    return True
+    fd, tmp = new_temp_file(case_root)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    item.dest, item.stored_as, made = store_copy(tmp, item.sha256, item.candidates, item.encoded)
+    return made
 
 
 def _discard_copy(item: _Item) -> None:
@@ -498,11 +669,3 @@ def _read_evidence(path: str) -> bytes:
         fd = os.open(path, os.O_RDONLY)  # O_NOATIME is for the file's owner only
     with os.fdopen(fd, "rb") as fh:
         return fh.read()
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

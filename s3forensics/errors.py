@@ -20,6 +20,14 @@ class CaseError(S3ForensicsError):
     """A case folder or database is missing, locked or inconsistent."""
 
 
+class CaseBusyError(CaseError):
+    """Another process holds the case database in a way that excludes this opening."""
+
+    def __init__(self, message: str, *, holder: str) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
 class TimeRangeError(S3ForensicsError):
     """A time window is invalid: naive timestamps, start after end, unparseable text."""
 

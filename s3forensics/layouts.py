@@ -191,9 +191,10 @@ LAYOUTS: dict[str, Layout] = {
             name="cloudtrail-digest",
             kind="cloudtrail-digest",
             root_template="{prefix}AWSLogs/{org}{account}/CloudTrail-Digest/{region}/",
-            # ACCOUNT_CloudTrail-Digest_REGION_TRAILNAME_HOMEREGION_YYYYMMDDTHHMMSSZ.json.gz
+            # ACCOUNT_CloudTrail-Digest_REGION_TRAILNAME_HOMEREGION_YYYYMMDDTHHMMSSZ.json.gz; no part
+            # may hold a "/": a key planted below a real digest would make its path a folder.
             key_pattern=re.compile(
-                r"\d{4}/\d{2}/\d{2}/\d{12}_CloudTrail-Digest_[a-z0-9-]+_.+_[a-z0-9-]+_"
+                r"\d{4}/\d{2}/\d{2}/\d{12}_CloudTrail-Digest_[a-z0-9-]+_[^/]+_[a-z0-9-]+_"
                 r"(?P<ts>\d{8}T\d{6}Z)\.json(\.gz)?"
             ),
             stamp_format="%Y%m%dT%H%M%SZ",

@@ -44,6 +44,9 @@ MANIFEST_KEYS: tuple[str, ...] = (
     "tool_version",
     "endpoint",
     "case_path",
+    # Keys added after the first release go last; earlier manifests lack them.
+    "stored_as",
+    "identical_to",
 )
 _CHUNK = 1 << 20
 
@@ -141,13 +144,16 @@ class VerifyReport:
     missing: list[str] = field(default_factory=list)
     #: files under evidence/ recorded nowhere
     unexpected: list[str] = field(default_factory=list)
+    #: recorded files that are symbolic links or lie outside the case folder, with where they lead
+    linked: list[str] = field(default_factory=list)
     #: records that cannot be checked (unreadable lines, conflicting hashes, paths outside the case)
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when every recorded file is present and intact and nothing else is there."""
-        return not (self.changed or self.missing or self.unexpected or self.problems)
+        return not (self.changed or self.missing or self.unexpected or self.linked
+                    or self.problems)
 
     def __str__(self) -> str:
         intact = self.checked - len(self.changed) - len(self.missing)
@@ -156,6 +162,7 @@ class VerifyReport:
             ("changed (bytes differ from the recorded SHA-256)", self.changed),
             ("missing (recorded, not on disk)", self.missing),
             ("unexpected (under evidence/, recorded nowhere)", self.unexpected),
+            ("not a file of the case (a symbolic link, or outside the case folder)", self.linked),
             ("problem", self.problems),
         ):
             lines += [f"{label}: {item}{_note(item)}" for item in items]
@@ -206,6 +213,7 @@ def verify_case(
         recorded.setdefault(str(entry["case_path"]), set()).add(str(entry["sha256"]))
 
     evidence = root / "evidence"
+    real_root = os.path.realpath(root)
     to_hash: list[tuple[str, str]] = []
     for case_path, shas in sorted(recorded.items()):
         parts = PurePosixPath(case_path).parts
@@ -219,10 +227,19 @@ def verify_case(
             )
             continue
         report.checked += 1
-        if not (root / case_path).is_file():
+        path = root / case_path
+        if not path.is_file():
             report.missing.append(case_path)
-        else:
-            to_hash.append((case_path, next(iter(shas))))
+            continue
+        # A copy swapped for a link (to the same bytes, say) or a folder linked out of the case
+        # would hash as intact: the bytes checked must be the case's own.
+        real = os.path.realpath(path)
+        if real != os.path.join(real_root, *parts):
+            where = "outside the case folder" if not real.startswith(real_root + os.sep) else \
+                "elsewhere in the case"
+            kind = "a symbolic link" if path.is_symlink() else "reached through a symbolic link"
+            report.linked.append(f"{case_path} ({kind} to {real}, {where})")
+        to_hash.append((case_path, next(iter(shas))))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         actual = pool.map(lambda item: sha256_file(root / item[0]), to_hash)
         for (case_path, expected), got in zip(to_hash, actual):

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from .case import Case
+from .errors import CaseBusyError
 from .sample_data import bundled_samples, checkout_root
 
 __all__ = ["CASE_ENV", "DEFAULT_CASE", "resolve_case_dir", "open_case", "notebook_dir", "show",
@@ -39,10 +40,12 @@ def resolve_case_dir(case_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def open_case(case_dir: str | os.PathLike[str] | None = None, *, read_only: bool = False,
-              load_samples: bool = True) -> Case:
+              load_samples: bool = True, read_only_if_busy: bool = False) -> Case:
     """Open the notebook's case; the demo case is created from the bundled samples when missing.
 
     Notebooks after the first open read-only, so several can be open in JupyterLab at once.
+    With `read_only_if_busy`, a case another process holds is opened read-only (saying so)
+    instead of failing: for a notebook that writes only what it can also leave for later.
     """
     from .charts import use_offline_rendering  # altair: only what draws charts pays for it
 
@@ -56,7 +59,14 @@ def open_case(case_dir: str | os.PathLike[str] | None = None, *, read_only: bool
         if samples is not None:
             with Case.open(root) as case:
                 case.ingest([samples], progress=False)
-    return Case.open(root, create=not read_only, read_only=read_only)
+    try:
+        return Case.open(root, create=not read_only, read_only=read_only)
+    except CaseBusyError as exc:
+        if read_only or not read_only_if_busy:
+            raise
+        print(f"note: the case is open in another process ({exc.holder}); it is opened read-only "
+              "here, so nothing is loaded or stored in it by this notebook")
+        return Case.open(root, create=False, read_only=True)
 
 
 def show(frame: pl.DataFrame, *, limit: int = 30) -> pl.DataFrame:
@@ -87,7 +97,11 @@ def check_trail_integrity(case: Case, *, public_key: str = "", object_metadata: 
         if from_samples:
             keys = [str(samples / "cloudtrail-public-key.pem")]
             metadata = str(samples / "object-metadata.json")
-    text = verify_trail(case, public_keys=keys, object_metadata=metadata).render(limit=15)
+    # A case open read-only here is checked all the same; the result is shown, not stored.
+    text = verify_trail(case, public_keys=keys, object_metadata=metadata,
+                        save=not case.read_only).render(limit=15)
+    if case.read_only:
+        text += "\n(the case is open read-only here: this result is not stored in the case)"
     if "NO_PUBLIC_KEY" in text and not public_key:
         text += ("\nhint: the digests' signatures could not be checked because the case holds no CloudTrail "
                  "public key with their fingerprint (acquisition from AWS captures it); set the public_key "

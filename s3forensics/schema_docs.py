@@ -7,7 +7,10 @@ __all__ = ["TABLE_DOCS", "COLUMN_DOCS"]
 TABLE_DOCS: dict[str, str] = {
     "s3_access_logs": "S3 server access log records, one row per log line that parsed.",
     "cloudtrail_events": "CloudTrail events (management, data, network activity), one row per unique eventID.",
-    "evidence": "One row per evidence object held in the case: where it came from, its hash, what it yielded.",
+    "evidence": (
+        "One row per evidence object (source name, key, version) in the case: where it came from, "
+        "its hash, where its copy is, what it yielded; identical bytes are stored and loaded once."
+    ),
     "rejects": "Input lines or records that did not become rows, with the reason.",
 }
 
@@ -88,14 +91,18 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "record_no": "1-based position of the record in its evidence object.",
     },
     "evidence": {
-        "evidence_id": "Short id of the object: the first 16 hex digits of its SHA-256.",
+        "evidence_id": (
+            "Short id of the object: the first 16 hex digits of its SHA-256; for an object "
+            "identical to an earlier one (identical_to), of the SHA-256 of its SHA-256, source "
+            "and version id."
+        ),
         "sha256": "SHA-256 of the object exactly as stored (before any decompression).",
         "kind": "s3-access, cloudtrail or cloudtrail-digest.",
         "source": "Where the object came from: s3://bucket/key or the local path ingested.",
-        "case_path": "Path of the stored copy, relative to the case folder.",
+        "case_path": "Path of the stored copy, relative to the case folder (see stored_as).",
         "size": "Size of the stored object in bytes.",
-        "records": "Rows the object yielded.",
-        "rejects": "Lines or records of the object that were rejected.",
+        "records": "Rows the object yielded (0 for an object identical to another: its rows are that one's).",
+        "rejects": "Lines or records of the object that were rejected (0 when identical to another).",
         "duplicates": "CloudTrail records skipped because their eventID was already loaded.",
         "loaded_at": "When the object was loaded into the case (UTC).",
         "bucket": "S3 bucket the object was acquired from (NULL for local files).",
@@ -104,6 +111,27 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "etag": "S3 ETag at acquisition.",
         "last_modified": "S3 LastModified at acquisition (delivery time of the log object).",
         "acquired_at": "When the object was downloaded from S3 (UTC).",
+        "stored_as": (
+            "How case_path was chosen: 'name' (the object's own key or path), 'renamed' (its own "
+            "name already held other bytes: evidence/<bucket>@<sha>/... or evidence/local/<sha>/...), "
+            "'encoded' (a name the file system cannot hold, kept exactly in key/source: "
+            "evidence/@encoded/<hash of the object's identity>), 'identical' (the same bytes are "
+            "held for another object, see identical_to)."
+        ),
+        "identical_to": (
+            "evidence_id of the earlier object with the same bytes when this object is a copy of it "
+            "under another name: it shares that object's stored copy (case_path) and its rows; "
+            "NULL for the object that holds them."
+        ),
+        "name_escaped": (
+            "True when the local path in source (or link_target) was not valid UTF-8: its invalid "
+            "bytes and every '%' are written %XX (urllib.parse.unquote_to_bytes gives the exact "
+            "name back)."
+        ),
+        "link_target": (
+            "Real path the local file was read from when its path (source) came through a symbolic "
+            "link at or below the file or folder given to ingest; NULL otherwise."
+        ),
     },
     "rejects": {
         "evidence_id": "Evidence object the line or record came from.",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from .errors import CaseError
+from .errors import CaseBusyError, CaseError
 from .parse.cloudtrail import CLOUDTRAIL_SCHEMA
 from .parse.common import REJECT_SCHEMA
 from .parse.s3_access import ACCESS_LOG_SCHEMA
@@ -20,7 +21,9 @@ __all__ = [
     "connect",
     "fetch_frame",
     "ensure_schema",
+    "held_bytes",
     "known_hashes",
+    "known_objects",
     "insert_batch",
 ]
 
@@ -41,6 +44,11 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
     "etag": pl.String(),
     "last_modified": pl.Datetime("us", "UTC"),
     "acquired_at": pl.Datetime("us", "UTC"),
+    # Columns added after the first release go last: older cases get them by ALTER TABLE.
+    "stored_as": pl.String(),
+    "name_escaped": pl.Boolean(),
+    "identical_to": pl.String(),
+    "link_target": pl.String(),
 }
 
 TABLE_SCHEMAS: dict[str, Mapping[str, pl.DataType]] = {
@@ -88,9 +96,39 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         # keeps ingest memory flat however large the case (it spills to disk when needed).
         con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": "512MB"})
     except duckdb.IOException as exc:
-        raise CaseError(f"{path}: cannot open the case database ({exc})") from exc
+        holder = _lock_holder(str(exc))
+        if holder is None:
+            raise CaseError(f"{path}: cannot open the case database ({exc})") from exc
+        if read_only:
+            raise CaseBusyError(
+                f"{path}: the case is being written by another process ({holder}); "
+                "run again when it has finished", holder=holder) from exc
+        raise CaseBusyError(
+            f"{path}: the case is open in another process ({holder}), so it cannot be "
+            "written; close it there (a notebook: shut down its kernel) and run again",
+            holder=holder) from exc
     con.execute("SET TimeZone = 'UTC'")
     return con
+
+
+_LOCK = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+def _lock_holder(message: str) -> str | None:
+    """Who holds a DuckDB file lock, from its message: 'PID n: command line', or None."""
+    m = _LOCK.search(message)
+    if not m:
+        return None
+    pid = m["pid"]
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:  # Linux: the holder's whole command
+            argv = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        argv = [m["program"]]
+    command = " ".join(argv)
+    if len(command) > 160:
+        command = command[:157] + "..."
+    return f"PID {pid}: {command}"
 
 
 def fetch_frame(
@@ -105,6 +143,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     for table, schema in TABLE_SCHEMAS.items():
         if table in existing:
+            _add_missing_columns(con, table, schema)
             continue
         docs = COLUMN_DOCS[table]
         zstd = _ZSTD_COLUMNS.get(table, set())
@@ -120,9 +159,42 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("COMMIT")
 
 
+def _add_missing_columns(
+    con: duckdb.DuckDBPyConnection, table: str, schema: Mapping[str, pl.DataType]
+) -> None:
+    """Bring a table of a case made by an earlier version up to the schema (new columns last)."""
+    have = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $t ORDER BY column_index",
+        {"t": table}).fetchall()]
+    missing = [n for n in schema if n not in have]
+    if not missing:
+        return
+    if list(schema)[: len(have)] != have:
+        raise CaseError(f"table {table} has columns in an order this version does not know; "
+                        "open the case with the version that made it")
+    con.execute("BEGIN TRANSACTION")
+    for name in missing:
+        con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {_duck_type(schema[name])}')
+        con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_quote(COLUMN_DOCS[table][name])}')
+    con.execute("COMMIT")
+
+
 def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
     """SHA-256 of every evidence object already loaded."""
     return {r[0] for r in con.execute("SELECT sha256 FROM evidence").fetchall()}
+
+
+def known_objects(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str, str]]:
+    """(SHA-256, source, version id or '') of every evidence record: the objects already in."""
+    return {(sha, source, version) for sha, source, version in con.execute(
+        "SELECT sha256, source, coalesce(version_id, '') FROM evidence").fetchall()}
+
+
+def held_bytes(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, str]]:
+    """SHA-256 -> (evidence_id, case_path, kind) of the record holding those bytes and rows."""
+    return {sha: (evidence_id, case_path, kind) for sha, evidence_id, case_path, kind in con.execute(
+        "SELECT sha256, evidence_id, case_path, kind FROM evidence WHERE identical_to IS NULL"
+    ).fetchall()}
 
 
 def _conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:

@@ -639,6 +639,133 @@ def test_interrupted_acquisition_resumes_without_refetching(s3_endpoint: str, ca
     assert recorder.count("GetObject") == 0
 
 
+# -- hostile keys (issue 12): no key can destroy, hide or block evidence -----------------------
+
+
+def assert_case_intact(case: Case, seeded: Seeded) -> None:
+    """Every key acquired is held with its exact bytes, in the manifest and the evidence table."""
+    records = manifest_by_key(case)
+    for key, entry in records.items():
+        assert (case.root / entry["case_path"]).read_bytes() == seeded.bodies[key], key
+    ev = case.sql("SELECT key, case_path FROM evidence WHERE bucket = $b", {"b": seeded.bucket})
+    assert dict(ev.rows()) == {k: e["case_path"] for k, e in records.items()}
+    report = verify_case(case.root, con=case.con)
+    assert report.ok, str(report)
+
+
+def test_a_key_named_like_another_keys_temporary_file_destroys_nothing(
+    s3_endpoint: str, case: Case
+) -> None:
+    # The copy of K used to be written to K.partial first: the copy of key K.partial.
+    key = f"logs/{START:%Y-%m-%d-%H-%M-%S}-0123456789ABCDEF"
+    seeded = Seeded(unique("partial"), "logs/")
+    seeded.add(key + ".partial", sal_body([sal_record(1, event_time=START)]), START)
+    upload(s3_endpoint, seeded)
+    run(case, s3_endpoint, seeded, kind="s3-access")
+    seeded.add(key, sal_body([sal_record(2, event_time=START)]), START)
+    client(s3_endpoint).put_object(Bucket=seeded.bucket, Key=key, Body=seeded.bodies[key])
+    result = run(case, s3_endpoint, seeded, kind="s3-access")
+    assert result.held == 1 and result.downloaded == 1
+    assert set(manifest_by_key(case)) == {key, key + ".partial"}
+    assert_case_intact(case, seeded)
+
+
+def test_a_key_too_long_for_a_file_name_is_stored_encoded_and_the_run_goes_on(
+    s3_endpoint: str, case: Case
+) -> None:
+    seeded = small_bucket(s3_endpoint, n_hours=3)
+    long_key = f"logs/{START:%Y-%m-%d-%H-%M-%S}-{'A' * 300}"  # a 320-byte name
+    seeded.add(long_key, sal_body([sal_record(77, event_time=START)]), START)
+    client(s3_endpoint).put_object(Bucket=seeded.bucket, Key=long_key, Body=seeded.bodies[long_key])
+    result = run(case, s3_endpoint, seeded, kind="s3-access", lookback=timedelta(0))
+    entry = manifest_by_key(case)[long_key]  # recorded under its exact key
+    assert entry["stored_as"] == "encoded" and entry["case_path"].startswith("evidence/@encoded/")
+    assert any(long_key in w and entry["case_path"] in w for w in result.warnings)
+    assert result.ingest is not None and result.ingest.loaded == result.downloaded
+    assert case.sql("SELECT count(*) FROM s3_access_logs WHERE request_id = $r",
+                    {"r": sal_record(77)["request_id"]}).item() == 1
+    assert_case_intact(case, seeded)
+    # A rerun finds it held: nothing is fetched again, nothing fails.
+    again = s3_session()
+    recorder = Recorder(again)
+    rerun = run(case, s3_endpoint, seeded, session=again, kind="s3-access", lookback=timedelta(0))
+    assert recorder.count("GetObject") == 0 and rerun.held == result.downloaded
+
+
+@pytest.mark.parametrize("folder_first", [False, True])
+def test_a_key_that_is_a_folder_of_another_key_keeps_both(
+    s3_endpoint: str, case: Case, folder_first: bool
+) -> None:
+    # logs/X is a file; logs/X/Y needs logs/X to be a folder. Acquired with two prefixes, in
+    # either order, both objects are held (the second under an encoded name).
+    outer = f"logs/{START:%Y-%m-%d-%H-%M-%S}-AAAAAAAAAAAAAAAA"
+    inner = f"{outer}/{START + timedelta(minutes=10):%Y-%m-%d-%H-%M-%S}-BBBBBBBBBBBBBBBB"
+    seeded = Seeded(unique("folder"), "logs/")
+    seeded.add(outer, sal_body([sal_record(1, event_time=START)]), START)
+    seeded.add(inner, sal_body([sal_record(2, event_time=START)]), START)
+    upload(s3_endpoint, seeded)
+    prefixes = ["logs/", outer + "/"]
+    for prefix in reversed(prefixes) if folder_first else prefixes:
+        run(case, s3_endpoint, Seeded(seeded.bucket, prefix), kind="s3-access")
+    records = manifest_by_key(case)
+    assert set(records) == {outer, inner}
+    second = records[outer if folder_first else inner]
+    assert second["stored_as"] == "encoded"
+    assert_case_intact(case, seeded)
+
+
+def test_a_planted_digest_key_does_not_block_the_real_digest(s3_endpoint: str, case: Case) -> None:
+    # The trail name in a digest key used to match '/', so '<real digest key>/x_<region>_<time>'
+    # was a digest too, and its path turned the real digest's file name into a folder.
+    seeded = Seeded(unique("trail-planted"), "")
+    folder = f"AWSLogs/{A1}/CloudTrail-Digest/us-east-1/{START:%Y/%m/%d}/"
+    real = (f"{folder}{A1}_CloudTrail-Digest_us-east-1_org_trail_us-east-1_"
+            f"{START + timedelta(hours=1):%Y%m%dT%H%M%S}Z.json.gz")
+    planted = f"{real}/x_us-east-1_{START + timedelta(minutes=70):%Y%m%dT%H%M%S}Z.json.gz"
+    body = gzip.compress(json.dumps({"awsAccountId": A1, "logFiles": []}).encode(), mtime=0)
+    seeded.add(real, body)
+    seeded.add(planted, body + b"planted")
+    upload(s3_endpoint, seeded)
+    result = run(case, s3_endpoint, seeded, kind="cloudtrail")
+    assert set(manifest_by_key(case)) == {real}
+    (digests,) = [r for r in result.plan.ranges if r.range.layout.name == "cloudtrail-digest"]
+    assert digests.unrecognised == 1 and digests.unrecognised_sample == [planted]
+    ev = case.sql("SELECT kind, key, case_path FROM evidence").rows()
+    assert ev == [("cloudtrail-digest", real, f"evidence/{seeded.bucket}/{real}")]
+    assert_case_intact(case, seeded)
+
+
+def test_a_log_delivered_twice_under_two_keys_is_two_records_sharing_one_copy(
+    s3_endpoint: str, case: Case
+) -> None:
+    seeded = Seeded(unique("twice"), "logs/")
+    body = sal_body([sal_record(5, event_time=START)])
+    keys = [f"logs/{START + timedelta(minutes=m):%Y-%m-%d-%H-%M-%S}-0123456789ABCDEF" for m in (5, 9)]
+    for key in keys:
+        seeded.add(key, body, START)
+    upload(s3_endpoint, seeded)
+    result = run(case, s3_endpoint, seeded, kind="s3-access")
+    records = manifest_by_key(case)
+    assert set(records) == set(keys)  # both objects are in the manifest
+    holder, twin = sorted(records.values(), key=lambda e: e["stored_as"] == "identical")
+    assert holder["stored_as"] == "name" and holder["identical_to"] is None
+    assert twin["stored_as"] == "identical"
+    assert twin["identical_to"] == f"s3://{seeded.bucket}/{holder['key']}"
+    assert twin["case_path"] == holder["case_path"]
+    assert [p.name for p in (case.evidence_dir / seeded.bucket).rglob("*") if p.is_file()] == [
+        holder["key"].rsplit("/", 1)[1]]
+    ev = {r["key"]: r for r in case.sql("SELECT * FROM evidence").iter_rows(named=True)}
+    assert ev[twin["key"]]["identical_to"] == ev[holder["key"]]["evidence_id"]
+    assert ev[twin["key"]]["case_path"] == holder["case_path"]
+    assert result.ingest is not None and result.ingest.identical == 1
+    assert case.tables()["s3_access_logs"] == 1
+    assert_case_intact(case, seeded)
+    again = s3_session()
+    recorder = Recorder(again)
+    run(case, s3_endpoint, seeded, session=again, kind="s3-access")
+    assert recorder.count("GetObject") == 0 and case.tables()["evidence"] == 2
+
+
 def test_held_file_that_was_modified_is_fetched_again_and_still_flagged(
     s3_endpoint: str, case: Case
 ) -> None:

@@ -292,3 +292,228 @@ def test_sql_binds_parameters(tmp_path: Path, logs: Path) -> None:
         none = case.sql("SELECT count(*) n FROM s3_access_logs WHERE remote_ip = $ip",
                         {"ip": "192.0.2.10' OR 1=1 --"})
         assert none["n"][0] == 0
+
+
+# -- hostile names (issue 12): nothing a name can be destroys, hides or blocks evidence -------
+
+
+def assert_every_copy_intact(case: Case) -> None:
+    """Each evidence row's copy holds exactly its bytes, and verify agrees."""
+    from s3forensics.manifest import verify_case
+
+    for sha, case_path in case.sql("SELECT sha256, case_path FROM evidence").rows():
+        path = case.root / case_path
+        assert path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha, case_path
+    report = verify_case(case.root, con=case.con)
+    assert report.ok, str(report)
+
+
+def test_a_file_named_like_another_files_temporary_name_keeps_both_copies(tmp_path: Path) -> None:
+    # X.partial used to be the temporary name of X's copy: copying X replaced X.partial's copy.
+    src = tmp_path / "src"
+    partial = write(src, SAL_NAME + ".partial", sal_object(2))
+    plain = write(src, SAL_NAME, sal_object(3, start=20))
+    with Case.open(tmp_path / "case") as case:
+        assert case.ingest([partial], progress=False).objects == {"s3-access": 1}
+        assert case.ingest([plain], progress=False).objects == {"s3-access": 1}
+        ev = case.sql("SELECT case_path, records FROM evidence ORDER BY records")
+        assert [Path(p).name for p in ev["case_path"]] == [partial.name, plain.name]
+        assert_every_copy_intact(case)
+        # Nothing is left where copies are written.
+        assert not any((case.root / "tmp").iterdir())
+
+
+def test_a_file_name_that_is_not_utf8_is_loaded_and_recorded_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    from urllib.parse import unquote_to_bytes
+
+    from s3forensics.cli.main import main
+
+    src = tmp_path / "src"
+    write(src, SAL_NAME, sal_object(2))
+    raw_name = os.fsencode(src / "logs") + b"/\xff\xfe100%-2024-05-01-12-20-00-0123456789ABCDEF"
+    with open(raw_name, "wb") as fh:
+        fh.write(sal_object(3, start=10))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and summary.rows == {"s3-access": 5}
+        ev = case.sql("SELECT * FROM evidence WHERE name_escaped")
+        assert ev.height == 1
+        row = ev.row(0, named=True)
+        assert unquote_to_bytes(row["source"]) == raw_name  # the exact name, bytes and all
+        assert row["stored_as"] == "encoded" and row["case_path"].startswith("evidence/@encoded/")
+        assert row["records"] == 3
+        assert_every_copy_intact(case)
+    # The command line says what it loaded and stops cleanly, not with a UnicodeEncodeError.
+    (tmp_path / "more").mkdir()
+    with open(os.fsencode(tmp_path / "more") + b"/\xfeREADME", "wb") as fh:
+        fh.write(b"not a log\n")
+    write(tmp_path / "more", "x/" + SAL_NAME, sal_object(1, start=40))
+    assert main(["ingest", "--quiet", "--case", str(tmp_path / "case"), str(tmp_path / "more")]) == 0
+    err = capsys.readouterr().err
+    assert "%FEREADME" in err
+
+
+def test_a_path_too_long_to_copy_under_its_name_is_stored_encoded_and_the_rest_loads(
+    tmp_path: Path,
+) -> None:
+    # The original path fits the file system; under the case folder, with evidence/local/ in
+    # front, it would not: the copy takes an encoded name instead of failing the ingest.
+    src = tmp_path / "src"
+    name = "2024-05-01-12-20-00-0123456789ABCDEF"
+    deep = src
+    while len(str(deep / name)) < 4085 - 200:
+        deep = deep / ("d" * 200)
+    deep = deep / ("e" * (4085 - len(str(deep / name)) - 1))  # 4,085 bytes: 4,095 is the limit
+    long_file = write(deep, name, sal_object(3, start=10))
+    assert len(str(long_file)) == 4085
+    write(src, SAL_NAME, sal_object(2))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and not summary.errors
+        row = case.sql("SELECT * FROM evidence WHERE records = 3").row(0, named=True)
+        assert row["source"] == str(long_file)
+        assert row["stored_as"] == "encoded"
+        assert_every_copy_intact(case)
+        # Encoded names are stable: the same file ingested again is recognised as held.
+        assert case.ingest([src], progress=False).already_loaded == 2
+
+
+# -- one evidence record per object (issue 18) -------------------------------------------------
+
+
+def test_identical_files_under_different_names_are_recorded_each_sharing_one_copy(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "src"
+    body = sal_object(3)
+    first = write(src, SAL_NAME, body)
+    write(src, "again/" + SAL_NAME, body)  # a log delivered twice
+    write(src, "logs/2024-05-01-13-00-00-0123456789ABCDEF", b"")  # two empty log files
+    write(src, "logs/2024-05-01-14-00-00-0123456789ABCDEF", b"")
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and summary.rows == {"s3-access": 3}
+        assert summary.identical == 2 and summary.loaded == 4
+        assert "2 objects identical to another object" in str(summary)
+        ev = case.sql("SELECT * FROM evidence ORDER BY source")
+        assert ev.height == 4 and ev["evidence_id"].n_unique() == 4
+        same = sorted((r for r in ev.iter_rows(named=True) if r["size"]),
+                      key=lambda r: r["identical_to"] is not None)
+        assert {Path(r["source"]) for r in same} == {first, src / "again" / SAL_NAME}
+        holder, twin = same  # the first found holds the copy and the rows
+        assert holder["identical_to"] is None and holder["stored_as"] == "name"
+        assert twin["identical_to"] == holder["evidence_id"] and twin["stored_as"] == "identical"
+        assert twin["case_path"] == holder["case_path"] and twin["sha256"] == holder["sha256"]
+        # One copy each of the two contents, nothing more.
+        copies = [p for p in case.evidence_dir.rglob("*") if p.is_file()]
+        assert len(copies) == 2
+        # Rows are loaded once, under the first object's id; every object reconciles: lines in
+        # = rows + rejects, or it is recorded as identical to another object.
+        assert case.sql("SELECT evidence_id, count(*) FROM s3_access_logs GROUP BY 1").rows() == [
+            (holder["evidence_id"], 3)]
+        for row in ev.iter_rows(named=True):
+            lines = Path(row["source"]).read_bytes().count(b"\n")
+            assert row["identical_to"] is not None or row["records"] + row["rejects"] == lines
+            if row["identical_to"] is not None:
+                assert row["records"] == row["rejects"] == 0
+        assert_every_copy_intact(case)
+        # Each object is in the case now: ingesting the folder again adds nothing; a third
+        # name for the same bytes, later, is recorded against the object that holds them.
+        again = case.ingest([src], progress=False)
+        assert again.already_loaded == 4 and again.loaded == 0
+        third = write(tmp_path / "later", SAL_NAME, first.read_bytes())
+        later = case.ingest([third], progress=False)
+        assert later.identical == 1 and later.objects == {}
+        row = case.sql("SELECT * FROM evidence WHERE source = $s", {"s": str(third)}).row(0, named=True)
+        assert row["identical_to"] == holder["evidence_id"] and row["case_path"] == holder["case_path"]
+        assert case.tables()["s3_access_logs"] == 3
+
+
+# -- symbolic links (issue 18) -----------------------------------------------------------------
+
+
+def test_links_in_a_folder_are_followed_and_recorded_or_skipped_on_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from s3forensics.cli.main import main
+
+    outside = tmp_path / "outside"
+    linked_file = write(outside, "2024-05-01-12-20-00-0123456789ABCDEF", sal_object(2, start=20))
+    write(outside, "more/2024-05-01-12-30-00-0123456789ABCDEF", sal_object(1, start=30))
+    src = tmp_path / "src"
+    write(src, SAL_NAME, sal_object(3))
+    os.symlink(linked_file, src / "logs" / "2024-05-01-12-20-00-FEDCBA9876543210")
+    os.symlink(outside / "more", src / "more")
+    os.symlink(src, src / "logs" / "loop")  # a folder linking to one above it
+
+    with Case.open(tmp_path / "followed") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 3} and summary.links == 2
+        assert "2 objects reached through symbolic links" in str(summary)
+        assert any("a loop" in why for _, why in summary.skipped)
+        ev = case.sql("SELECT source, link_target FROM evidence ORDER BY source").rows()
+        assert ev == [
+            (str(src / SAL_NAME), None),
+            (str(src / "logs" / "2024-05-01-12-20-00-FEDCBA9876543210"), str(linked_file)),
+            (str(src / "more" / "2024-05-01-12-30-00-0123456789ABCDEF"),
+             str(outside / "more" / "2024-05-01-12-30-00-0123456789ABCDEF")),
+        ]
+        assert_every_copy_intact(case)
+
+    assert main(["ingest", "--quiet", "--no-follow-links", "--case", str(tmp_path / "unfollowed"),
+                 str(src)]) == 0
+    err = capsys.readouterr().err
+    assert f"skipped {src / 'more'}: symbolic link to {outside / 'more'}, not followed" in err
+    assert f"symbolic link to {linked_file}, not followed" in err
+    with Case.open(tmp_path / "unfollowed", create=False, read_only=True) as case:
+        assert case.sql("SELECT source FROM evidence").rows() == [(str(src / SAL_NAME),)]
+
+
+def test_verify_flags_an_evidence_file_replaced_by_a_link(
+    tmp_path: Path, logs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import shutil
+
+    from s3forensics.cli.main import main
+    from s3forensics.manifest import verify_case
+
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([logs], progress=False)
+        (copy,) = [p for p in case.evidence_dir.rglob("*") if p.name == Path(SAL_NAME).name]
+    # The copy is swapped for a link to identical bytes outside the case: the hash still
+    # matches, and verify must still say the case no longer holds its own copy.
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copy(copy, elsewhere)
+    copy.unlink()
+    os.symlink(elsewhere, copy)
+    report = verify_case(tmp_path / "case")
+    case_path = copy.relative_to(tmp_path / "case").as_posix()
+    assert not report.ok and not report.changed and not report.missing
+    assert report.linked == [f"{case_path} (a symbolic link to {elsewhere}, outside the case folder)"]
+    assert main(["verify", "--case", str(tmp_path / "case")]) == 1
+    out = capsys.readouterr().out
+    assert f"not a file of the case (a symbolic link, or outside the case folder): {case_path}" in out
+    assert "FAILED" in out
+
+
+def test_file_names_with_a_backslash_or_a_newline_are_stored_encoded_and_recorded_exactly(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "src"
+    names = ["logs\\2024-05-01-12-20-00-0123456789ABCDEF", "2024-05-01-12-30-00-0123456789ABCD\nEF"]
+    for n, name in enumerate(names):
+        write(src, name, sal_object(2, start=10 * n))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 2} and not summary.errors
+        ev = case.sql("SELECT source, stored_as, case_path, name_escaped FROM evidence ORDER BY source")
+        assert [Path(s).name for s in ev["source"]] == sorted(names)
+        assert set(ev["stored_as"]) == {"encoded"} and not any(ev["name_escaped"])
+        assert all(p.startswith("evidence/@encoded/") for p in ev["case_path"])
+        assert_every_copy_intact(case)

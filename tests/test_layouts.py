@@ -246,3 +246,13 @@ def test_skipping_a_year_of_simple_keys_skips_nothing_else(
     if account.startswith(f"{stamp:%Y}"):
         assert f"logs/{account}/" > skip  # an account folder sharing the digits is not
     assert f"logs/{stamp.year + 1:04d}-01-01-00-00-00-X" > skip  # nor is the next year
+
+
+def test_a_key_below_a_digest_is_not_a_digest() -> None:
+    # Trail names hold no '/': a key planted below a real digest key is not of the layout.
+    layout = LAYOUTS["cloudtrail-digest"]
+    root = layout.root(prefix="", account=ACCT, region=REGION)
+    real = digest_key("", W.start).removeprefix(root)
+    assert layout.key_time(real) == W.start
+    assert layout.key_time(f"{real}/x_{REGION}_{W.start:%Y%m%dT%H%M%S}Z.json.gz") is None
+    assert layout.key_time(digest_key("", W.start, trail="a/b").removeprefix(root)) is None

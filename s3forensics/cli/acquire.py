@@ -132,10 +132,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "verify",
         help="re-hash the evidence files of a case; report changed, missing and unexpected files",
         description=(
-            "Re-hash every file recorded in the evidence table and manifest.jsonl and compare with "
-            "the recorded SHA-256; list files under <case>/evidence/ recorded nowhere. "
-            "Exit status 1 "
-            "when anything is changed, missing, unexpected or unreadable."
+            "Re-hash every file recorded in the evidence table and manifest.jsonl, where it is "
+            "recorded, and compare with the recorded SHA-256; list files under <case>/evidence/ "
+            "recorded nowhere, and recorded files that are symbolic links or lie outside the case "
+            "folder. Exit status 1 when anything is changed, missing, unexpected, linked or "
+            "unreadable."
         ),
         epilog="example: s3forensics verify --case cases/acme",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -79,8 +79,7 @@ def _bucket_accounts(items: list[str]) -> dict[str, str]:
 
 
 def _enrich(args: argparse.Namespace) -> int:
-    import duckdb
-
+    from .. import store
     from ..enrich import default_ip_ranges_path, load_aws_ip_ranges, refresh_enrichment
 
     mapping = _bucket_accounts(args.bucket_account)
@@ -88,12 +87,8 @@ def _enrich(args: argparse.Namespace) -> int:
     db = args.case / _DB_NAME
     if not db.is_file():
         raise CaseError(f"{args.case}: not a case folder (no {_DB_NAME}); ingest something first")
+    con = store.connect(db)  # a case held by readers: one line naming the holder
     try:
-        con = duckdb.connect(str(db))
-    except duckdb.Error as exc:
-        raise CaseError(f"{db}: cannot open the case database ({exc})") from exc
-    try:
-        con.execute("SET TimeZone = 'UTC'")
         summary = refresh_enrichment(con, geoip=args.geoip, aws_ranges=ranges,
                                      bucket_accounts=mapping)
     finally:

@@ -32,6 +32,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="case folder (created if missing)")
     p.add_argument("--kind", default="auto", choices=["auto", "s3-access", "cloudtrail"],
                    help="kind of every file, for files named arbitrarily (default: recognise each)")
+    p.add_argument("--follow-links", action=argparse.BooleanOptionalAction, default=True,
+                   help="follow symbolic links inside the folders and record where each led "
+                        "(evidence.link_target); --no-follow-links skips and lists them "
+                        "(default: follow)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders to load")
     p.set_defaults(func=_ingest)
@@ -49,9 +53,11 @@ def _report(summary: IngestSummary, case: Case) -> int:
 def _ingest(args: argparse.Namespace) -> int:
     from ..case import Case, collect_files
 
-    collect_files(args.paths)  # a missing path or empty folder fails before a case is created
+    # A missing path or empty folder fails before a case is created.
+    collect_files(args.paths, follow_links=args.follow_links)
     with Case.open(args.case) as case:
-        summary = case.ingest(args.paths, kind=args.kind, progress=not args.quiet)
+        summary = case.ingest(args.paths, kind=args.kind, progress=not args.quiet,
+                              follow_links=args.follow_links)
         for path, why in summary.skipped:
             print(f"skipped {path}: {why}", file=sys.stderr)
         return _report(summary, case)

@@ -113,7 +113,8 @@ def _query(args: argparse.Namespace) -> int:
     from ..queries.registry import QueryRegistry
 
     query = QueryRegistry(args.queries_dir).get(args.name)
-    with Case.open(args.case, create=False) as case:
+    # Read-only: runs beside notebooks and other readers of the case.
+    with Case.open(args.case, create=False, read_only=True) as case:
         print_frame(query.run(case.con, dict(args.param)), args.format)
     return 0
 
@@ -125,7 +126,8 @@ def _findings(args: argparse.Namespace) -> int:
 
     start = parse_utc(args.start, name="--start") if args.start else None
     end = parse_utc(args.end, name="--end") if args.end else None
-    with Case.open(args.case, create=False) as case:
+    # Read-only (findings are saved as files): runs beside notebooks and other readers.
+    with Case.open(args.case, create=False, read_only=True) as case:
         found = run_findings(case.con, start=start, end=end, registry=QueryRegistry(args.queries_dir))
         path = save_findings(case.root, found, parameters={"start": start, "end": end,
                                                           "queries_dir": [str(d) for d in args.queries_dir]})

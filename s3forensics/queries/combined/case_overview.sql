@@ -2,9 +2,9 @@
 -- kind: summary
 -- source: both
 -- description: >
---   What the case holds, per source: evidence objects, records, rejected lines, duplicate
---   CloudTrail events skipped, the event-time span, and how many buckets, principals and source
---   addresses the records name. Object, reject and duplicate counts describe the whole case;
+--   What the case holds, per source: evidence objects (one per name; identical bytes stored
+--   once), records, rejected lines, duplicate CloudTrail events skipped, the event-time span, and
+--   how many buckets, principals and source addresses the records name. Object, reject and duplicate counts describe the whole case;
 --   records, span and distinct counts follow the time window. Read this first: a source with no
 --   records, or a span shorter than the incident, means evidence is missing.
 -- params:
@@ -24,8 +24,10 @@ WITH records AS (
     WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 ),
 objects AS (
+    -- Objects identical to another share its copy: their bytes are stored once.
     SELECT kind AS source, count(*) AS objects, sum(rejects)::BIGINT AS rejects,
-           sum(duplicates)::BIGINT AS duplicates, sum(size)::BIGINT AS bytes_stored
+           sum(duplicates)::BIGINT AS duplicates,
+           coalesce(sum(size) FILTER (WHERE identical_to IS NULL), 0)::BIGINT AS bytes_stored
     FROM evidence
     GROUP BY kind
 ),
