@@ -208,7 +208,7 @@ def _parsed_form(record: dict[str, Any], n_fields: int, line_no: int) -> dict[st
     expected: dict[str, Any] = {}
     for name in ACCESS_LOG_SCHEMA:
         value = record.get(name)
-        if name in ("object_key", "extra_fields", "evidence_id", "line_no"):
+        if name in ("object_key", "extra_fields", "anomalies", "evidence_id", "line_no"):
             continue
         if name not in present:
             expected[name] = None
@@ -217,14 +217,15 @@ def _parsed_form(record: dict[str, Any], n_fields: int, line_no: int) -> dict[st
         elif name == "acl_required":
             expected[name] = bool(value)  # the renderer writes "-" for both False and unknown
         elif name in ("request_uri", "referer", "user_agent"):
-            # The parser keeps the text between the quotes as logged, escapes included.
-            expected[name] = None if value in (None, "-") else value.replace('"', '\\"')
+            # The renderer escapes quotes as \"; the parser reads them back as quotes.
+            expected[name] = None if value in (None, "-") else value
         else:
             expected[name] = value
     key = record["object_key"]
     expected["key"] = None if key is None else encode_key(key, record["operation"])
     expected["object_key"] = key
     expected["extra_fields"] = record.get("extra_fields")
+    expected["anomalies"] = None
     expected["evidence_id"] = "obj"
     expected["line_no"] = line_no
     return expected
@@ -433,6 +434,7 @@ def test_schema_is_the_documented_column_contract() -> None:
         "acl_required",
         "source_region",
         "extra_fields",
+        "anomalies",
         "evidence_id",
         "line_no",
     ]
@@ -512,3 +514,144 @@ def test_batch_delete_keys_are_form_encoded_once() -> None:
                                             "tmp/a%2Bb+c%25.txt"]
     assert result.rows["object_key"].to_list() == ["Screen Shot 2019-09-09 at 9.08.44 AM.png",
                                                    "tmp/a+b c%.txt"]
+
+
+# --- hostile input: text a client chooses --------------------------------------------------------
+
+_HEX64 = "0123456789abcdef" * 4
+_RECORD_START = f"x {_HEX64} zz [01/Jan/2000:00:00:00 +0000]"
+# A whole forged record inside a header, unescaped quotes included (S3 does not escape them).
+_FORGED_RECORD = (
+    f'Mozilla/5.0 {OWNER} awsexamplebucket1 [01/Jan/2000:00:00:00 +0000] 192.0.2.1 - '
+    'AAAABBBBCCCCDDDD REST.GET.OBJECT decoy.txt "GET /decoy.txt HTTP/1.1" 200 - 1 1 1 1 "-" "curl'
+)
+
+
+def _attacker_line(request_id: str, *, ua: str = "curl/8.5.0", referer: str | None = None) -> str:
+    return format_access_log_line(
+        {
+            "bucket_owner": OWNER,
+            "bucket": "b",
+            "event_time": datetime(2024, 5, 1, tzinfo=UTC),
+            "remote_ip": "203.0.113.66",
+            "requester": "arn:aws:iam::123456789012:user/mallory",
+            "request_id": request_id,
+            "operation": "REST.GET.OBJECT",
+            "object_key": "secret.csv",
+            "request_uri": "GET /secret.csv HTTP/1.1",
+            "http_status": 200,
+            "bytes_sent": 42,
+            "referer": referer,
+            "user_agent": ua,
+            "source_region": "us-east-1",
+        }
+    ).replace('\\"', '"')  # as S3 writes them: the client's quotes unescaped
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "reference-grammar"])
+def test_a_header_shaped_like_a_record_start_does_not_hide_the_request(fast_path: bool) -> None:
+    # Issue 12 item 1: a user agent holding "<64 hex> <bucket> [<time>" sent the attacker's own
+    # request to the rejects as "two records run together", hiding it from every query.
+    lines = [
+        _attacker_line("UA1", ua=_RECORD_START),
+        _attacker_line("REF1", referer=_RECORD_START),
+        _attacker_line("UA2", ua=_FORGED_RECORD),
+        _attacker_line("REF2", referer=_FORGED_RECORD),
+        _attacker_line("BOTH", ua=_FORGED_RECORD, referer=_RECORD_START),
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    with mock.patch.object(s3_access, "_USE_FAST_PATH", fast_path):
+        result = parse_access_logs([("o", data)])
+
+    assert result.rejects.select("line_no", "reason").rows() == []
+    rows = result.rows
+    assert rows["request_id"].to_list() == ["UA1", "REF1", "UA2", "REF2", "BOTH"]
+    assert rows["remote_ip"].unique().to_list() == ["203.0.113.66"]
+    assert rows["bytes_sent"].to_list() == [42] * 5
+    assert rows["source_region"].to_list() == ["us-east-1"] * 5  # the real tail, not a forged one
+    assert rows["user_agent"].to_list()[:3] == [_RECORD_START, "curl/8.5.0", _FORGED_RECORD]
+    assert rows["referer"].to_list()[:2] == [None, _RECORD_START]
+    # Kept, and flagged so an investigator sees the trick.
+    flagged = rows.select("request_id", "anomalies").rows()
+    assert all("holds text shaped like the start of another record" in a for _, a in flagged)
+    assert "field 16 (referer)" in flagged[1][1] and "field 17 (user_agent)" in flagged[0][1]
+
+
+def test_two_records_run_together_outside_client_text_are_still_rejected() -> None:
+    first, second = _good("R1"), _good("R2")
+    glued = first.replace("REST.GET.OBJECT", "REST.GET.OBJECT", 1)
+    cut_in_uri = first[: first.index('"GET /') + 6] + second  # an interrupted write, as in the samples
+    requester_glued = first[: first.index(" - R1")] + " arn:aws:iam::1:user/bob" + second
+    after_last_field = format_access_log_line(
+        {"bucket_owner": OWNER, "bucket": "b", "event_time": datetime(2024, 5, 1, tzinfo=UTC),
+         "request_id": "R3", "operation": "REST.GET.OBJECT", "object_key": "k",
+         "request_uri": "GET /k HTTP/1.1", "http_status": 200, "source_region": "us-east-1"}
+    ).replace('"-" "-" ', "- - ") + " " + second
+    data = "\n".join([glued, cut_in_uri, requester_glued, after_last_field]).encode()
+    for fast_path in (True, False):
+        with mock.patch.object(s3_access, "_USE_FAST_PATH", fast_path):
+            result = parse_access_logs([("o", data)])
+        assert result.rows["line_no"].to_list() == [1]
+        reasons = dict(result.rejects.select("line_no", "reason").rows())
+        assert sorted(reasons) == [2, 3, 4]
+        assert all(r.startswith("two records run together") for r in reasons.values()), reasons
+        assert "field 28" in reasons[4]
+
+
+def test_odd_values_are_kept_flagged_and_never_a_reason_to_reject() -> None:
+    # A line whose structure is a record is a row: an odd value keeps its raw text in
+    # `anomalies`, its typed column is NULL where it cannot be typed.
+    good = _attacker_line("V0")
+    lines = [
+        good.replace("REST.GET.OBJECT", "GetObject"),
+        good.replace("REST.GET.OBJECT", "rest.get.object"),
+        good.replace(" - - us-east-1", " - No us-east-1"),
+        good.replace(" 200 - 42 ", " 2OO - 42 "),
+        good.replace(" 200 - 42 ", " 200 - -42 "),
+        good.replace("[01/May/2024:00:00:00", "[31/Feb/2024:00:00:00"),
+    ]
+    for fast_path in (True, False):
+        with mock.patch.object(s3_access, "_USE_FAST_PATH", fast_path):
+            result = parse_access_logs([("o", ("\n".join(lines) + "\n").encode())])
+        assert result.rejects.height == 0
+        rows = result.rows.to_dicts()
+        assert [r["operation"] for r in rows[:2]] == ["GetObject", "rest.get.object"]
+        assert rows[2]["acl_required"] is None and "'No'" in rows[2]["anomalies"]
+        assert rows[3]["http_status"] is None and "'2OO'" in rows[3]["anomalies"]
+        assert rows[4]["bytes_sent"] is None and "'-42'" in rows[4]["anomalies"]
+        assert rows[5]["event_time"] is None and "[31/Feb/2024" in rows[5]["anomalies"]
+        assert all(r["request_id"] == "V0" and r["anomalies"] for r in rows)
+        assert "field 7 (operation) is 'GetObject'" in rows[0]["anomalies"]
+
+
+def test_escaped_quotes_in_quoted_fields_are_read_as_quotes() -> None:
+    line = _good("Q1", ua='Mozilla/5.0 "quoted" \\ back\\slash')
+    assert '\\"quoted\\"' in line  # the renderer writes what the parser reads back
+    result = parse_access_logs([("o", line.encode())])
+    assert result.rows["user_agent"].to_list() == ['Mozilla/5.0 "quoted" \\ back\\slash']
+    assert result.rows["anomalies"].to_list() == [None]
+
+
+def test_on_the_bundled_breach_a_hostile_user_agent_hides_none_of_the_attackers_requests() -> None:
+    # The breach scenario regenerated with every attacker tool sending that user agent: before
+    # the fix, all of the attacker's access-log GETs (90 of them) went to the rejects.
+    from s3forensics.samples import build_samples
+    from s3forensics.samples.world import UA
+
+    def attacker_gets(**agents: str) -> tuple[int, int]:
+        with mock.patch.multiple(UA, **agents):
+            samples = build_samples()
+        objects = [(p, b) for p, b in samples.files.items() if "s3-access" in p]
+        result = parse_access_logs(objects)
+        ips = samples.answers["attacker"]["ips"]
+        gets = result.rows.filter(
+            pl.col("remote_ip").is_in(ips) & (pl.col("operation") == "REST.GET.OBJECT")
+        )
+        return gets.height, result.rejects.height
+
+    as_shipped = attacker_gets(ATTACKER_RCLONE=UA.ATTACKER_RCLONE)
+    hostile = attacker_gets(
+        ATTACKER_CLI=_RECORD_START, ATTACKER_RCLONE=_RECORD_START, ATTACKER_BOTO3=_RECORD_START
+    )
+    assert as_shipped[0] > 50
+    assert hostile == as_shipped  # same GETs, and only the three damaged lines rejected
