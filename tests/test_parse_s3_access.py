@@ -655,3 +655,46 @@ def test_on_the_bundled_breach_a_hostile_user_agent_hides_none_of_the_attackers_
     )
     assert as_shipped[0] > 50
     assert hostile == as_shipped  # same GETs, and only the three damaged lines rejected
+
+
+# Elastic's field names -> ours, for comparing with its published expectations.
+_ELASTIC = {
+    "bucket_owner": "bucket_owner", "bucket": "bucket", "remote_ip": "remote_ip",
+    "requester": "requester", "request_id": "request_id", "operation": "operation", "key": "key",
+    "request_uri": "request_uri", "http_status": "http_status", "error_code": "error_code",
+    "bytes_sent": "bytes_sent", "object_size": "object_size", "total_time": "total_time_ms",
+    "turn_around_time": "turnaround_time_ms", "user_agent": "user_agent", "host_id": "host_id",
+    "signature_version": "signature_version", "cipher_suite": "cipher_suite",
+    "authentication_type": "authentication_type", "host_header": "host_header",
+    "tls_version": "tls_version",
+}  # fmt: skip
+
+
+def test_published_lines_parse_as_elastic_expects_them() -> None:
+    # elastic/integrations s3access pipeline test: aws.s3access.* of its -expected.json for the
+    # first, second, third and fourth lines of published.log (fields it leaves out are NULL).
+    expected = {
+        1: {"bucket": "test-s3-ks", "request_id": "44EE8651683CB4DA", "bytes_sent": 142,
+            "total_time": 17, "http_status": 200, "operation": "REST.GET.LOCATION",
+            "request_uri": "GET /test-s3-ks/?location&aws-account=627959692251 HTTP/1.1"},
+        2: {"bytes_sent": 265, "total_time": 2, "turn_around_time": 1,
+            "operation": "REST.GET.BUCKET"},
+        3: {"bucket": "jsoriano-s3-test", "http_status": 204, "key": "jolokia-war-1.5.0.war",
+            "object_size": 344017, "operation": "BATCH.DELETE.OBJECT",
+            "requester": "arn:aws:iam::123456:user/test@elastic.co",
+            "host_header": "s3.eu-central-1.amazonaws.com", "tls_version": "TLSv1.2"},
+        4: {"http_status": 200, "object_size": 773, "total_time": 103, "turn_around_time": 13,
+            "requester": "svc:delivery.logs.amazonaws.com", "request_id": "MVGXZXEVN3IG9S24",
+            "cipher_suite": "ECDHE-RSA-AES128-GCM-SHA256"},
+    }  # fmt: skip
+    absent = {1: ["key", "object_size", "turn_around_time", "error_code"],
+              3: ["request_uri", "bytes_sent", "total_time", "user_agent"],
+              4: ["remote_ip", "bytes_sent", "user_agent"]}  # fmt: skip
+    rows = {r["line_no"]: r for r in parse_access_log_file(GOLDEN / "published.log").rows.to_dicts()}
+    for line_no, fields in expected.items():
+        for name, value in fields.items():
+            assert rows[line_no][_ELASTIC[name]] == value, (line_no, name)
+        for name in absent.get(line_no, []):
+            assert rows[line_no][_ELASTIC[name]] is None, (line_no, name)
+    assert rows[1]["user_agent"].startswith("AWS-Support-TrustedAdvisor, aws-internal/3 ")
+    assert all(r["anomalies"] is None for r in rows.values())
