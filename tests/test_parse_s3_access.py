@@ -352,7 +352,8 @@ def test_a_large_batch_parses_exactly_like_its_objects_one_by_one(rejects_at: st
     good = ["eras.log", "unusual.log"] * 120
     order = good + ["bad.log"] if rejects_at == "end" else ["garbage", "bad.log", *good]
     batch = [(f"{name}#{i}", files[name]) for i, name in enumerate(order)]
-    assert s3_access._lines_frame(batch)["line"].n_chunks() > 1  # the case under test
+    # The case under test:
+    assert s3_access._lines_frame([(e, d, 1) for e, d in batch])["line"].n_chunks() > 1
 
     result = parse_access_logs(batch)
     alone = {name: parse_access_logs([(name, files[name])]) for name in set(order)}
@@ -698,3 +699,45 @@ def test_published_lines_parse_as_elastic_expects_them() -> None:
             assert rows[line_no][_ELASTIC[name]] is None, (line_no, name)
     assert rows[1]["user_agent"].startswith("AWS-Support-TrustedAdvisor, aws-internal/3 ")
     assert all(r["anomalies"] is None for r in rows.values())
+
+
+# --- objects and lines of any size ---------------------------------------------------------------
+
+
+def test_objects_parsed_a_piece_at_a_time_give_the_same_rows_and_rejects() -> None:
+    # Large objects are parsed in batches of whole lines; where the cuts fall must not matter.
+    objects = [(p.name, p.read_bytes()) for p in sorted(GOLDEN.glob("*.log"))]
+    objects.append(("bom", b"\xef\xbb\xbf" + objects[0][1]))
+    whole = parse_access_logs(objects)
+    with mock.patch.object(s3_access, "_BATCH_BYTES", 1500):
+        assert len(list(s3_access._batches(objects))) > 10  # the case under test
+        pieces = parse_access_logs(objects)
+    assert pieces.rows.equals(whole.rows)
+    assert pieces.rejects.equals(whole.rejects)
+
+
+def test_an_overlong_line_is_a_reject_with_its_start_kept_and_the_rest_still_loads() -> None:
+    huge = "A" * (s3_access.MAX_LINE_BYTES + 10)
+    text = "\n".join([_good("L1"), huge, _good("L3"), "garbage", huge + "\r", _good("L6"), huge])
+    objects = [("o", text.encode()), ("p", f"{_good('P1')}\n".encode())]
+    result = parse_access_logs(objects)
+
+    assert result.rows.select("evidence_id", "line_no", "request_id").rows() == [
+        ("o", 1, "L1"), ("o", 3, "L3"), ("o", 6, "L6"), ("p", 1, "P1")
+    ]
+    rejects = result.rejects.to_dicts()
+    assert [(r["evidence_id"], r["line_no"]) for r in rejects] == [
+        ("o", 2), ("o", 4), ("o", 5), ("o", 7)
+    ]
+    for r in (rejects[0], rejects[2], rejects[3]):
+        assert r["raw"] == "A" * s3_access.RAW_KEPT_BYTES
+        assert r["reason"].startswith("line too long: 1,048,58")
+        assert "MAX_LINE_BYTES" in r["reason"]
+    _assert_every_line_accounted(objects)
+
+
+def test_a_line_just_under_the_limit_is_still_read_as_a_line() -> None:
+    line = _good("U1", ua="u" * (s3_access.MAX_LINE_BYTES - 400))
+    assert len(line) < s3_access.MAX_LINE_BYTES
+    result = parse_access_logs([("o", (line + "\n" + _good("U2")).encode())])
+    assert result.rows["request_id"].to_list() == ["U1", "U2"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote_to_bytes
@@ -29,6 +29,7 @@ from .common import REJECT_SCHEMA, ParseResult, decompress, read_object
 __all__ = [
     "ACCESS_LOG_FIELDS",
     "ACCESS_LOG_SCHEMA",
+    "MAX_LINE_BYTES",
     "looks_like_access_log",
     "parse_access_log_bytes",
     "parse_access_log_file",
@@ -165,7 +166,26 @@ _SNIFF_RX = re.compile(_SNIFF_HEAD.pattern + rf"[^ ]+ .+? [^ ]+ {_OP} ", re.ASCI
 
 def parse_access_logs(objects: Iterable[tuple[str, bytes]]) -> ParseResult:
     """Parse decompressed access log objects `(evidence_id, content)` into rows and rejects."""
-    lines = _lines_frame(objects)
+    rows: list[pl.DataFrame] = []
+    rejects: list[pl.DataFrame] = []
+    for batch, too_long in _batches(objects):
+        if batch:
+            result = _parse_batch(batch)
+            rows.append(result.rows)
+            rejects.append(result.rejects)
+        if too_long is not None:
+            rejects.append(too_long)
+    if len(rows) == 1 and len(rejects) == 1:
+        return ParseResult(rows[0], rejects[0])  # the usual case: one batch, nothing to join
+    return ParseResult(
+        pl.concat([pl.DataFrame(schema=ACCESS_LOG_SCHEMA), *rows]),
+        pl.concat([pl.DataFrame(schema=REJECT_SCHEMA), *rejects]),
+    )
+
+
+def _parse_batch(batch: list[tuple[str, bytes, int]]) -> ParseResult:
+    """Rows and rejects of a batch of pieces `(evidence_id, lines, first line number)`."""
+    lines = _lines_frame(batch)
     if lines.height == 0:
         return ParseResult(
             pl.DataFrame(schema=ACCESS_LOG_SCHEMA), pl.DataFrame(schema=REJECT_SCHEMA)
@@ -213,16 +233,103 @@ def looks_like_access_log(sample: bytes) -> bool:
 
 _BOM = b"\xef\xbb\xbf"
 
+#: The longest line (in bytes) read as a possible record. AWS records are a few hundred bytes,
+#: a few KB with a long user agent or request URI (S3 refuses request headers over 8 KB); a
+#: longer line is a reject whose raw keeps its first RAW_KEPT_BYTES, and it is never split into
+#: fields, so a damaged or hostile object cannot cost its size several times over.
+MAX_LINE_BYTES = 1024 * 1024
+#: How much of an overlong line its reject keeps as raw.
+RAW_KEPT_BYTES = 4096
+# Bytes of lines parsed in one pass: splitting into fields holds a few copies of a batch, so
+# an object larger than this (up to MAX_OBJECT_BYTES) is parsed a piece at a time.
+_BATCH_BYTES = 48 * 1024 * 1024
 
-def _lines_frame(objects: Iterable[tuple[str, bytes]]) -> pl.DataFrame:
-    """One row per line of every object: evidence_id, line_no (1-based), line."""
+_Piece = tuple[str, bytes, int]  # evidence_id, whole lines, number of the first line
+
+
+def _batches(
+    objects: Iterable[tuple[str, bytes]],
+) -> Iterator[tuple[list[_Piece], pl.DataFrame | None]]:
+    """Group the objects' lines into batches of about _BATCH_BYTES, in order, each followed by
+    the reject of the overlong line that ends it (None when none does)."""
+    batch_bytes = _BATCH_BYTES
+    batch: list[_Piece] = []
+    size = 0
+    for evidence_id, data in objects:
+        # A byte-order mark is not part of the first record. Offsets, not slices, until a piece
+        # is cut: an object that fits a batch whole is never copied here.
+        start = 3 if data.startswith(_BOM) else 0
+        line_no = 1
+        spans = _overlong_lines(data, start) if len(data) - start > MAX_LINE_BYTES else []
+        for span_start, span_end in [*spans, (len(data), len(data))]:
+            pos = start
+            while pos < span_start:  # the lines before the overlong one (or the end)
+                end = span_start
+                if end - pos > batch_bytes - size:
+                    # Whole lines only: cut after the last newline that fits the batch.
+                    cut = data.rfind(b"\n", pos, pos + batch_bytes - size)
+                    if cut == -1 and batch:
+                        yield batch, None
+                        batch, size = [], 0
+                        continue
+                    if cut != -1:
+                        end = cut + 1
+                piece = data if (pos, end) == (0, len(data)) else data[pos:end]
+                batch.append((evidence_id, piece, line_no))
+                size += end - pos
+                line_no += piece.count(b"\n")
+                pos = end
+            if span_start < len(data):
+                yield batch, _overlong_reject(evidence_id, data, span_start, span_end, line_no)
+                batch, size = [], 0
+                line_no += 1
+                start = span_end + 1
+    yield batch, None
+
+
+def _overlong_lines(data: bytes, start: int) -> list[tuple[int, int]]:
+    """Byte spans (start, end before the newline) of the lines longer than MAX_LINE_BYTES."""
+    # Such a line covers at least one whole window of half that size with no newline in it, so
+    # looking at each window once finds them all: a few hundred finds for the largest object,
+    # each stopping at the first newline, instead of a pass over every line.
+    half = MAX_LINE_BYTES // 2
+    spans: list[tuple[int, int]] = []
+    window = start
+    while window + half <= len(data):
+        if data.find(b"\n", window, window + half) != -1:
+            window += half
+            continue
+        line_start = max(data.rfind(b"\n", start, window) + 1, start)
+        line_end = data.find(b"\n", window + half)
+        line_end = len(data) if line_end == -1 else line_end
+        if line_end - line_start > MAX_LINE_BYTES:
+            spans.append((line_start, line_end))
+        window = line_end + 1
+    return spans
+
+
+def _overlong_reject(
+    evidence_id: str, data: bytes, start: int, end: int, line_no: int
+) -> pl.DataFrame:
+    """The reject of the line at data[start:end]: its first RAW_KEPT_BYTES, and why."""
+    kept = data[start : start + RAW_KEPT_BYTES].decode("utf-8", "backslashreplace")
+    reason = (
+        f"line too long: {end - start:,} bytes, over the {MAX_LINE_BYTES:,} a record may have "
+        f"(MAX_LINE_BYTES); raw keeps its first {RAW_KEPT_BYTES:,} bytes"
+    )
+    return pl.DataFrame(
+        [(evidence_id, line_no, None, kept, reason)], schema=REJECT_SCHEMA, orient="row"
+    )
+
+
+def _lines_frame(objects: Iterable[_Piece]) -> pl.DataFrame:
+    """One row per line of every piece: evidence_id, line_no (1-based), line."""
     ids: list[str] = []
+    firsts: list[int] = []
     counts: list[int] = []
     chunks: list[bytes] = []
     csv_safe = True
-    for evidence_id, data in objects:
-        if data.startswith(_BOM):
-            data = data[3:]  # a byte-order mark is not part of the first record
+    for evidence_id, data, first_line in objects:
         n = data.count(b"\n")
         chunks.append(data)
         if data and not data.endswith(b"\n"):
@@ -232,17 +339,22 @@ def _lines_frame(objects: Iterable[tuple[str, bytes]]) -> pl.DataFrame:
         # data sends the batch down the plain Python path instead.
         csv_safe = csv_safe and b"\x00" not in data
         ids.append(evidence_id)
+        firsts.append(first_line)
         counts.append(n)
-    blob = b"".join(chunks)
+    blob = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    del chunks
     lines = _split_lines_csv(blob, sum(counts)) if csv_safe else None
     if lines is None:
         lines = _split_lines_py(blob)
     meta = pl.DataFrame(
-        {"evidence_id": ids, "_n": counts}, schema={"evidence_id": pl.String, "_n": pl.Int64}
+        {"evidence_id": ids, "_first": firsts, "_n": counts},
+        schema={"evidence_id": pl.String, "_first": pl.Int64, "_n": pl.Int64},
     ).filter(pl.col("_n") > 0)
     frame = meta.select(
         pl.col("evidence_id").repeat_by("_n").explode(),
-        pl.int_ranges(1, pl.col("_n") + 1, dtype=pl.Int64).explode().alias("line_no"),
+        pl.int_ranges("_first", pl.col("_first") + pl.col("_n"), dtype=pl.Int64)
+        .explode()
+        .alias("line_no"),
     ).with_columns(lines.alias("line"))
     if b"\r" in blob or frame.get_column("line").str.ends_with(" ").any():
         # Only pay for the strip when some line needs it (CRLF files, trailing spaces).
