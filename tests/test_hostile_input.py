@@ -9,8 +9,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -22,7 +24,7 @@ from s3forensics.case import Case
 from s3forensics.errors import InputError
 from s3forensics.parse import cloudtrail
 from s3forensics.parse.cloudtrail import parse_cloudtrail
-from s3forensics.parse.common import MAX_OBJECT_BYTES, decompress
+from s3forensics.parse.common import MAX_OBJECT_BYTES, decompress, interruptible
 from s3forensics.parse.s3_access import MAX_LINE_BYTES
 
 PROMISE_BYTES = 3 * 1024**3 // 2  # 1.5 GiB
@@ -176,3 +178,60 @@ def test_a_document_the_decoder_cannot_hold_fails_alone_and_the_batch_loads() ->
         "object not loaded: too large to decode within the parser's 8MB of memory (a very large "
         "document or record); split it into smaller files to load it"
     ]
+
+
+# --- Ctrl-C --------------------------------------------------------------------------------------
+
+# The CLI in a child process, with Ctrl-C (SIGINT) sent to itself while the first CloudTrail
+# batch is being decoded: a user pressing Ctrl-C during a long parse.
+_CTRL_C_CHILD = """
+import os, signal, sys, threading
+from s3forensics.cli.main import main
+from s3forensics.parse import cloudtrail
+
+real = cloudtrail._run_query
+
+def run_query(batches):
+    if batches:
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    return real(batches)
+
+cloudtrail._run_query = run_query
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_while_parsing_cloudtrail_is_a_clean_interruption(tmp_path: Path) -> None:
+    # Issue 12 item 8: DuckDB turned the KeyboardInterrupt into "RuntimeError: Query
+    # interrupted" (or an Invalid Input Error naming it), printed with a traceback, exit 1.
+    src = tmp_path / "src"
+    src.mkdir()
+    one = json.dumps(dict(RECORD, eventID="E", userAgent="aws-cli/2.0 " + "x" * 200))
+    body = ",".join(one.replace('"E"', f'"E{i}"') for i in range(120_000))  # ~45 MB to decode
+    (src / "111122223333_CloudTrail_us-east-1_20240101T0000Z_cccccccccccccccc.json.gz") \
+        .write_bytes(gzip.compress(('{"Records":[' + body + "]}").encode(), 1))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_CHILD, "ingest", "--quiet", "--case",
+         str(tmp_path / "case"), str(src)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip() == (
+        "s3forensics ingest: interrupted; the case keeps only complete batches"
+    )
+    assert proc.returncode == 130
+
+
+def test_interruptible_reports_ctrl_c_whatever_the_query_turned_it_into() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), interruptible():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs here
+        except KeyboardInterrupt:
+            raise RuntimeError("Query interrupted") from None  # what DuckDB makes of it
+    with pytest.raises(RuntimeError, match="no Ctrl-C"), interruptible():
+        raise RuntimeError("no Ctrl-C: errors pass through as they are")
+    assert signal.getsignal(signal.SIGINT) is before

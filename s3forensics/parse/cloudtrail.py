@@ -25,7 +25,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from ..errors import InputError
-from .common import REJECT_SCHEMA, ParseResult, decompress, read_object
+from .common import REJECT_SCHEMA, ParseResult, decompress, interruptible, read_object
 
 __all__ = [
     "CLOUDTRAIL_SCHEMA",
@@ -673,11 +673,14 @@ def _run_query(batches: list[tuple[str, pa.RecordBatch]]) -> pl.DataFrame:
         ":memory:", config={"memory_limit": _PARSE_MEMORY, "threads": _half_the_cores()}
     )
     try:
-        con.execute(_MACROS)
-        for name, group in grouped.items():
-            schema = {"objs_lines": _LINES_SCHEMA, "objs_split": _SPLIT_SCHEMA}.get(name, _DOC_SCHEMA)
-            con.register(name, pa.Table.from_batches(group, schema=schema))
-        return con.sql(_SQL).pl()
+        with interruptible():  # Ctrl-C here is a KeyboardInterrupt, not DuckDB's RuntimeError
+            con.execute(_MACROS)
+            for name, group in grouped.items():
+                schema = {"objs_lines": _LINES_SCHEMA, "objs_split": _SPLIT_SCHEMA}.get(
+                    name, _DOC_SCHEMA
+                )
+                con.register(name, pa.Table.from_batches(group, schema=schema))
+            return con.sql(_SQL).pl()
     finally:
         con.close()
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import gzip
 import io
+import signal
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import polars as pl
 
@@ -18,6 +23,7 @@ __all__ = [
     "REJECT_SCHEMA",
     "empty_rejects",
     "decompress",
+    "interruptible",
     "read_object",
     "too_large",
 ]
@@ -103,3 +109,43 @@ def too_large(size: int) -> str:
         f"{size:,} bytes, more than the {MAX_OBJECT_BYTES:,} one object may hold "
         "(MAX_OBJECT_BYTES); not loaded"
     )
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Make Ctrl-C inside the block surface as KeyboardInterrupt, whatever DuckDB makes of it.
+
+    DuckDB (and the Arrow scans it calls back into) turn a KeyboardInterrupt raised during a
+    query into its own errors: RuntimeError("Query interrupted"), InterruptException, or an
+    InvalidInputException naming the KeyboardInterrupt. Callers (the CLI's one-line
+    "interrupted" message, exit 130) should see what the user did. Outside the main thread
+    no signal handler can be set, and the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hit: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        hit.append(signum)
+        if callable(previous):
+            previous(signum, frame)  # the default raises KeyboardInterrupt
+        else:
+            raise KeyboardInterrupt
+
+    if previous in (signal.SIG_IGN, None):
+        yield  # Ctrl-C is ignored here (or handled outside Python): nothing to translate
+        return
+    signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    except BaseException:
+        if hit:
+            raise KeyboardInterrupt from None
+        raise
+    else:
+        if hit:
+            raise KeyboardInterrupt  # swallowed inside the query, which then went on
+    finally:
+        signal.signal(signal.SIGINT, previous)

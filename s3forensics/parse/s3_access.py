@@ -24,7 +24,7 @@ from urllib.parse import unquote_to_bytes
 
 import polars as pl
 
-from .common import REJECT_SCHEMA, ParseResult, decompress, read_object
+from .common import REJECT_SCHEMA, ParseResult, decompress, interruptible, read_object
 
 __all__ = [
     "ACCESS_LOG_FIELDS",
@@ -869,11 +869,12 @@ def _url_decode(encoded: pl.DataFrame) -> pl.DataFrame:
     """Decode `key` once as a form (`_once`: + is a space) or percent-decode it twice."""
     con = _duckdb_cursor()
     try:
-        con.register("enc", encoded.to_arrow())
-        out = con.sql(
-            "SELECT _i, key, _once, CASE WHEN _once THEN try(url_decode(replace(key, '+', ' '))) "
-            "ELSE try(url_decode(try(url_decode(key)))) END AS object_key FROM enc"
-        ).pl()
+        with interruptible():  # Ctrl-C here is a KeyboardInterrupt, not DuckDB's RuntimeError
+            con.register("enc", encoded.to_arrow())
+            out = con.sql(
+                "SELECT _i, key, _once, CASE WHEN _once THEN try(url_decode(replace(key, '+', ' '))) "
+                "ELSE try(url_decode(try(url_decode(key)))) END AS object_key FROM enc"
+            ).pl()
     finally:
         con.close()
     failed = out.filter(pl.col("object_key").is_null())
