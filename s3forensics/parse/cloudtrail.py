@@ -419,7 +419,12 @@ def parse_cloudtrail(
     if out is not None:
         # A Records file whose text split left a piece that is not a record is read again as one
         # document: the split was wrong (or the file is damaged, which the document read tells).
-        bad_split = pl.col("reason").is_not_null() & pl.col("obj_no").is_in(list(documents))
+        # (A record too long to decode is not a sign of a wrong split: it is one either way.)
+        bad_split = (
+            pl.col("reason").is_not_null()
+            & ~pl.col("reason").str.starts_with("record too long")
+            & pl.col("obj_no").is_in(list(documents))
+        )
         failed = out.filter(bad_split).get_column("obj_no").unique().to_list() if documents else []
         if failed:
             again = _query_or_fail([("records", documents[obj_no]) for obj_no in failed], fail)
