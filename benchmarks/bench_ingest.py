@@ -208,7 +208,7 @@ def work_sal_regex(root: Path) -> int:
             key = f[7]
             # AWS's regex stops at acl_required (field 26): source_region and later are not captured.
             rows.append((*f[:8], None if key is None else unquote(key), *f[8:25], f[25] == "Yes",
-                         None, None, evidence_id, line_no))
+                         None, None, None, evidence_id, line_no))  # region, extra, anomalies
     frame = pl.DataFrame(rows, schema=ACCESS_LOG_SCHEMA, orient="row")
     return frame.height
 

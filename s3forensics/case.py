@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -30,7 +31,7 @@ from .evidence_files import (
     store_copy,
 )
 from .parse.cloudtrail import parse_cloudtrail
-from .parse.common import ParseResult, decompress
+from .parse.common import MAX_OBJECT_BYTES, ParseResult, decompress, too_large
 from .parse.s3_access import parse_access_logs
 from .views import install_views
 
@@ -662,10 +663,17 @@ def _discard_copy(item: _Item) -> None:
 
 
 def _read_evidence(path: str) -> bytes:
-    """A file's bytes, read without updating its access time where the system allows it."""
+    """A file's bytes, read without updating its access time where the system allows it.
+
+    A file larger than MAX_OBJECT_BYTES is refused before it is read (OSError EFBIG, which
+    ingest reports as an error naming the file and goes on): it is held whole in memory.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOATIME", 0))
     except PermissionError:
         fd = os.open(path, os.O_RDONLY)  # O_NOATIME is for the file's owner only
     with os.fdopen(fd, "rb") as fh:
+        size = os.fstat(fd).st_size
+        if size > MAX_OBJECT_BYTES:
+            raise OSError(errno.EFBIG, too_large(size))
         return fh.read()

@@ -45,6 +45,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "acl_required": "True if an ACL was required to authorise the request; NULL if the log era lacks the field.",
         "source_region": "AWS Region the request originated from (field added in 2026); NULL if absent.",
         "extra_fields": "Fields after the 27th, kept verbatim (formats AWS adds in future).",
+        "anomalies": "What is odd about this record, '; '-separated (a value that does not fit its field, kept as logged; client text shaped like another record); NULL when nothing is.",
         "evidence_id": "Evidence object the line came from (evidence.evidence_id).",
         "line_no": "1-based line number of the record in its evidence object.",
     },

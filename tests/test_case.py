@@ -517,3 +517,21 @@ def test_file_names_with_a_backslash_or_a_newline_are_stored_encoded_and_recorde
         assert set(ev["stored_as"]) == {"encoded"} and not any(ev["name_escaped"])
         assert all(p.startswith("evidence/@encoded/") for p in ev["case_path"])
         assert_every_copy_intact(case)
+
+
+def test_a_case_made_before_the_anomalies_column_gains_it_and_keeps_loading(
+        tmp_path: Path, logs: Path) -> None:
+    import duckdb
+
+    root = tmp_path / "old"
+    with Case.open(root) as case:
+        case.ingest([logs / SAL_NAME], progress=False)
+    con = duckdb.connect(str(root / "case.duckdb"))
+    con.execute("ALTER TABLE s3_access_logs DROP COLUMN anomalies")  # as an older version made it
+    con.close()
+    more = tmp_path / "more"
+    write(more, "2024-05-02-00-00-00-ABCDEF0123456789", sal_object(3, start=50))
+    with Case.open(root) as case:
+        case.ingest([more], progress=False)
+        counts = case.sql("SELECT count(*) AS n, count(anomalies) AS flagged FROM s3_access_logs")
+    assert counts["n"][0] == 8 and counts["flagged"][0] == 0

@@ -208,7 +208,7 @@ def _parsed_form(record: dict[str, Any], n_fields: int, line_no: int) -> dict[st
     expected: dict[str, Any] = {}
     for name in ACCESS_LOG_SCHEMA:
         value = record.get(name)
-        if name in ("object_key", "extra_fields", "evidence_id", "line_no"):
+        if name in ("object_key", "extra_fields", "anomalies", "evidence_id", "line_no"):
             continue
         if name not in present:
             expected[name] = None
@@ -217,14 +217,15 @@ def _parsed_form(record: dict[str, Any], n_fields: int, line_no: int) -> dict[st
         elif name == "acl_required":
             expected[name] = bool(value)  # the renderer writes "-" for both False and unknown
         elif name in ("request_uri", "referer", "user_agent"):
-            # The parser keeps the text between the quotes as logged, escapes included.
-            expected[name] = None if value in (None, "-") else value.replace('"', '\\"')
+            # The renderer escapes quotes as \"; the parser reads them back as quotes.
+            expected[name] = None if value in (None, "-") else value
         else:
             expected[name] = value
     key = record["object_key"]
     expected["key"] = None if key is None else encode_key(key, record["operation"])
     expected["object_key"] = key
     expected["extra_fields"] = record.get("extra_fields")
+    expected["anomalies"] = None
     expected["evidence_id"] = "obj"
     expected["line_no"] = line_no
     return expected
@@ -351,7 +352,8 @@ def test_a_large_batch_parses_exactly_like_its_objects_one_by_one(rejects_at: st
     good = ["eras.log", "unusual.log"] * 120
     order = good + ["bad.log"] if rejects_at == "end" else ["garbage", "bad.log", *good]
     batch = [(f"{name}#{i}", files[name]) for i, name in enumerate(order)]
-    assert s3_access._lines_frame(batch)["line"].n_chunks() > 1  # the case under test
+    # The case under test:
+    assert s3_access._lines_frame([(e, d, 1) for e, d in batch])["line"].n_chunks() > 1
 
     result = parse_access_logs(batch)
     alone = {name: parse_access_logs([(name, files[name])]) for name in set(order)}
@@ -435,6 +437,7 @@ def test_schema_is_the_documented_column_contract() -> None:
         "extra_fields",
         "evidence_id",
         "line_no",
+        "anomalies",
     ]
     assert ACCESS_LOG_SCHEMA["event_time"] == pl.Datetime("us", "UTC")
     assert ACCESS_LOG_SCHEMA["http_status"] == pl.Int32
@@ -512,3 +515,229 @@ def test_batch_delete_keys_are_form_encoded_once() -> None:
                                             "tmp/a%2Bb+c%25.txt"]
     assert result.rows["object_key"].to_list() == ["Screen Shot 2019-09-09 at 9.08.44 AM.png",
                                                    "tmp/a+b c%.txt"]
+
+
+# --- hostile input: text a client chooses --------------------------------------------------------
+
+_HEX64 = "0123456789abcdef" * 4
+_RECORD_START = f"x {_HEX64} zz [01/Jan/2000:00:00:00 +0000]"
+# A whole forged record inside a header, unescaped quotes included (S3 does not escape them).
+_FORGED_RECORD = (
+    f'Mozilla/5.0 {OWNER} awsexamplebucket1 [01/Jan/2000:00:00:00 +0000] 192.0.2.1 - '
+    'AAAABBBBCCCCDDDD REST.GET.OBJECT decoy.txt "GET /decoy.txt HTTP/1.1" 200 - 1 1 1 1 "-" "curl'
+)
+
+
+def _attacker_line(request_id: str, *, ua: str = "curl/8.5.0", referer: str | None = None) -> str:
+    return format_access_log_line(
+        {
+            "bucket_owner": OWNER,
+            "bucket": "b",
+            "event_time": datetime(2024, 5, 1, tzinfo=UTC),
+            "remote_ip": "203.0.113.66",
+            "requester": "arn:aws:iam::123456789012:user/mallory",
+            "request_id": request_id,
+            "operation": "REST.GET.OBJECT",
+            "object_key": "secret.csv",
+            "request_uri": "GET /secret.csv HTTP/1.1",
+            "http_status": 200,
+            "bytes_sent": 42,
+            "referer": referer,
+            "user_agent": ua,
+            "source_region": "us-east-1",
+        }
+    ).replace('\\"', '"')  # as S3 writes them: the client's quotes unescaped
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "reference-grammar"])
+def test_a_header_shaped_like_a_record_start_does_not_hide_the_request(fast_path: bool) -> None:
+    # Issue 12 item 1: a user agent holding "<64 hex> <bucket> [<time>" sent the attacker's own
+    # request to the rejects as "two records run together", hiding it from every query.
+    lines = [
+        _attacker_line("UA1", ua=_RECORD_START),
+        _attacker_line("REF1", referer=_RECORD_START),
+        _attacker_line("UA2", ua=_FORGED_RECORD),
+        _attacker_line("REF2", referer=_FORGED_RECORD),
+        _attacker_line("BOTH", ua=_FORGED_RECORD, referer=_RECORD_START),
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    with mock.patch.object(s3_access, "_USE_FAST_PATH", fast_path):
+        result = parse_access_logs([("o", data)])
+
+    assert result.rejects.select("line_no", "reason").rows() == []
+    rows = result.rows
+    assert rows["request_id"].to_list() == ["UA1", "REF1", "UA2", "REF2", "BOTH"]
+    assert rows["remote_ip"].unique().to_list() == ["203.0.113.66"]
+    assert rows["bytes_sent"].to_list() == [42] * 5
+    assert rows["source_region"].to_list() == ["us-east-1"] * 5  # the real tail, not a forged one
+    assert rows["user_agent"].to_list()[:3] == [_RECORD_START, "curl/8.5.0", _FORGED_RECORD]
+    assert rows["referer"].to_list()[:2] == [None, _RECORD_START]
+    # Kept, and flagged so an investigator sees the trick.
+    flagged = rows.select("request_id", "anomalies").rows()
+    assert all("holds text shaped like the start of another record" in a for _, a in flagged)
+    assert "field 16 (referer)" in flagged[1][1] and "field 17 (user_agent)" in flagged[0][1]
+
+
+def test_two_records_run_together_outside_client_text_are_still_rejected() -> None:
+    first, second = _good("R1"), _good("R2")
+    glued = first.replace("REST.GET.OBJECT", "REST.GET.OBJECT", 1)
+    cut_in_uri = first[: first.index('"GET /') + 6] + second  # an interrupted write, as in the samples
+    requester_glued = first[: first.index(" - R1")] + " arn:aws:iam::1:user/bob" + second
+    after_last_field = format_access_log_line(
+        {"bucket_owner": OWNER, "bucket": "b", "event_time": datetime(2024, 5, 1, tzinfo=UTC),
+         "request_id": "R3", "operation": "REST.GET.OBJECT", "object_key": "k",
+         "request_uri": "GET /k HTTP/1.1", "http_status": 200, "source_region": "us-east-1"}
+    ).replace('"-" "-" ', "- - ") + " " + second
+    data = "\n".join([glued, cut_in_uri, requester_glued, after_last_field]).encode()
+    for fast_path in (True, False):
+        with mock.patch.object(s3_access, "_USE_FAST_PATH", fast_path):
+            result = parse_access_logs([("o", data)])
+        assert result.rows["line_no"].to_list() == [1]
+        reasons = dict(result.rejects.select("line_no", "reason").rows())
+        assert sorted(reasons) == [2, 3, 4]
+        assert all(r.startswith("two records run together") for r in reasons.values()), reasons
+        assert "field 28" in reasons[4]
+
+
+def test_odd_values_are_kept_flagged_and_never_a_reason_to_reject() -> None:
+    # A line whose structure is a record is a row: an odd value keeps its raw text in
+    # `anomalies`, its typed column is NULL where it cannot be typed.
+    good = _attacker_line("V0")
+    lines = [
+        good.replace("REST.GET.OBJECT", "GetObject"),
+        good.replace("REST.GET.OBJECT", "rest.get.object"),
+        good.replace(" - - us-east-1", " - No us-east-1"),
+        good.replace(" 200 - 42 ", " 2OO - 42 "),
+        good.replace(" 200 - 42 ", " 200 - -42 "),
+        good.replace("[01/May/2024:00:00:00", "[31/Feb/2024:00:00:00"),
+    ]
+    for fast_path in (True, False):
+        with mock.patch.object(s3_access, "_USE_FAST_PATH", fast_path):
+            result = parse_access_logs([("o", ("\n".join(lines) + "\n").encode())])
+        assert result.rejects.height == 0
+        rows = result.rows.to_dicts()
+        assert [r["operation"] for r in rows[:2]] == ["GetObject", "rest.get.object"]
+        assert rows[2]["acl_required"] is None and "'No'" in rows[2]["anomalies"]
+        assert rows[3]["http_status"] is None and "'2OO'" in rows[3]["anomalies"]
+        assert rows[4]["bytes_sent"] is None and "'-42'" in rows[4]["anomalies"]
+        assert rows[5]["event_time"] is None and "[31/Feb/2024" in rows[5]["anomalies"]
+        assert all(r["request_id"] == "V0" and r["anomalies"] for r in rows)
+        assert "field 7 (operation) is 'GetObject'" in rows[0]["anomalies"]
+
+
+def test_escaped_quotes_in_quoted_fields_are_read_as_quotes() -> None:
+    line = _good("Q1", ua='Mozilla/5.0 "quoted" \\ back\\slash')
+    assert '\\"quoted\\"' in line  # the renderer writes what the parser reads back
+    result = parse_access_logs([("o", line.encode())])
+    assert result.rows["user_agent"].to_list() == ['Mozilla/5.0 "quoted" \\ back\\slash']
+    assert result.rows["anomalies"].to_list() == [None]
+
+
+def test_on_the_bundled_breach_a_hostile_user_agent_hides_none_of_the_attackers_requests() -> None:
+    # The breach scenario regenerated with every attacker tool sending that user agent: before
+    # the fix, all of the attacker's access-log GETs (90 of them) went to the rejects.
+    from s3forensics.samples import build_samples
+    from s3forensics.samples.world import UA
+
+    def attacker_gets(**agents: str) -> tuple[int, int]:
+        with mock.patch.multiple(UA, **agents):
+            samples = build_samples()
+        objects = [(p, b) for p, b in samples.files.items() if "s3-access" in p]
+        result = parse_access_logs(objects)
+        ips = samples.answers["attacker"]["ips"]
+        gets = result.rows.filter(
+            pl.col("remote_ip").is_in(ips) & (pl.col("operation") == "REST.GET.OBJECT")
+        )
+        return gets.height, result.rejects.height
+
+    as_shipped = attacker_gets(ATTACKER_RCLONE=UA.ATTACKER_RCLONE)
+    hostile = attacker_gets(
+        ATTACKER_CLI=_RECORD_START, ATTACKER_RCLONE=_RECORD_START, ATTACKER_BOTO3=_RECORD_START
+    )
+    assert as_shipped[0] > 50
+    assert hostile == as_shipped  # same GETs, and only the three damaged lines rejected
+
+
+# Elastic's field names -> ours, for comparing with its published expectations.
+_ELASTIC = {
+    "bucket_owner": "bucket_owner", "bucket": "bucket", "remote_ip": "remote_ip",
+    "requester": "requester", "request_id": "request_id", "operation": "operation", "key": "key",
+    "request_uri": "request_uri", "http_status": "http_status", "error_code": "error_code",
+    "bytes_sent": "bytes_sent", "object_size": "object_size", "total_time": "total_time_ms",
+    "turn_around_time": "turnaround_time_ms", "user_agent": "user_agent", "host_id": "host_id",
+    "signature_version": "signature_version", "cipher_suite": "cipher_suite",
+    "authentication_type": "authentication_type", "host_header": "host_header",
+    "tls_version": "tls_version",
+}  # fmt: skip
+
+
+def test_published_lines_parse_as_elastic_expects_them() -> None:
+    # elastic/integrations s3access pipeline test: aws.s3access.* of its -expected.json for the
+    # first, second, third and fourth lines of published.log (fields it leaves out are NULL).
+    expected = {
+        1: {"bucket": "test-s3-ks", "request_id": "44EE8651683CB4DA", "bytes_sent": 142,
+            "total_time": 17, "http_status": 200, "operation": "REST.GET.LOCATION",
+            "request_uri": "GET /test-s3-ks/?location&aws-account=627959692251 HTTP/1.1"},
+        2: {"bytes_sent": 265, "total_time": 2, "turn_around_time": 1,
+            "operation": "REST.GET.BUCKET"},
+        3: {"bucket": "jsoriano-s3-test", "http_status": 204, "key": "jolokia-war-1.5.0.war",
+            "object_size": 344017, "operation": "BATCH.DELETE.OBJECT",
+            "requester": "arn:aws:iam::123456:user/test@elastic.co",
+            "host_header": "s3.eu-central-1.amazonaws.com", "tls_version": "TLSv1.2"},
+        4: {"http_status": 200, "object_size": 773, "total_time": 103, "turn_around_time": 13,
+            "requester": "svc:delivery.logs.amazonaws.com", "request_id": "MVGXZXEVN3IG9S24",
+            "cipher_suite": "ECDHE-RSA-AES128-GCM-SHA256"},
+    }  # fmt: skip
+    absent = {1: ["key", "object_size", "turn_around_time", "error_code"],
+              3: ["request_uri", "bytes_sent", "total_time", "user_agent"],
+              4: ["remote_ip", "bytes_sent", "user_agent"]}  # fmt: skip
+    rows = {r["line_no"]: r for r in parse_access_log_file(GOLDEN / "published.log").rows.to_dicts()}
+    for line_no, fields in expected.items():
+        for name, value in fields.items():
+            assert rows[line_no][_ELASTIC[name]] == value, (line_no, name)
+        for name in absent.get(line_no, []):
+            assert rows[line_no][_ELASTIC[name]] is None, (line_no, name)
+    assert rows[1]["user_agent"].startswith("AWS-Support-TrustedAdvisor, aws-internal/3 ")
+    assert all(r["anomalies"] is None for r in rows.values())
+
+
+# --- objects and lines of any size ---------------------------------------------------------------
+
+
+def test_objects_parsed_a_piece_at_a_time_give_the_same_rows_and_rejects() -> None:
+    # Large objects are parsed in batches of whole lines; where the cuts fall must not matter.
+    objects = [(p.name, p.read_bytes()) for p in sorted(GOLDEN.glob("*.log"))]
+    objects.append(("bom", b"\xef\xbb\xbf" + objects[0][1]))
+    whole = parse_access_logs(objects)
+    with mock.patch.object(s3_access, "_BATCH_BYTES", 1500):
+        assert len(list(s3_access._batches(objects))) > 10  # the case under test
+        pieces = parse_access_logs(objects)
+    assert pieces.rows.equals(whole.rows)
+    assert pieces.rejects.equals(whole.rejects)
+
+
+def test_an_overlong_line_is_a_reject_with_its_start_kept_and_the_rest_still_loads() -> None:
+    huge = "A" * (s3_access.MAX_LINE_BYTES + 10)
+    text = "\n".join([_good("L1"), huge, _good("L3"), "garbage", huge + "\r", _good("L6"), huge])
+    objects = [("o", text.encode()), ("p", f"{_good('P1')}\n".encode())]
+    result = parse_access_logs(objects)
+
+    assert result.rows.select("evidence_id", "line_no", "request_id").rows() == [
+        ("o", 1, "L1"), ("o", 3, "L3"), ("o", 6, "L6"), ("p", 1, "P1")
+    ]
+    rejects = result.rejects.to_dicts()
+    assert [(r["evidence_id"], r["line_no"]) for r in rejects] == [
+        ("o", 2), ("o", 4), ("o", 5), ("o", 7)
+    ]
+    for r in (rejects[0], rejects[2], rejects[3]):
+        assert r["raw"] == "A" * s3_access.RAW_KEPT_BYTES
+        assert r["reason"].startswith("line too long: 1,048,58")
+        assert "MAX_LINE_BYTES" in r["reason"]
+    _assert_every_line_accounted(objects)
+
+
+def test_a_line_just_under_the_limit_is_still_read_as_a_line() -> None:
+    line = _good("U1", ua="u" * (s3_access.MAX_LINE_BYTES - 400))
+    assert len(line) < s3_access.MAX_LINE_BYTES
+    result = parse_access_logs([("o", (line + "\n" + _good("U2")).encode())])
+    assert result.rows["request_id"].to_list() == ["U1", "U2"]

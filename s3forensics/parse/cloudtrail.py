@@ -14,7 +14,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -25,10 +25,12 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from ..errors import InputError
-from .common import REJECT_SCHEMA, ParseResult, decompress, read_object
+from .common import REJECT_SCHEMA, ParseResult, decompress, interruptible, read_object
 
 __all__ = [
     "CLOUDTRAIL_SCHEMA",
+    "MAX_CLOUDTRAIL_BYTES",
+    "MAX_RECORD_BYTES",
     "CloudTrailParseResult",
     "parse_cloudtrail",
     "parse_cloudtrail_bytes",
@@ -150,6 +152,24 @@ _PUBLIC_KIND = {
 }  # fmt: skip
 
 _HEAD_BYTES = 16384  # how much of an object the layout is judged from
+
+#: The largest CloudTrail object (decompressed) that is parsed; a larger one is an error naming
+#: it. Decoding holds a few copies of an object's records beside DuckDB's buffer pool; measured
+#: whole-ingest peaks for one object of ordinary records: 48 MiB 0.77 GB, 64 MiB 0.90 GB (one
+#: record per line: 1.03 GB), 120 MiB 1.37 GB, 250 MiB 1.82 GB, against a 1.5 GiB promise.
+#: AWS delivers CloudTrail files of a few MB.
+MAX_CLOUDTRAIL_BYTES = 64 * 1024 * 1024
+#: The longest record (in bytes of JSON) that is decoded. CloudTrail records are a few KB and
+#: AWS bounds an event well under this; a longer one is a reject whose raw keeps its first
+#: RAW_KEPT_BYTES, so one hostile record cannot cost its size many times over in the decoder.
+MAX_RECORD_BYTES = 1024 * 1024
+#: How much of an overlong record its reject keeps as raw.
+RAW_KEPT_BYTES = 4096
+# Documents that yield no records are explained by Python's JSON reader, which holds a parsed
+# document as objects many times its size; larger ones get a shorter answer.
+_DIAGNOSE_BYTES = 8 * 1024 * 1024
+# DuckDB's buffer pool for one parse (see _run_query).
+_PARSE_MEMORY = "512MB"
 _FIRST_KEY = re.compile(r'\{\s*"((?:[^"\\]|\\.)*)"\s*:')
 _EVENT_KEY = re.compile(r'"(?:eventTime|eventVersion|eventID|eventName|eventSource)"\s*:')
 _LOOKUP_KEY = re.compile(r'"(?:CloudTrailEvent|EventId)"\s*:')
@@ -197,11 +217,16 @@ items AS (
     -- Lines arrive split already; record_no (rank among non-blank lines) is numbered afterwards.
     SELECT obj_no, evidence_id, kind, line_no, NULL, item FROM objs_lines
 ),
+sized AS (
+    -- A record longer than MAX_RECORD_BYTES is not decoded: it becomes a reject (see resolved).
+    SELECT *, strlen(item) > {MAX_RECORD_BYTES} AS too_long FROM items
+),
 unwrapped AS (
     SELECT *,
-        CASE WHEN kind IN {_WRAPPED_KINDS} THEN try(json_extract_string(item, '$.CloudTrailEvent'))
+        CASE WHEN too_long THEN NULL
+            WHEN kind IN {_WRAPPED_KINDS} THEN try(json_extract_string(item, '$.CloudTrailEvent'))
             ELSE item END AS rec
-    FROM items
+    FROM sized
 ),
 decoded AS (
     SELECT *, try(from_json(rec, '{_STRUCTURE}')) AS s FROM unwrapped
@@ -221,6 +246,9 @@ resolved AS (
     SELECT *,
         -- Nested CASEs, not ANDs: the JSON checks then run only on the few rows that fail.
         CASE
+            WHEN too_long THEN 'record too long: ' || format('{{:,}}', strlen(item))
+                || ' bytes, over the {MAX_RECORD_BYTES:,} a record may have (MAX_RECORD_BYTES); '
+                || 'raw keeps its first {RAW_KEPT_BYTES:,} bytes'
             WHEN rec IS NULL THEN CASE
                 WHEN NOT json_valid(item) THEN 'invalid-json'
                 ELSE 'no CloudTrailEvent: a lookup-events item must carry the record as a JSON '
@@ -289,7 +317,8 @@ SELECT
     s.responseElements::VARCHAR AS response_elements,
     s.additionalEventData::VARCHAR AS additional_event_data,
     s.resources::VARCHAR AS resources,
-    CASE WHEN reason IS NULL THEN rec ELSE item END AS raw,
+    CASE WHEN reason IS NULL THEN rec WHEN too_long THEN left(item, {RAW_KEPT_BYTES}) ELSE item END
+        AS raw,
     evidence_id,
     record_no,
     line_no,
@@ -386,21 +415,31 @@ def parse_cloudtrail(
             batches.append(("records-split", records))
             documents[obj.obj_no] = batch  # kept in case the split turns out wrong
 
-    out = _order(_run_query(batches)) if batches else None
+    out = _order(_query_or_fail(batches, fail)) if batches else None
     if out is not None:
         # A Records file whose text split left a piece that is not a record is read again as one
         # document: the split was wrong (or the file is damaged, which the document read tells).
-        bad_split = pl.col("reason").is_not_null() & pl.col("obj_no").is_in(list(documents))
+        # (A record too long to decode is not a sign of a wrong split: it is one either way.)
+        bad_split = (
+            pl.col("reason").is_not_null()
+            & ~pl.col("reason").str.starts_with("record too long")
+            & pl.col("obj_no").is_in(list(documents))
+        )
         failed = out.filter(bad_split).get_column("obj_no").unique().to_list() if documents else []
         if failed:
-            again = _run_query([("records", documents[obj_no]) for obj_no in failed])
+            again = _query_or_fail([("records", documents[obj_no]) for obj_no in failed], fail)
             kept = out.filter(~pl.col("obj_no").is_in(failed))
             out = _order(pl.concat([kept, again], how="vertical_relaxed"))
         # A document that yielded nothing is empty, or unusable as a whole: find out which.
-        seen = set(out["obj_no"].unique().to_list())
+        seen = set(out["obj_no"].unique().to_list()) | {obj_no for obj_no, _, _ in failures}
         for obj in prepared:
             if obj.obj_no not in seen and obj.kind not in _LINE_KINDS:
-                problem = _diagnose(obj.data.decode("utf-8", errors="replace"))
+                problem = (
+                    _diagnose(obj.data.decode("utf-8", errors="replace"))
+                    if len(obj.data) <= _DIAGNOSE_BYTES
+                    else f"no CloudTrail records could be read from this {len(obj.data):,}-byte "
+                    "document (not valid JSON, or not laid out as CloudTrail writes it)"
+                )
                 if problem is not None:
                     fail(obj.obj_no, obj.evidence_id, problem)
     return _assemble(out, failures, bad_lines)
@@ -464,6 +503,12 @@ def _classify(head: str) -> str | None:
 def _prepare(evidence_id: str, data: bytes) -> tuple[str | None, bytes]:
     """Kind and content of one object; None for an empty object, InputError when unusable."""
     data = decompress(data, where=evidence_id)
+    if len(data) > MAX_CLOUDTRAIL_BYTES:
+        raise InputError(
+            evidence_id,
+            f"{len(data):,} bytes of CloudTrail JSON, more than the {MAX_CLOUDTRAIL_BYTES:,} one "
+            "object may have (MAX_CLOUDTRAIL_BYTES); split it into smaller files to load it",
+        )
     if data.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, e.g. from PowerShell
         data = data[3:]
     head = data[:_HEAD_BYTES].decode("utf-8", errors="ignore").lstrip(" \t\r\n")
@@ -629,15 +674,43 @@ def _run_query(batches: list[tuple[str, pa.RecordBatch]]) -> pl.DataFrame:
     # A bounded buffer pool: parsing is streaming work, and ingest must stay well under 1.5 GiB.
     # Half the cores: ingest loads the previous batch into the case while this one parses, and
     # the two oversubscribing the machine was measured 1.4x slower than splitting it.
-    con = duckdb.connect(":memory:", config={"memory_limit": "512MB", "threads": _half_the_cores()})
+    con = duckdb.connect(
+        ":memory:", config={"memory_limit": _PARSE_MEMORY, "threads": _half_the_cores()}
+    )
     try:
-        con.execute(_MACROS)
-        for name, group in grouped.items():
-            schema = {"objs_lines": _LINES_SCHEMA, "objs_split": _SPLIT_SCHEMA}.get(name, _DOC_SCHEMA)
-            con.register(name, pa.Table.from_batches(group, schema=schema))
-        return con.sql(_SQL).pl()
+        with interruptible():  # Ctrl-C here is a KeyboardInterrupt, not DuckDB's RuntimeError
+            con.execute(_MACROS)
+            for name, group in grouped.items():
+                schema = {"objs_lines": _LINES_SCHEMA, "objs_split": _SPLIT_SCHEMA}.get(
+                    name, _DOC_SCHEMA
+                )
+                con.register(name, pa.Table.from_batches(group, schema=schema))
+            return con.sql(_SQL).pl()
     finally:
         con.close()
+
+
+def _query_or_fail(
+    batches: list[tuple[str, pa.RecordBatch]], fail: Callable[[int, str, str], None]
+) -> pl.DataFrame:
+    """Run the query; when it runs out of memory, run each object alone and fail the ones that
+    still do (a document of tens of MB pretty-printed, say), so the rest of the batch loads."""
+    try:
+        return _run_query(batches)
+    except duckdb.OutOfMemoryException:
+        if len(batches) == 1:
+            batch = batches[0][1]
+            fail(
+                batch.column("obj_no")[0].as_py(),
+                batch.column("evidence_id")[0].as_py(),
+                f"too large to decode within the parser's {_PARSE_MEMORY} of memory "
+                "(a very large document or record); split it into smaller files to load it",
+            )
+            return _run_query([])
+        # Object by object (an object's lines or records are one Arrow batch).
+        return pl.concat(
+            [_query_or_fail([one], fail) for one in batches], how="vertical_relaxed"
+        )
 
 
 def _half_the_cores() -> int:

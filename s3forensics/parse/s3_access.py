@@ -1,28 +1,35 @@
 """Parse S3 server access log objects into a typed polars frame, one row per record.
 
-Every input line becomes a row or a reject with a reason. Lines are tokenised in one vectorised
-pass over the whole batch: a fast positional split handles the ordinary line (three quoted fields
-without inner quotes, no spaces in the requester); every other line goes through one reference
-regular expression that also accepts the unusual-but-valid shapes. Both feed the same typing and
-validation step, so the two paths cannot disagree on what a field means.
+Every input line becomes a row or a reject with a reason. A line whose *structure* is a record
+(fields in their places, quotes where quotes belong, a bracketed time) is a row; a value that is
+odd for its field (an operation not shaped like REST.GET.OBJECT, an aclRequired that is neither
+Yes nor -, a count that is not a number) is kept as logged, its typed column NULL where it cannot
+be typed, and the row says so in `anomalies`. Rejects are for lines that are not one record.
+
+Lines are tokenised in one vectorised pass over the whole batch: a fast positional split handles
+the ordinary line (three quoted fields without inner quotes, no spaces in the requester); every
+other line goes through one reference regular expression that also accepts the unusual-but-valid
+shapes, and what that refuses for an odd value, through a lenient one. All feed the same typing
+step, so the paths cannot disagree on what a field means.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
 import polars as pl
 
-from .common import REJECT_SCHEMA, ParseResult, decompress, read_object
+from .common import REJECT_SCHEMA, ParseResult, decompress, interruptible, read_object
 
 __all__ = [
     "ACCESS_LOG_FIELDS",
     "ACCESS_LOG_SCHEMA",
+    "MAX_LINE_BYTES",
     "looks_like_access_log",
     "parse_access_log_bytes",
     "parse_access_log_file",
@@ -64,13 +71,17 @@ ACCESS_LOG_SCHEMA: dict[str, pl.DataType] = {
     "extra_fields": pl.String(),  # everything after field 27, verbatim
     "evidence_id": pl.String(),
     "line_no": pl.Int64(),
+    # What is odd about a record that is still a record: each value that does not fit its field
+    # (kept raw here when its typed column is NULL), "; "-separated; NULL for an ordinary line.
+    # Last, so that a case made before it gains the column when opened (new columns go last).
+    "anomalies": pl.String(),
 }
 
 # The 27 logged fields in order (render.py writes them from this list), with their 1-based
 # field numbers for reject reasons.
 ACCESS_LOG_FIELDS: tuple[str, ...] = tuple(
     name for name in ACCESS_LOG_SCHEMA
-    if name not in ("object_key", "extra_fields", "evidence_id", "line_no")
+    if name not in ("object_key", "extra_fields", "anomalies", "evidence_id", "line_no")
 )
 _FIELDS = ACCESS_LOG_FIELDS
 _FIELD_NO = {name: i + 1 for i, name in enumerate(_FIELDS)}
@@ -112,21 +123,39 @@ def _nested_tail() -> str:
 #   request id and an operation-shaped token, and its words may not contain [ ] or ".
 # - AWS does not reliably escape quotes inside quoted fields (real logs show `"GET /" HTTP/1.1"`),
 #   so request_uri and referer end at the first quote that lets the rest of the line fit, and
-#   user_agent at the last one; the numeric fields after request_uri anchor it. The content
-#   between the quotes is kept verbatim (escapes included).
+#   user_agent at the last one; the six quote-free tokens after request_uri anchor it. They are
+#   any tokens, not numbers: with numbers required, a record with one odd count made the regex
+#   try later quotes until the request URI swallowed the referer and user agent and the dashes
+#   of the tail posed as counts. An escaped quote (\") in a quoted field is read as a quote.
 _RECORD_RX = (
     r"^(?P<bucket_owner>[^ ]+) (?P<bucket>[^ ]+) (?P<_time>\[[^ \]]+) (?P<_offset>[^ \]]+\]) "
     r'(?P<remote_ip>[^ ]+) (?P<requester>[^ ]+(?: [^ \[\]"]+)*?) (?P<request_id>[^ ]+) '
     rf"(?P<operation>{_OP}) (?P<key>[^ ]+) "
-    rf'(?:-|"(?P<request_uri>.*?)") (?P<http_status>{_NUM}) (?P<error_code>[^ ]+) '
-    rf"(?P<bytes_sent>{_NUM}) (?P<object_size>{_NUM}) (?P<total_time_ms>{_NUM}) "
-    rf'(?P<turnaround_time_ms>{_NUM}) (?:-|"(?P<referer>.*?)") (?:-|"(?P<user_agent>.*)") '
+    r'(?:-|"(?P<request_uri>.*?)") (?P<http_status>[^ "]+) (?P<error_code>[^ ]+) '
+    r'(?P<bytes_sent>[^ "]+) (?P<object_size>[^ "]+) (?P<total_time_ms>[^ "]+) '
+    r'(?P<turnaround_time_ms>[^ "]+) (?:-|"(?P<referer>.*?)") (?:-|"(?P<user_agent>.*)") '
+    + _nested_tail()
+    + "$"
+)
+
+# The same layout with any quote-free token where the reference grammar wants an operation: a
+# record whose operation is odd is still a record. The requester is one token here, because
+# without the operation's shape nothing would anchor a requester with spaces.
+_LENIENT_RX = (
+    r"^(?P<bucket_owner>[^ ]+) (?P<bucket>[^ ]+) (?P<_time>\[[^ \]]+) (?P<_offset>[^ \]]+\]) "
+    r'(?P<remote_ip>[^ ]+) (?P<requester>[^ ]+) (?P<request_id>[^ ]+) '
+    r'(?P<operation>[^ "]+) (?P<key>[^ ]+) '
+    r'(?:-|"(?P<request_uri>.*?)") (?P<http_status>[^ "]+) (?P<error_code>[^ ]+) '
+    r'(?P<bytes_sent>[^ "]+) (?P<object_size>[^ "]+) (?P<total_time_ms>[^ "]+) '
+    r'(?P<turnaround_time_ms>[^ "]+) (?:-|"(?P<referer>.*?)") (?:-|"(?P<user_agent>.*)") '
     + _nested_tail()
     + "$"
 )
 
 # Two records run together: a canonical id, a bucket and a time after the line's first field.
 _SPLICE_RX = rf"^(.+?)[0-9a-f]{{64}} [^ ]+ {_DAY}"
+# The same start of a record anywhere inside a referer or user agent.
+_RECORD_START_RX = rf"[0-9a-f]{{64}} [^ ]+ {_DAY}"
 # Tokens for counting fields in reasons: a [time], a quoted value (possibly never closed), a word.
 _TOKEN_RX = r'\[[^\]]*\]|"[^"]*"|"[^"]*$|[^ ]+'
 _NOT_A_TIME = "not an access log record: field 3 is not a [dd/Mon/yyyy:HH:MM:SS +zzzz] time"
@@ -138,14 +167,33 @@ _SNIFF_RX = re.compile(_SNIFF_HEAD.pattern + rf"[^ ]+ .+? [^ ]+ {_OP} ", re.ASCI
 
 def parse_access_logs(objects: Iterable[tuple[str, bytes]]) -> ParseResult:
     """Parse decompressed access log objects `(evidence_id, content)` into rows and rejects."""
-    lines = _lines_frame(objects)
+    rows: list[pl.DataFrame] = []
+    rejects: list[pl.DataFrame] = []
+    for batch, too_long in _batches(objects):
+        if batch:
+            result = _parse_batch(batch)
+            rows.append(result.rows)
+            rejects.append(result.rejects)
+        if too_long is not None:
+            rejects.append(too_long)
+    if len(rows) == 1 and len(rejects) == 1:
+        return ParseResult(rows[0], rejects[0])  # the usual case: one batch, nothing to join
+    return ParseResult(
+        pl.concat([pl.DataFrame(schema=ACCESS_LOG_SCHEMA), *rows]),
+        pl.concat([pl.DataFrame(schema=REJECT_SCHEMA), *rejects]),
+    )
+
+
+def _parse_batch(batch: list[tuple[str, bytes, int]]) -> ParseResult:
+    """Rows and rejects of a batch of pieces `(evidence_id, lines, first line number)`."""
+    lines = _lines_frame(batch)
     if lines.height == 0:
         return ParseResult(
             pl.DataFrame(schema=ACCESS_LOG_SCHEMA), pl.DataFrame(schema=REJECT_SCHEMA)
         )
-    df = _tokenise(lines).with_columns(
-        _fields_valid().fill_null(False).alias("_valid"),
-        _splice_prefix(pl.col("line")).alias("_splice"),
+    df = _tokenise(lines)
+    df = df.with_columns(
+        _time_shaped().fill_null(False).alias("_valid"), _find_splices(df).alias("_splice")
     )
     ok = pl.col("_parsed") & pl.col("_valid") & pl.col("_splice").is_null()
     rows = _rows(df.filter(ok))
@@ -186,16 +234,103 @@ def looks_like_access_log(sample: bytes) -> bool:
 
 _BOM = b"\xef\xbb\xbf"
 
+#: The longest line (in bytes) read as a possible record. AWS records are a few hundred bytes,
+#: a few KB with a long user agent or request URI (S3 refuses request headers over 8 KB); a
+#: longer line is a reject whose raw keeps its first RAW_KEPT_BYTES, and it is never split into
+#: fields, so a damaged or hostile object cannot cost its size several times over.
+MAX_LINE_BYTES = 1024 * 1024
+#: How much of an overlong line its reject keeps as raw.
+RAW_KEPT_BYTES = 4096
+# Bytes of lines parsed in one pass: splitting into fields holds a few copies of a batch, so
+# an object larger than this (up to MAX_OBJECT_BYTES) is parsed a piece at a time.
+_BATCH_BYTES = 48 * 1024 * 1024
 
-def _lines_frame(objects: Iterable[tuple[str, bytes]]) -> pl.DataFrame:
-    """One row per line of every object: evidence_id, line_no (1-based), line."""
+_Piece = tuple[str, bytes, int]  # evidence_id, whole lines, number of the first line
+
+
+def _batches(
+    objects: Iterable[tuple[str, bytes]],
+) -> Iterator[tuple[list[_Piece], pl.DataFrame | None]]:
+    """Group the objects' lines into batches of about _BATCH_BYTES, in order, each followed by
+    the reject of the overlong line that ends it (None when none does)."""
+    batch_bytes = _BATCH_BYTES
+    batch: list[_Piece] = []
+    size = 0
+    for evidence_id, data in objects:
+        # A byte-order mark is not part of the first record. Offsets, not slices, until a piece
+        # is cut: an object that fits a batch whole is never copied here.
+        start = 3 if data.startswith(_BOM) else 0
+        line_no = 1
+        spans = _overlong_lines(data, start) if len(data) - start > MAX_LINE_BYTES else []
+        for span_start, span_end in [*spans, (len(data), len(data))]:
+            pos = start
+            while pos < span_start:  # the lines before the overlong one (or the end)
+                end = span_start
+                if end - pos > batch_bytes - size:
+                    # Whole lines only: cut after the last newline that fits the batch.
+                    cut = data.rfind(b"\n", pos, pos + batch_bytes - size)
+                    if cut == -1 and batch:
+                        yield batch, None
+                        batch, size = [], 0
+                        continue
+                    if cut != -1:
+                        end = cut + 1
+                piece = data if (pos, end) == (0, len(data)) else data[pos:end]
+                batch.append((evidence_id, piece, line_no))
+                size += end - pos
+                line_no += piece.count(b"\n")
+                pos = end
+            if span_start < len(data):
+                yield batch, _overlong_reject(evidence_id, data, span_start, span_end, line_no)
+                batch, size = [], 0
+                line_no += 1
+                start = span_end + 1
+    yield batch, None
+
+
+def _overlong_lines(data: bytes, start: int) -> list[tuple[int, int]]:
+    """Byte spans (start, end before the newline) of the lines longer than MAX_LINE_BYTES."""
+    # Such a line covers at least one whole window of half that size with no newline in it, so
+    # looking at each window once finds them all: a few hundred finds for the largest object,
+    # each stopping at the first newline, instead of a pass over every line.
+    half = MAX_LINE_BYTES // 2
+    spans: list[tuple[int, int]] = []
+    window = start
+    while window + half <= len(data):
+        if data.find(b"\n", window, window + half) != -1:
+            window += half
+            continue
+        line_start = max(data.rfind(b"\n", start, window) + 1, start)
+        line_end = data.find(b"\n", window + half)
+        line_end = len(data) if line_end == -1 else line_end
+        if line_end - line_start > MAX_LINE_BYTES:
+            spans.append((line_start, line_end))
+        window = line_end + 1
+    return spans
+
+
+def _overlong_reject(
+    evidence_id: str, data: bytes, start: int, end: int, line_no: int
+) -> pl.DataFrame:
+    """The reject of the line at data[start:end]: its first RAW_KEPT_BYTES, and why."""
+    kept = data[start : start + RAW_KEPT_BYTES].decode("utf-8", "backslashreplace")
+    reason = (
+        f"line too long: {end - start:,} bytes, over the {MAX_LINE_BYTES:,} a record may have "
+        f"(MAX_LINE_BYTES); raw keeps its first {RAW_KEPT_BYTES:,} bytes"
+    )
+    return pl.DataFrame(
+        [(evidence_id, line_no, None, kept, reason)], schema=REJECT_SCHEMA, orient="row"
+    )
+
+
+def _lines_frame(objects: Iterable[_Piece]) -> pl.DataFrame:
+    """One row per line of every piece: evidence_id, line_no (1-based), line."""
     ids: list[str] = []
+    firsts: list[int] = []
     counts: list[int] = []
     chunks: list[bytes] = []
     csv_safe = True
-    for evidence_id, data in objects:
-        if data.startswith(_BOM):
-            data = data[3:]  # a byte-order mark is not part of the first record
+    for evidence_id, data, first_line in objects:
         n = data.count(b"\n")
         chunks.append(data)
         if data and not data.endswith(b"\n"):
@@ -205,17 +340,22 @@ def _lines_frame(objects: Iterable[tuple[str, bytes]]) -> pl.DataFrame:
         # data sends the batch down the plain Python path instead.
         csv_safe = csv_safe and b"\x00" not in data
         ids.append(evidence_id)
+        firsts.append(first_line)
         counts.append(n)
-    blob = b"".join(chunks)
+    blob = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    del chunks
     lines = _split_lines_csv(blob, sum(counts)) if csv_safe else None
     if lines is None:
         lines = _split_lines_py(blob)
     meta = pl.DataFrame(
-        {"evidence_id": ids, "_n": counts}, schema={"evidence_id": pl.String, "_n": pl.Int64}
+        {"evidence_id": ids, "_first": firsts, "_n": counts},
+        schema={"evidence_id": pl.String, "_first": pl.Int64, "_n": pl.Int64},
     ).filter(pl.col("_n") > 0)
     frame = meta.select(
         pl.col("evidence_id").repeat_by("_n").explode(),
-        pl.int_ranges(1, pl.col("_n") + 1, dtype=pl.Int64).explode().alias("line_no"),
+        pl.int_ranges("_first", pl.col("_first") + pl.col("_n"), dtype=pl.Int64)
+        .explode()
+        .alias("line_no"),
     ).with_columns(lines.alias("line"))
     if b"\r" in blob or frame.get_column("line").str.ends_with(" ").any():
         # Only pay for the strip when some line needs it (CRLF files, trailing spaces).
@@ -325,6 +465,21 @@ def _tokenise(lines: pl.DataFrame) -> pl.DataFrame:
         .alias("_rx")
     )
     df = df.with_columns(slow).unnest("_rx")
+    refused = ~pl.col("_fast") & (pl.col("line") != "") & pl.col("bucket_owner").is_null()
+    if df.select(refused.any()).item():
+        # Lines the reference grammar refuses; some are records with an odd operation or count.
+        lenient = pl.when(refused).then(pl.col("line")).str.extract_groups(_LENIENT_RX)
+        df = df.with_columns(lenient.alias("_lx"))
+        field = pl.col("_lx").struct.field
+        df = df.with_columns(
+            [
+                pl.when(field("bucket_owner").is_not_null())
+                .then(field(name))
+                .otherwise(pl.col(name))
+                .alias(name)
+                for name in _RAW
+            ]
+        ).drop("_lx")
     df = df.with_columns(
         [
             pl.when(pl.col("_fast")).then(pl.col(src)).otherwise(pl.col(name)).alias(name)
@@ -353,49 +508,94 @@ def _int_ok(c: str) -> pl.Expr:
     )
 
 
-def _field_checks() -> list[tuple[pl.Expr, pl.Expr]]:
-    """(valid, reason) per checked field, in field order; reasons name the field and value."""
-    time_ok = (
-        _local_time().is_not_null()
-        & pl.col("_time").str.contains(_TIME_TOKEN)
-        & pl.col("_offset").str.contains(_OFFSET_TOKEN)
+def _time_shaped() -> pl.Expr:
+    """True where field 3 is shaped like [dd/Mon/yyyy:HH:MM:SS +zzzz]: part of the structure."""
+    return pl.col("_time").str.contains(_TIME_TOKEN) & pl.col("_offset").str.contains(
+        _OFFSET_TOKEN
     )
+
+
+def _time_problem() -> pl.Expr:
+    """Why field 3 of a tokenised line is not a time (for rejects)."""
     bracketed = pl.col("_time").str.starts_with("[") & pl.col("_offset").str.ends_with("]")
+    return (
+        pl.when(bracketed)
+        .then(
+            _fmt(
+                "field 3 (event_time) '{} {}' is not a [dd/Mon/yyyy:HH:MM:SS +zzzz] time",
+                _shown(pl.col("_time")),
+                _shown(pl.col("_offset")),
+            )
+        )
+        .otherwise(pl.lit(_NOT_A_TIME))
+    )
+
+
+def _value_checks() -> list[tuple[pl.Expr, pl.Expr]]:
+    """(fits, anomaly) per checked field, in field order; an anomaly names the field and keeps
+    its value as logged, in full."""
     checks = [
         (
-            time_ok,
-            pl.when(bracketed)
-            .then(
-                _fmt(
-                    "field 3 (event_time) '{} {}' is not a valid date and time",
-                    _shown(pl.col("_time")),
-                    _shown(pl.col("_offset")),
-                )
-            )
-            .otherwise(pl.lit(_NOT_A_TIME)),
+            _local_time().is_not_null(),
+            _fmt(
+                "field 3 (event_time) '{} {}' is not a valid date and time",
+                pl.col("_time"),
+                pl.col("_offset"),
+            ),
         ),
         (
             pl.col("operation").str.contains(_OP_FULL),
-            _field_reason("operation", pl.col("operation"), "an operation such as REST.GET.OBJECT"),
+            _field_reason(
+                "operation", pl.col("operation"), "an operation such as REST.GET.OBJECT", full=True
+            ),
         ),
     ]
     for c in _INT_FIELDS:
         expected = "a status code or -" if c == "http_status" else "a whole number or -"
-        checks.append((_int_ok(c), _field_reason(c, pl.col(c), expected)))
+        checks.append((_int_ok(c), _field_reason(c, pl.col(c), expected, full=True)))
     acl = pl.col("acl_required")
     checks.append(
-        (acl.is_null() | acl.is_in(["Yes", "-"]), _field_reason("acl_required", acl, "Yes or -"))
+        (
+            acl.is_null() | acl.is_in(["Yes", "-"]),
+            _field_reason("acl_required", acl, "Yes or -", full=True),
+        )
     )
+    for c in ("referer", "user_agent"):
+        # Client-chosen text that S3 logs without escaping its quotes. A record's start inside
+        # it is either two records run together or a crafted header; the line is kept either
+        # way (rejecting it would let a client hide its own request), and flagged here.
+        value = pl.col(c)
+        holds_record = (
+            pl.when(value.str.contains("[", literal=True))
+            .then(value)
+            .str.contains(_RECORD_START_RX)
+            .fill_null(False)
+        )
+        checks.append(
+            (
+                ~holds_record,
+                pl.lit(
+                    f"field {_FIELD_NO[c]} ({c}) holds text shaped like the start of another "
+                    "record: two records run together, or a crafted header"
+                ),
+            )
+        )
     return checks
 
 
-def _fields_valid() -> pl.Expr:
-    """True where every checked field of a tokenised line holds a valid value."""
-    return pl.all_horizontal(ok for ok, _ in _field_checks())
+def _anomalies() -> pl.Expr:
+    """The "; "-joined anomalies of a tokenised line, NULL when it has none."""
+    found = pl.concat_str(
+        [pl.when(~ok.fill_null(True)).then(why) for ok, why in _value_checks()],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    return pl.when(found != "").then(found)
 
 
-def _field_reason(name: str, value: pl.Expr, expected: str) -> pl.Expr:
-    return _fmt(f"field {_FIELD_NO[name]} ({name}) is '{{}}', expected {expected}", _shown(value))
+def _field_reason(name: str, value: pl.Expr, expected: str, *, full: bool = False) -> pl.Expr:
+    shown = value.fill_null("") if full else _shown(value)
+    return _fmt(f"field {_FIELD_NO[name]} ({name}) is '{{}}', expected {expected}", shown)
 
 
 def _fmt(template: str, *values: pl.Expr) -> pl.Expr:
@@ -422,8 +622,18 @@ def _null_dash(name: str) -> pl.Expr:
     return pl.when(pl.col(name) != "-").then(pl.col(name)).alias(name)
 
 
+_QUOTED = ("request_uri", "referer", "user_agent")
+
+
+def _unescaped(name: str) -> pl.Expr:
+    """A quoted field's text with each \\" read as a quote ("-" is NULL, as for any field)."""
+    # S3 writes most quotes as they came, but an escaped one means a quote; the backslash before
+    # it is the escape, not part of the value (render.py writes quotes the same way).
+    return _null_dash(name).str.replace_all('\\"', '"', literal=True).alias(name)
+
+
 def _rows(good: pl.DataFrame) -> pl.DataFrame:
-    """Typed output rows (ACCESS_LOG_SCHEMA) from tokenised lines whose fields are all valid."""
+    """Typed output rows (ACCESS_LOG_SCHEMA) from tokenised lines that are records."""
     offset = pl.col("_offset")
     offset_min = (
         offset.str.slice(1, 2).cast(pl.Int64) * 60 + offset.str.slice(3, 2).cast(pl.Int64)
@@ -442,14 +652,20 @@ def _rows(good: pl.DataFrame) -> pl.DataFrame:
     ]
     typed = good.select(
         event_time.alias("event_time"),
-        *(_null_dash(c).cast(ACCESS_LOG_SCHEMA[c]) for c in _INT_FIELDS),
+        *(
+            pl.when(_int_ok(c) & (pl.col(c) != "-"))
+            .then(pl.col(c).cast(ACCESS_LOG_SCHEMA[c], strict=False))
+            .alias(c)
+            for c in _INT_FIELDS
+        ),
         pl.when(pl.col("acl_required") == "Yes")
         .then(True)
         .when(pl.col("acl_required") == "-")
         .then(False)
         .alias("acl_required"),
-        *(_null_dash(c) for c in plain),
+        *(_unescaped(c) if c in _QUOTED else _null_dash(c) for c in plain),
         pl.col("extra_fields"),
+        _anomalies().alias("anomalies"),
         pl.col("evidence_id"),
         pl.col("line_no"),
     )
@@ -461,11 +677,58 @@ def _rows(good: pl.DataFrame) -> pl.DataFrame:
 # --- rejects -----------------------------------------------------------------------------------
 
 
+def _find_splices(df: pl.DataFrame) -> pl.Series:
+    """Per tokenised line, the text before a second record's id, bucket and time, else null.
+
+    A second record can start only where a field boundary can be: anywhere on a line that is no
+    record, but on a record not inside its referer or user agent. Those are the client's own
+    text, logged with its quotes unescaped, so a client could otherwise send a header holding
+    a record's start and have its own request rejected (hidden); such a line stays a row and is
+    flagged in `anomalies`. The request URI stays searched: a request line has no spaces inside
+    its target, so a record's start there is a record cut short there.
+    """
+    # Two "[" at least (two times) before paying for the rest: a cheap literal count first.
+    candidates = df.with_row_index("_i").filter(
+        pl.col("line").str.count_matches("[", literal=True) >= 2
+    )
+    prefix = pl.Series("_splice", [None] * df.height, dtype=pl.String)
+    if candidates.height == 0:
+        return prefix
+    found = candidates.select("_i", _splice_prefix(_search_text()).alias("_splice")).filter(
+        pl.col("_splice").is_not_null()
+    )
+    return prefix.scatter(found["_i"], found["_splice"]) if found.height else prefix
+
+
+def _search_text() -> pl.Expr:
+    """The line with the text of a record's referer and user agent blanked, columns unchanged."""
+
+    def quoted_len(c: str) -> pl.Expr:
+        return pl.col(c).str.len_chars().fill_null(-1) + 2  # '-' (unquoted) is one character
+
+    def blank(c: str) -> pl.Expr:
+        return (
+            pl.when(pl.col(c).is_null())
+            .then(pl.lit("-"))
+            .otherwise(pl.lit('"') + pl.lit("").str.pad_end(pl.col(c).str.len_chars(), "x") + '"')
+        )
+
+    # line = head + referer + " " + user_agent + " " + tail, the tail being fields 18 on.
+    tail = pl.concat_str([pl.col(c) for c in _RAW[18:]], separator=" ", ignore_nulls=True)
+    line = pl.col("line")
+    head = line.str.len_chars() - tail.str.len_chars() - quoted_len("user_agent") - quoted_len(
+        "referer"
+    ) - 2
+    masked = pl.concat_str(
+        [line.str.slice(0, head), blank("referer"), pl.lit(" "), blank("user_agent"), pl.lit(" "),
+         tail]
+    )
+    return pl.when(pl.col("_parsed")).then(masked).otherwise(line)
+
+
 def _splice_prefix(line: pl.Expr) -> pl.Expr:
     """The text before a second record's id, bucket and time, or null when there is none."""
-    # Two "[" at least (two times) before paying for the regex: a cheap literal count first.
-    candidate = pl.when(line.str.count_matches("[", literal=True) >= 2).then(line)
-    return candidate.str.extract(_SPLICE_RX, 1)
+    return line.str.extract(_SPLICE_RX, 1)
 
 
 def _splice_reason(prefix: pl.Expr) -> pl.Expr:
@@ -495,7 +758,7 @@ def _rejects(bad: pl.DataFrame) -> pl.DataFrame:
     # expressions inside one when/then chain makes polars 2.1 panic on some batches.
     bad = bad.with_columns(
         _splice_reason(pl.col("_splice")).alias("_why_splice"),
-        _first_field_problem().alias("_why_field"),
+        _time_problem().alias("_why_field"),
         _layout_problem().alias("_why_layout"),
     )
     reason = (
@@ -514,14 +777,6 @@ def _rejects(bad: pl.DataFrame) -> pl.DataFrame:
         pl.col("line").alias("raw"),
         reason.alias("reason"),
     ).cast(REJECT_SCHEMA)  # type: ignore[arg-type]
-
-
-def _first_field_problem() -> pl.Expr:
-    checks = _field_checks()
-    return _first_of(
-        [(~ok.fill_null(False), reason) for ok, reason in checks],
-        pl.lit("not an access log record: a field holds an invalid value"),
-    )
 
 
 def _layout_problem() -> pl.Expr:
@@ -615,11 +870,12 @@ def _url_decode(encoded: pl.DataFrame) -> pl.DataFrame:
     """Decode `key` once as a form (`_once`: + is a space) or percent-decode it twice."""
     con = _duckdb_cursor()
     try:
-        con.register("enc", encoded.to_arrow())
-        out = con.sql(
-            "SELECT _i, key, _once, CASE WHEN _once THEN try(url_decode(replace(key, '+', ' '))) "
-            "ELSE try(url_decode(try(url_decode(key)))) END AS object_key FROM enc"
-        ).pl()
+        with interruptible():  # Ctrl-C here is a KeyboardInterrupt, not DuckDB's RuntimeError
+            con.register("enc", encoded.to_arrow())
+            out = con.sql(
+                "SELECT _i, key, _once, CASE WHEN _once THEN try(url_decode(replace(key, '+', ' '))) "
+                "ELSE try(url_decode(try(url_decode(key)))) END AS object_key FROM enc"
+            ).pl()
     finally:
         con.close()
     failed = out.filter(pl.col("object_key").is_null())
