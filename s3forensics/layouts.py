@@ -67,7 +67,7 @@ DEFAULT_LOOKBACK: dict[str, timedelta] = {
 }
 #: What `acquire` can be asked for: a log kind, or "auto" to tell it from the bucket's keys.
 KINDS: tuple[str, ...] = ("auto", *DEFAULT_LOOKBACK)
-#: Parallel downloads by default (here, not in acquire.py, so `--help` needs no boto3).
+#: Parallel downloads by default (here, not in acquire/, so `--help` needs no boto3).
 DEFAULT_WORKERS = 16
 #: Listed before the window's start to absorb clock skew and key-time truncation.
 CLOCK_MARGIN = timedelta(minutes=5)

@@ -47,8 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from ..parse.common import interruptible  # Ctrl-C anywhere in a command: one line, exit 130
+
     try:
-        return int(args.func(args) or 0)
+        with interruptible():
+            return int(args.func(args) or 0)
     except S3ForensicsError as exc:
         print(f"s3forensics {args.command}: error: {exc}", file=sys.stderr)
         return 1
