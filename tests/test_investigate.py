@@ -38,6 +38,10 @@ def findings(case: Case):  # type: ignore[no-untyped-def]
 PROVEN_ON_OTHER_SCENARIOS = {
     "root_account_used": "tests/test_scenarios.py::test_root_use_is_a_finding",
     "bucket_deleted": "tests/test_scenarios.py::test_bucket_deletion_is_a_finding",
+    "bucket_replicated_to_foreign_account":
+        "tests/test_detections_breadth.py::test_replication_to_a_foreign_account_or_unknown_bucket_is_found",
+    "bucket_replication_removed":
+        "tests/test_detections_breadth.py::test_replication_to_a_foreign_account_or_unknown_bucket_is_found",
 }
 
 

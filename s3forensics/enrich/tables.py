@@ -305,6 +305,9 @@ def refresh_enrichment(
         _write(con, "bucket_owner_accounts", ba_frame)
         _write(con, "principal_enrichment", pr_frame)
         _write(con, "enrichment_sources", src_frame)
+        from ..views import install_address_classes  # detections see the new classes at once
+
+        install_address_classes(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
