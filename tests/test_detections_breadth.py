@@ -126,3 +126,121 @@ def test_replication_to_a_foreign_account_or_unknown_bucket_is_found(tmp_path: P
                trusted_accounts=["777788889999"]).height == 1
     removed = run(case, "bucket_replication_removed")
     assert removed.select("bucket", "detail").rows() == [("acme-logs", "replication configuration deleted")]
+
+
+# -- default encryption --------------------------------------------------------------------------
+
+
+def _encryption(i: int, bucket: str, key: str | None, *, identity: dict[str, Any] | None = None,
+                ip: str = ATTACKER_IP, minutes: float = 0) -> dict[str, Any]:
+    default = ({"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key} if key else {"SSEAlgorithm": "AES256"})
+    return event(i, "PutBucketEncryption", {
+        "bucketName": bucket, "Host": f"{bucket}.s3.us-east-1.amazonaws.com", "encryption": "",
+        "ServerSideEncryptionConfiguration": {"xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
+                                              "Rule": {"ApplyServerSideEncryptionByDefault": default,
+                                                       "BucketKeyEnabled": True}}},
+        identity=identity, ip=ip, minutes=minutes)
+
+
+def test_default_encryption_moved_to_a_foreign_or_never_used_key_or_removed(tmp_path: Path) -> None:
+    own_key = f"arn:aws:kms:us-east-1:{OWN}:key/0b7b1c3e-1d2a-4c5b-9e8f-0123456789ab"
+    rotated = f"arn:aws:kms:us-east-1:{OWN}:key/5d6e7f80-aaaa-4bbb-8ccc-0123456789ab"
+    unused = f"arn:aws:kms:us-east-1:{OWN}:key/99999999-dddd-4eee-8fff-0123456789ab"
+    attacker_key = f"arn:aws:kms:us-east-1:{FOREIGN}:key/11111111-2222-4333-8444-555555555555"
+    trail = [
+        # The administrator creates a key, and S3 uses it before the bucket default moves to it.
+        event(1, "CreateKey", {"keyUsage": "ENCRYPT_DECRYPT"}, source="kms.amazonaws.com", identity=ADMIN,
+              ip=OFFICE_IP, response={"keyMetadata": {"keyId": rotated.rsplit("/", 1)[1], "arn": rotated}}),
+        event(2, "GenerateDataKey", {"keyId": own_key, "keySpec": "AES_256"}, source="kms.amazonaws.com",
+              identity=ADMIN, ip=OFFICE_IP, minutes=1),
+        _encryption(3, "acme-data", rotated, identity=ADMIN, ip=OFFICE_IP, minutes=2),
+        _encryption(4, "acme-data", own_key, identity=ADMIN, ip=OFFICE_IP, minutes=3),
+        _encryption(5, "acme-data", None, identity=ADMIN, ip=OFFICE_IP, minutes=4),  # SSE-S3
+        # The attacker: their own account's key, a key of ours nothing ever used, then removal.
+        _encryption(6, "acme-data", attacker_key, minutes=10),
+        _encryption(7, "acme-archive", unused, minutes=11),
+        event(8, "DeleteBucketEncryption", {"bucketName": "acme-logs", "encryption": ""}, minutes=12,
+              error="AccessDenied"),
+    ]
+    rows = run(build_case(tmp_path, trail=trail), "bucket_encryption_key_changed_or_removed")
+    assert rows.select("source_ip", "bucket", "detail").rows() == [
+        (ATTACKER_IP, "acme-data",
+         f"default encryption set to KMS key {attacker_key} of foreign account {FOREIGN}"),
+        (ATTACKER_IP, "acme-archive",
+         f"default encryption set to KMS key {unused}, which no earlier event mentions"),
+        (ATTACKER_IP, "acme-logs", "default encryption configuration deleted (failed: AccessDenied)"),
+    ]
+    trusted = run(build_case(tmp_path / "again", trail=trail), "bucket_encryption_key_changed_or_removed",
+                  trusted_accounts=[FOREIGN])
+    assert trusted.height == 2
+
+
+# -- IAM persistence -----------------------------------------------------------------------------
+
+DEPLOYER = {"type": "IAMUser", "principalId": "AIDAEXAMPLEDEPLOY", "arn": f"arn:aws:iam::{OWN}:user/deployer",
+            "accountId": OWN, "accessKeyId": "AKIAEXAMPLEDEPLOY001", "userName": "deployer"}
+DAY = 24 * 60
+
+
+def _read(i: int, identity: dict[str, Any], ip: str, minutes: float) -> dict[str, Any]:
+    """A GetObject data event by `identity`."""
+    return ct_record(i, userIdentity=identity, sourceIPAddress=ip, eventID=f"20000000-0000-4000-8000-{i:012d}",
+                     requestID=f"READ{i:012d}",
+                     eventTime=(T0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _trust(*principals: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": p, "Action": "sts:AssumeRole"} for p in principals]}, indent=2)
+
+
+def test_iam_persistence_by_a_principal_that_touched_data_or_came_from_a_new_network(tmp_path: Path) -> None:
+    admin_doc = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "*"}]})
+    trail = [
+        # Baselines: each principal's own network on the first day.
+        _read(1, ADMIN, OFFICE_IP, 0), _read(2, LEAKED, "192.0.2.50", 1), _read(3, DEPLOYER, "192.0.2.60", 2),
+        # Routine administration two days later, from the office, no data touched: quiet.
+        event(10, "CreateUser", {"userName": "new-hire"}, source="iam.amazonaws.com", identity=ADMIN,
+              ip=OFFICE_IP, minutes=2 * DAY),
+        event(11, "CreateAccessKey", {"userName": "new-hire"}, source="iam.amazonaws.com", identity=ADMIN,
+              ip=OFFICE_IP, minutes=2 * DAY + 1),
+        event(12, "CreateRole", {"roleName": "app", "assumeRolePolicyDocument": _trust({"Service": "ec2.amazonaws.com"})},
+              source="iam.amazonaws.com", identity=ADMIN, ip=OFFICE_IP, minutes=2 * DAY + 2),
+        # The administrator reads data, then attaches a policy without S3 or admin rights: quiet.
+        _read(13, ADMIN, OFFICE_IP, 2 * DAY + 3),
+        event(14, "AttachUserPolicy", {"userName": "new-hire", "policyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+              source="iam.amazonaws.com", identity=ADMIN, ip=OFFICE_IP, minutes=2 * DAY + 4),
+        # The leaked key: reads data from the attacker's address, then builds itself a way back in.
+        _read(20, LEAKED, ATTACKER_IP, 3 * DAY), _read(21, LEAKED, ATTACKER_IP, 3 * DAY + 1),
+        event(22, "CreateUser", {"userName": "backup-svc"}, source="iam.amazonaws.com", minutes=3 * DAY + 2),
+        event(23, "AttachUserPolicy", {"userName": "backup-svc", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+              source="iam.amazonaws.com", minutes=3 * DAY + 3),
+        event(24, "CreateAccessKey", {"userName": "backup-svc"}, source="iam.amazonaws.com", minutes=3 * DAY + 4,
+              response={"accessKey": {"accessKeyId": "AKIAEXAMPLEBACKDOOR1", "status": "Active",
+                                      "userName": "backup-svc"}}),
+        event(25, "CreateLoginProfile", {"userName": "backup-svc", "passwordResetRequired": False},
+              source="iam.amazonaws.com", minutes=3 * DAY + 5),
+        event(26, "PutUserPolicy", {"userName": "backup-svc", "policyName": "s3", "policyDocument": admin_doc},
+              source="iam.amazonaws.com", minutes=3 * DAY + 6),
+        # Another principal, no data touched, but from a network it never used: a key for itself.
+        event(30, "CreateAccessKey", None, source="iam.amazonaws.com", identity=DEPLOYER, ip="198.51.100.99",
+              minutes=3 * DAY + 10),
+        # A role trusting a foreign account is reported whoever does it.
+        event(40, "UpdateAssumeRolePolicy", {"roleName": "ops", "policyDocument": _trust(
+            {"Service": "ec2.amazonaws.com"}, {"AWS": f"arn:aws:iam::{FOREIGN}:root"})},
+              source="iam.amazonaws.com", identity=ADMIN, ip=OFFICE_IP, minutes=3 * DAY + 20),
+    ]
+    case = build_case(tmp_path, trail=trail)
+    rows = run(case, "iam_persistence_added_by_suspect_principal")
+    touched = "; the principal touched 2 S3 object(s) in the 6 h before"
+    assert rows.select("principal", "detail").rows() == [
+        (LEAKED["arn"], "created IAM user backup-svc" + touched),
+        (LEAKED["arn"], "attached AdministratorAccess to user backup-svc" + touched),
+        (LEAKED["arn"], "created an access key for user backup-svc" + touched),
+        (LEAKED["arn"], "gave user backup-svc a console password" + touched),
+        (LEAKED["arn"], "put an inline policy with S3, IAM or all rights on user backup-svc" + touched),
+        (DEPLOYER["arn"], "created an access key for itself from network 198.51.100.0/24, new for the principal"),
+        (ADMIN["arn"], f"role ops may now be assumed by foreign account(s) {FOREIGN}"),
+    ]
+    assert run(case, "iam_persistence_added_by_suspect_principal", trusted_accounts=[FOREIGN]).height == 6

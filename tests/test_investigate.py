@@ -42,6 +42,10 @@ PROVEN_ON_OTHER_SCENARIOS = {
         "tests/test_detections_breadth.py::test_replication_to_a_foreign_account_or_unknown_bucket_is_found",
     "bucket_replication_removed":
         "tests/test_detections_breadth.py::test_replication_to_a_foreign_account_or_unknown_bucket_is_found",
+    "bucket_encryption_key_changed_or_removed":
+        "tests/test_detections_breadth.py::test_default_encryption_moved_to_a_foreign_or_never_used_key_or_removed",
+    "iam_persistence_added_by_suspect_principal":
+        "tests/test_detections_breadth.py::test_iam_persistence_by_a_principal_that_touched_data_or_came_from_a_new_network",
 }
 
 
