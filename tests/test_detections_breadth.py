@@ -244,3 +244,126 @@ def test_iam_persistence_by_a_principal_that_touched_data_or_came_from_a_new_net
         (ADMIN["arn"], f"role ops may now be assumed by foreign account(s) {FOREIGN}"),
     ]
     assert run(case, "iam_persistence_added_by_suspect_principal", trusted_accounts=[FOREIGN]).height == 6
+
+
+# -- EC2 instance credentials --------------------------------------------------------------------
+
+
+def _instance_identity(role: str, instance: str, key: str) -> dict[str, Any]:
+    return {"type": "AssumedRole", "principalId": f"AROAEXAMPLE{role.upper()}:{instance}",
+            "arn": f"arn:aws:sts::{OWN}:assumed-role/{role}/{instance}", "accountId": OWN, "accessKeyId": key,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": f"AROAEXAMPLE{role.upper()}",
+                                                 "arn": f"arn:aws:iam::{OWN}:role/{role}", "accountId": OWN,
+                                                 "userName": role},
+                               "ec2RoleDelivery": "2.0"}}
+
+
+def test_instance_credentials_used_from_outside_the_instance(tmp_path: Path) -> None:
+    from s3forensics.enrich import AwsIpRanges, refresh_enrichment
+
+    web = _instance_identity("web-app", "i-0abc123def4567890", "ASIAEXAMPLEWEB00001")
+    batch = _instance_identity("batch", "i-0fedcba9876543210", "ASIAEXAMPLEBATCH001")
+    trail = [
+        # The web server reads through its VPC endpoint (private address) all day.
+        *(_read(100 + n, web, "10.0.1.5", 10 * n) for n in range(6)),
+        # Its credentials, taken from the metadata service, used from the attacker's machine.
+        _read(110, web, ATTACKER_IP, 45),
+        event(111, "GetCallerIdentity", None, source="sts.amazonaws.com", identity=web, minutes=44),
+        # A batch host with a public EC2 address that changes after a restart.
+        *(_read(120 + n, batch, "3.80.1.20", 5 * n) for n in range(3)),
+        *(_read(130 + n, batch, "3.81.9.9", 100 + n) for n in range(2)),
+    ]
+    # The access log holds the same stolen read (same request id) once more: reported once.
+    access_log = [sal_record(0, requester=web["arn"], remote_ip=ATTACKER_IP, request_id="READ000000000110",
+                             event_time=T0 + timedelta(minutes=45))]
+    case = build_case(tmp_path, trail=trail, access_log=access_log)
+    rows = run(case, "instance_credentials_used_outside_instance")
+    assert rows.select("principal", "source_ip", "events").rows() == [
+        (web["arn"], ATTACKER_IP, 2),
+        (batch["arn"], "3.81.9.9", 2),  # not enriched: only the change of network is known
+    ]
+    assert rows["detail"][0] == (
+        "credentials of instance i-0abc123def4567890 used from 203.0.113.66; the instance's own network "
+        "is 10.0.1.0/24; GetCallerIdentity, REST.GET.OBJECT")
+    ranges = tmp_path / "ip-ranges.json"
+    ranges.write_text(json.dumps({"syncToken": "1714521600", "createDate": "2024-05-01-00-00-00", "prefixes": [
+        {"ip_prefix": "3.80.0.0/12", "region": "us-east-1", "service": "EC2", "network_border_group": "us-east-1"}]}))
+    with Case.open(case) as opened:
+        refresh_enrichment(opened.con, aws_ranges=AwsIpRanges.read(ranges))
+    rows = run(case, "instance_credentials_used_outside_instance")
+    assert rows.select("principal", "source_ip").rows() == [(web["arn"], ATTACKER_IP)]
+    assert "(outside AWS's published ranges)" in rows["detail"][0]
+
+
+# -- versions and Object Lock --------------------------------------------------------------------
+
+ATTACKER_ARN = LEAKED["arn"]
+
+
+def test_object_versions_destroyed_in_bulk_but_not_delete_markers_or_lifecycle(tmp_path: Path) -> None:
+    def delete(i: int, *, version: str | None, op: str = "REST.DELETE.OBJECT", requester: str = ATTACKER_ARN,
+               ip: str = ATTACKER_IP, minutes: float = 0) -> dict[str, Any]:
+        key = f"invoices/{i:04d}.pdf"
+        uri = f"DELETE /acme-data/{key}" + (f"?versionId={version}" if version else "") + " HTTP/1.1"
+        return sal_record(i, operation=op, object_key=key, request_uri=uri, version_id=version, requester=requester,
+                          remote_ip=ip, http_status=204, bytes_sent=None, object_size=None,
+                          event_time=T0 + timedelta(minutes=minutes))
+    access_log = [
+        # Eight versions destroyed one by one, then a batch of four per-version lines.
+        *(delete(i, version=f"v{i:030d}", minutes=i) for i in range(8)),
+        *(delete(10 + i, version=f"w{i:030d}", op="BATCH.DELETE.OBJECT", minutes=9) for i in range(4)),
+        # A user deleting without version ids (delete markers, recoverable): not this detection.
+        *(delete(20 + i, version=None, requester=ADMIN["arn"], ip=OFFICE_IP, minutes=2) for i in range(15)),
+        # Lifecycle expiring noncurrent versions: S3's own action.
+        *(delete(40 + i, version=f"x{i:030d}", op="S3.EXPIRE.OBJECT", requester="AmazonS3", ip="-", minutes=3)
+          for i in range(30)),
+    ]
+    trail = [  # Two more version deletes that only CloudTrail saw (another bucket, no access log).
+        event(60 + i, "DeleteObject", {"bucketName": "acme-archive", "key": f"db/{i}.dump", "versionId": f"z{i:031d}"},
+              minutes=20 + i, eventCategory="Data", managementEvent=False) for i in range(2)]
+    case = build_case(tmp_path, trail=trail, access_log=access_log)
+    rows = run(case, "object_versions_destroyed_in_bulk")
+    assert rows.select("principal", "source_ip", "bucket", "events", "detail").rows() == [
+        (ATTACKER_ARN, ATTACKER_IP, "acme-archive, acme-data", 14, "14 object versions destroyed in 60 min")]
+    assert run(case, "object_versions_destroyed_in_bulk", min_versions=15).height == 0
+    # The delete markers are still deletions in bulk, by the general detection.
+    bulk = run(case, "objects_deleted_in_bulk", min_deletes=10)
+    assert set(bulk["principal"]) == {ATTACKER_ARN, ADMIN["arn"]}
+
+
+def _lock(i: int, retention: dict[str, Any] | None, *, identity: dict[str, Any] | None = None,
+          ip: str = ATTACKER_IP, minutes: float = 0, error: str | None = None) -> dict[str, Any]:
+    config: dict[str, Any] = {"xmlns": "http://s3.amazonaws.com/doc/2006-03-01/", "ObjectLockEnabled": "Enabled"}
+    if retention:
+        config["Rule"] = {"DefaultRetention": retention}
+    return event(i, "PutObjectLockConfiguration", {"bucketName": "acme-vault", "objectLock": "",
+                                                   "ObjectLockConfiguration": config},
+                 identity=identity, ip=ip, minutes=minutes, error=error)
+
+
+def test_object_lock_shortened_removed_or_bypassed(tmp_path: Path) -> None:
+    trail = [
+        # The administrator sets and later lengthens compliance retention: quiet.
+        _lock(1, {"Mode": "COMPLIANCE", "Days": 30}, identity=ADMIN, ip=OFFICE_IP),
+        _lock(2, {"Mode": "COMPLIANCE", "Years": 1}, identity=ADMIN, ip=OFFICE_IP, minutes=5),
+        # The attacker: a denied attempt to shorten, governance instead of compliance, then removal.
+        _lock(3, {"Mode": "COMPLIANCE", "Days": 1}, minutes=10, error="AccessDenied"),
+        _lock(4, {"Mode": "GOVERNANCE", "Years": 1}, minutes=11),
+        _lock(5, None, minutes=12),
+        # Objects under governance retention deleted with the bypass header.
+        *(event(10 + i, "DeleteObject", {"bucketName": "acme-vault", "key": f"ledger/{i}.csv",
+                                         "versionId": f"v{i:031d}", "x-amz-bypass-governance-retention": "true"},
+                minutes=13 + i, eventCategory="Data", managementEvent=False) for i in range(3)),
+        event(20, "PutObjectLegalHold", {"bucketName": "acme-vault", "key": "ledger/0.csv", "legal-hold": "",
+                                         "LegalHold": {"Status": "OFF"}}, minutes=20,
+              eventCategory="Data", managementEvent=False),
+    ]
+    rows = run(build_case(tmp_path, trail=trail), "object_lock_weakened")
+    assert rows.select("principal", "bucket", "object_key", "detail").rows() == [
+        (ATTACKER_ARN, "acme-vault", None, "default retention shortened from 365 to 1 days (1 failed: AccessDenied)"),
+        (ATTACKER_ARN, "acme-vault", None, "default retention moved from COMPLIANCE to GOVERNANCE"),
+        (ATTACKER_ARN, "acme-vault", None, "default retention removed"),
+        (ATTACKER_ARN, "acme-vault", "ledger/0.csv, ledger/1.csv, ledger/2.csv",
+         "governance retention bypassed (DeleteObject) on 3 requests"),
+        (ATTACKER_ARN, "acme-vault", "ledger/0.csv", "legal hold removed"),
+    ]

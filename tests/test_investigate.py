@@ -46,6 +46,11 @@ PROVEN_ON_OTHER_SCENARIOS = {
         "tests/test_detections_breadth.py::test_default_encryption_moved_to_a_foreign_or_never_used_key_or_removed",
     "iam_persistence_added_by_suspect_principal":
         "tests/test_detections_breadth.py::test_iam_persistence_by_a_principal_that_touched_data_or_came_from_a_new_network",
+    "instance_credentials_used_outside_instance":
+        "tests/test_detections_breadth.py::test_instance_credentials_used_from_outside_the_instance",
+    "object_versions_destroyed_in_bulk":
+        "tests/test_detections_breadth.py::test_object_versions_destroyed_in_bulk_but_not_delete_markers_or_lifecycle",
+    "object_lock_weakened": "tests/test_detections_breadth.py::test_object_lock_shortened_removed_or_bypassed",
 }
 
 
