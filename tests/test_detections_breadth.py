@@ -367,3 +367,138 @@ def test_object_lock_shortened_removed_or_bypassed(tmp_path: Path) -> None:
          "governance retention bypassed (DeleteObject) on 3 requests"),
         (ATTACKER_ARN, "acme-vault", "ledger/0.csv", "legal hold removed"),
     ]
+
+
+# -- copies out ----------------------------------------------------------------------------------
+
+
+def test_objects_copied_out_to_another_accounts_bucket(tmp_path: Path) -> None:
+    def copy_event(i: int, dest: str, dest_account: str, *, identity: dict[str, Any], ip: str) -> dict[str, Any]:
+        key = f"exports/{i}.csv"
+        return ct_record(i, eventName="CopyObject", userIdentity=identity, sourceIPAddress=ip, readOnly=False,
+                         requestID=f"COPY{i:012d}", eventID=f"30000000-0000-4000-8000-{i:012d}",
+                         requestParameters={"bucketName": dest, "key": key, "x-amz-copy-source": f"acme-data/{key}"},
+                         resources=[{"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{dest}/{key}"},
+                                    {"type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{dest}", "accountId": dest_account},
+                                    {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::acme-data/{key}"},
+                                    {"type": "AWS::S3::Bucket", "ARN": "arn:aws:s3:::acme-data", "accountId": OWN}])
+
+    def get_side(i: int, requester: str, ip: str, *, request_id: str | None = None) -> dict[str, Any]:
+        key = f"exports/{i}.csv"
+        return sal_record(i, operation="REST.COPY.OBJECT_GET", object_key=key, requester=requester, remote_ip=ip,
+                          request_id=request_id or f"COPY{i:012d}", request_uri=f"PUT /somewhere/{key} HTTP/1.1")
+
+    sync = f"arn:aws:iam::{FOREIGN}:user/sync"
+    trail = [
+        copy_event(1, "acme-data-archive", OWN, identity=ADMIN, ip=OFFICE_IP),  # our own archive: quiet
+        *(copy_event(10 + n, "exfil-drop", FOREIGN, identity=LEAKED, ip=ATTACKER_IP) for n in range(3)),
+    ]
+    access_log = [
+        get_side(1, ADMIN["arn"], OFFICE_IP),
+        *(get_side(10 + n, LEAKED["arn"], ATTACKER_IP) for n in range(3)),  # the same requests: counted once
+        # A foreign principal copying through a policy grant; only our source log saw it.
+        *(get_side(20 + n, sync, "2001:db8::25") for n in range(2)),
+        # Our own principal copying to a destination the case does not hold: not known to be foreign.
+        get_side(30, ADMIN["arn"], OFFICE_IP),
+        # A copy in place (the destination line is in our log too): quiet.
+        get_side(40, ADMIN["arn"], OFFICE_IP),
+        sal_record(40, operation="REST.COPY.OBJECT", object_key="exports/40.csv", requester=ADMIN["arn"],
+                   remote_ip=OFFICE_IP, request_id="COPY000000000040"),
+    ]
+    rows = run(build_case(tmp_path, trail=trail, access_log=access_log), "objects_copied_to_foreign_bucket")
+    assert rows.select("principal", "source_ip", "bucket", "events", "detail").rows() == [
+        (LEAKED["arn"], ATTACKER_IP, "acme-data", 3, f"3 object(s) copied to bucket exfil-drop of foreign account {FOREIGN}"),
+        (sync, "2001:db8::25", "acme-data", 2,
+         f"2 object(s) copied to a bucket outside the case, by a principal of account {FOREIGN}"),
+    ]
+    trusted = run(tmp_path / "case", "objects_copied_to_foreign_bucket", trusted_accounts=[FOREIGN])
+    assert trusted.height == 0
+
+
+def test_trail_tampering_is_judged_by_what_it_removes(tmp_path: Path) -> None:
+    trail_name = f"arn:aws:cloudtrail:us-east-1:{OWN}:trail/main"
+    s3_data = {"type": "AWS::S3::Object", "values": ["arn:aws:s3"]}
+    trail = [
+        # The administrator widens logging: S3 data events for every bucket, Insights on. Quiet.
+        event(1, "PutEventSelectors", {"trailName": trail_name, "eventSelectors": [
+            {"readWriteType": "All", "includeManagementEvents": True, "dataResources": [s3_data],
+             "excludeManagementEventSources": []}]}, source="cloudtrail.amazonaws.com", identity=ADMIN, ip=OFFICE_IP),
+        event(2, "PutInsightSelectors", {"trailName": trail_name, "insightSelectors": [
+            {"insightType": "ApiCallRateInsight"}]}, source="cloudtrail.amazonaws.com", identity=ADMIN, ip=OFFICE_IP),
+        event(3, "UpdateTrail", {"name": trail_name, "snsTopicName": "trail-events"},
+              source="cloudtrail.amazonaws.com", identity=ADMIN, ip=OFFICE_IP),
+        # The attacker, as Stratus does it: management events off and S3 data events gone.
+        event(10, "PutEventSelectors", {"trailName": trail_name, "eventSelectors": [
+            {"readWriteType": "ReadOnly", "includeManagementEvents": False,
+             "dataResources": [{"type": "AWS::Lambda::Function", "values": []}],
+             "excludeManagementEventSources": []}]}, source="cloudtrail.amazonaws.com", minutes=10),
+        event(11, "PutInsightSelectors", {"trailName": trail_name, "insightSelectors": []},
+              source="cloudtrail.amazonaws.com", minutes=11),
+        event(12, "UpdateTrail", {"name": trail_name, "s3BucketName": "attacker-logs", "isMultiRegionTrail": False},
+              source="cloudtrail.amazonaws.com", minutes=12),
+        event(13, "PutEventSelectors", {"trailName": trail_name, "advancedEventSelectors": [
+            {"name": "no reads", "fieldSelectors": [{"field": "eventCategory", "equals": ["Management"]},
+                                                    {"field": "readOnly", "equals": ["false"]},
+                                                    {"field": "eventSource", "notEquals": ["s3.amazonaws.com"]}]}]},
+              source="cloudtrail.amazonaws.com", minutes=13, error="AccessDenied"),
+        event(14, "DeleteTrail", {"name": trail_name}, source="cloudtrail.amazonaws.com", minutes=14),
+    ]
+    rows = run(build_case(tmp_path, trail=trail), "trail_logging_tampered")
+    assert rows.select("principal", "detail").rows() == [
+        (ATTACKER_ARN, "PutEventSelectors: management events excluded; only ReadOnly events kept; "
+                       "S3 data events no longer logged"),
+        (ATTACKER_ARN, "PutInsightSelectors: Insights switched off"),
+        (ATTACKER_ARN, "UpdateTrail: logs now delivered to bucket attacker-logs; other regions no longer logged"),
+        # Judged against the selectors in force (the attacker's own): no further S3 loss to report.
+        (ATTACKER_ARN, "PutEventSelectors: advanced selectors exclude events (failed: AccessDenied)"),
+        (ATTACKER_ARN, "DeleteTrail: trail deleted"),
+    ]
+
+
+# -- benign look-alikes --------------------------------------------------------------------------
+
+
+def test_security_services_backup_replication_and_presigned_downloads_stay_below_high(tmp_path: Path) -> None:
+    """Reading every object once, from AWS or from many consumers, is not a breach."""
+    keys = [f"customers/{n:04d}.json" for n in range(120)]
+    macie = f"arn:aws:sts::{OWN}:assumed-role/AWSServiceRoleForAmazonMacie/ClassificationJob-7f3a"
+    backup = _instance_identity("AWSBackupDefaultServiceRole", "AWSBackup-5a1e", "ASIAEXAMPLEBACKUP01")
+    backup.pop("sessionContext")
+    backup["arn"] = f"arn:aws:sts::{OWN}:assumed-role/AWSBackupDefaultServiceRole/AWSBackup-5a1e"
+    replication = f"arn:aws:sts::{OWN}:assumed-role/s3-replication/s3replication"
+    orders = f"arn:aws:sts::{OWN}:assumed-role/orders-api/task-1"
+    internal_ua = "aws-internal/3 aws-sdk-java/1.12.770 Linux/5.10.226 OpenJDK_64-Bit_Server_VM/25.422-b05 java/1.8.0_422"
+    browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+    access_log: list[dict[str, Any]] = []
+    trail: list[dict[str, Any]] = [
+        # Same-account replication set up by the administrator (the destination is known).
+        event(1, "PutBucketVersioning", {"bucketName": "acme-data-replica",
+                                         "VersioningConfiguration": {"Status": "Enabled"}}, identity=ADMIN, ip=OFFICE_IP),
+        _replication(2, "acme-data", "acme-data-replica", identity=ADMIN, ip=OFFICE_IP, minutes=1),
+    ]
+    for n, key in enumerate(keys):
+        # Macie's sensitive-data discovery job reads every object once, from AWS's network.
+        access_log.append(sal_record(1000 + n, requester=macie, object_key=key, remote_ip="192.0.2.201",
+                                     request_id=f"MACIE{n:011d}", user_agent="aws-sdk-java/2.25.0 Linux/5.10 md/internal",
+                                     event_time=T0 + timedelta(days=1, seconds=n)))
+        # AWS Backup reads every object once; CloudTrail names the service as the source.
+        access_log.append(sal_record(2000 + n, requester=backup["arn"], object_key=key, remote_ip="192.0.2.202",
+                                     request_id=f"BACKUP{n:010d}", user_agent=internal_ua,
+                                     event_time=T0 + timedelta(days=1, hours=2, seconds=n)))
+        trail.append(ct_record(2000 + n, userIdentity=backup, sourceIPAddress="backup.amazonaws.com",
+                               userAgent="backup.amazonaws.com", requestID=f"BACKUP{n:010d}",
+                               eventID=f"40000000-0000-4000-8000-{n:012d}",
+                               requestParameters={"bucketName": "acme-data", "key": key},
+                               eventTime=(T0 + timedelta(days=1, hours=2, seconds=n)).strftime("%Y-%m-%dT%H:%M:%SZ")))
+        # The bucket's own replication role copies each new object to the replica.
+        access_log.append(sal_record(3000 + n, requester=replication, object_key=key, remote_ip="192.0.2.203",
+                                     request_id=f"REPL{n:012d}", user_agent=internal_ua,
+                                     event_time=T0 + timedelta(days=1, hours=4, seconds=n)))
+        # Customers download their files with presigned URLs: the signer is the application.
+        access_log.append(sal_record(4000 + n, requester=orders, object_key=key, remote_ip=f"198.51.100.{n + 1}",
+                                     request_id=f"PRESIGN{n:09d}", user_agent=browser,
+                                     authentication_type="QueryString",
+                                     request_uri=f"GET /{key}?X-Amz-Algorithm=AWS4-HMAC-SHA256 HTTP/1.1",
+                                     event_time=T0 + timedelta(days=1, hours=6, minutes=n)))
+    case = build_case(tmp_path, trail=trail, access_log=access_log)
+    assert findings_at_or_above_high(case) == {}

@@ -51,6 +51,8 @@ PROVEN_ON_OTHER_SCENARIOS = {
     "object_versions_destroyed_in_bulk":
         "tests/test_detections_breadth.py::test_object_versions_destroyed_in_bulk_but_not_delete_markers_or_lifecycle",
     "object_lock_weakened": "tests/test_detections_breadth.py::test_object_lock_shortened_removed_or_bypassed",
+    "objects_copied_to_foreign_bucket":
+        "tests/test_detections_breadth.py::test_objects_copied_out_to_another_accounts_bucket",
 }
 
 
