@@ -502,3 +502,37 @@ def test_security_services_backup_replication_and_presigned_downloads_stay_below
                                      event_time=T0 + timedelta(days=1, hours=6, minutes=n)))
     case = build_case(tmp_path, trail=trail, access_log=access_log)
     assert findings_at_or_above_high(case) == {}
+
+
+# -- the detection docs --------------------------------------------------------------------------
+
+
+def test_docs_detections_md_is_up_to_date_and_names_benign_look_alikes() -> None:
+    from s3forensics.queries.docs import detections_markdown
+
+    actual = (Path(__file__).resolve().parents[1] / "docs" / "detections.md").read_text(encoding="utf-8")
+    assert actual == detections_markdown(), \
+        "docs/detections.md is stale: run `python -m s3forensics.queries.docs detections > docs/detections.md`"
+    for q in default_registry().list(kind="detection"):
+        assert f"## `{q.name}`" in actual
+        assert q.benign, f"{q.name}: name its known benign look-alikes in the header (benign:)"
+    assert "[aws.impact.s3-ransomware-client-side-encryption](https://stratus-red-team.cloud/attack-techniques/AWS/" \
+           "aws.impact.s3-ransomware-client-side-encryption/)" in actual
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    ("-- stratus: [s3-ransomware]\n", "stratus id.*s3-ransomware"),
+    ("-- benign: a single text\n", "benign must be a list"),
+    ("-- benign: ['']\n", "benign must be a list of non-empty texts"),
+])
+def test_stratus_and_benign_headers_are_checked(tmp_path: Path, header: str, message: str) -> None:
+    from s3forensics.errors import QueryError
+    from s3forensics.queries import QueryRegistry
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "my_detection.sql").write_text(
+        "-- title: Mine\n-- kind: detection\n-- severity: low\n-- mitre: [T1530]\n-- source: cloudtrail\n"
+        "-- description: Mine.\n" + header + "-- ---\nSELECT 1\n")
+    with pytest.raises(QueryError, match=message):
+        QueryRegistry([folder])
