@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -75,7 +76,9 @@ class OfflineGeo:
 def offline_geo_database() -> OfflineGeo | None:
     """The geoip2fast data file installed with the package, or None when the package is absent."""
     try:
-        import geoip2fast
+        with warnings.catch_warnings():  # its 1.2.2 source has invalid escapes (compile-time warnings)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import geoip2fast
     except ImportError:
         return None
     path = Path(geoip2fast.__file__).parent / _DATA_FILE
