@@ -38,6 +38,21 @@ def findings(case: Case):  # type: ignore[no-untyped-def]
 PROVEN_ON_OTHER_SCENARIOS = {
     "root_account_used": "tests/test_scenarios.py::test_root_use_is_a_finding",
     "bucket_deleted": "tests/test_scenarios.py::test_bucket_deletion_is_a_finding",
+    "bucket_replicated_to_foreign_account":
+        "tests/test_detections_breadth.py::test_replication_to_a_foreign_account_or_unknown_bucket_is_found",
+    "bucket_replication_removed":
+        "tests/test_detections_breadth.py::test_replication_to_a_foreign_account_or_unknown_bucket_is_found",
+    "bucket_encryption_key_changed_or_removed":
+        "tests/test_detections_breadth.py::test_default_encryption_moved_to_a_foreign_or_never_used_key_or_removed",
+    "iam_persistence_added_by_suspect_principal":
+        "tests/test_detections_breadth.py::test_iam_persistence_by_a_principal_that_touched_data_or_came_from_a_new_network",
+    "instance_credentials_used_outside_instance":
+        "tests/test_detections_breadth.py::test_instance_credentials_used_from_outside_the_instance",
+    "object_versions_destroyed_in_bulk":
+        "tests/test_detections_breadth.py::test_object_versions_destroyed_in_bulk_but_not_delete_markers_or_lifecycle",
+    "object_lock_weakened": "tests/test_detections_breadth.py::test_object_lock_shortened_removed_or_bypassed",
+    "objects_copied_to_foreign_bucket":
+        "tests/test_detections_breadth.py::test_objects_copied_out_to_another_accounts_bucket",
 }
 
 

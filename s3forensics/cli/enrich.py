@@ -23,8 +23,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "Build the tables ip_enrichment, user_agent_enrichment, principal_enrichment, "
             "bucket_owner_accounts and enrichment_sources from the distinct values in the case's "
             "access logs and CloudTrail events. Uses only local data: the AWS ip-ranges snapshot "
-            "installed by `update-ip-ranges`, and GeoIP (.mmdb) databases you name. Re-running "
-            "replaces the tables."
+            "installed by `update-ip-ranges`, GeoIP (.mmdb) databases you name, and by default the "
+            "country and network-owner data shipped with the geoip2fast package (its date is "
+            "printed), which fills in whatever no --geoip database supplies. Re-running replaces "
+            "the tables."
         ),
         epilog=(
             "examples:\n"
@@ -39,6 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--geoip", action="append", type=Path, default=[], metavar="FILE.mmdb",
                    help="MaxMind-format database for ASN/country (repeat for several; the first "
                         "with a value wins)")
+    p.add_argument("--no-offline-geo", dest="offline_geo", action="store_false",
+                   help="do not use the country/ASN data shipped with geoip2fast")
     p.add_argument("--ip-ranges", type=Path, metavar="FILE",
                    help="AWS ip-ranges.json to use instead of the installed snapshot")
     p.add_argument("--bucket-account", action="append", default=[], metavar="BUCKET=ACCOUNT",
@@ -90,7 +94,7 @@ def _enrich(args: argparse.Namespace) -> int:
     con = store.connect(db)  # a case held by readers: one line naming the holder
     try:
         summary = refresh_enrichment(con, geoip=args.geoip, aws_ranges=ranges,
-                                     bucket_accounts=mapping)
+                                     bucket_accounts=mapping, offline_geo=args.offline_geo)
     finally:
         con.close()
     if summary["aws_ip_ranges"]:
@@ -101,7 +105,11 @@ def _enrich(args: argparse.Namespace) -> int:
     for line in summary["geoip"]:
         print(f"GeoIP:      {line}")
     if not summary["geoip"]:
-        print("GeoIP:      none given (--geoip FILE.mmdb adds ASN and country)")
+        print("GeoIP:      none given (--geoip FILE.mmdb adds ASN numbers and takes precedence)")
+    if summary["offline_geo"]:
+        print(f"Offline:    {summary['offline_geo']}")
+    elif args.offline_geo:
+        print("Offline:    geoip2fast is not installed: no country/network owner without --geoip")
     for table in ("ip_enrichment", "user_agent_enrichment", "principal_enrichment",
                   "bucket_owner_accounts"):
         print(f"  {table:22} {summary[table]:>9,} rows")

@@ -14,6 +14,13 @@ from ..errors import CaseError
 from .awsranges import AwsIpRanges
 from .geo import GEO_SCHEMA, GeoDatabase, geolocate_ips
 from .ip import IP_ENRICHMENT_SCHEMA, classify_ips
+from .offline_geo import (
+    ATTRIBUTION,
+    OfflineGeo,
+    classify_network,
+    geolocate_offline,
+    offline_geo_database,
+)
 from .principal import (
     CLOUDTRAIL_PRINCIPAL_SQL,
     SAL_PRINCIPAL_SQL,
@@ -28,8 +35,9 @@ __all__ = ["ENRICHMENT_COLUMN_DOCS", "ENRICHMENT_TABLE_DOCS", "refresh_enrichmen
 ENRICHMENT_TABLE_DOCS: dict[str, str] = {
     "ip_enrichment": (
         "One row per distinct address in s3_access_logs.remote_ip and cloudtrail_events.source_ip "
-        "(join on ip): its class, the AWS range holding it, and ASN/country when a GeoIP database "
-        "was given. Built offline; enrichment_sources says from which data."),
+        "(join on ip): its class, the AWS range holding it, its country and network owner (from a "
+        "GeoIP database given, else the data shipped with geoip2fast) and the kind of network. Built "
+        "offline; enrichment_sources says from which data, of which date."),
     "user_agent_enrichment": (
         "One row per distinct user_agent of both log sources (join on user_agent): tool class, "
         "tool, browser, OS, device and penetration-testing distribution."),
@@ -66,7 +74,11 @@ ENRICHMENT_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "country_name": "Country name (English).",
         "city": "City name (English), when the database has cities.",
         "geo_network": "Network of the GeoIP record that matched.",
-        "geo_database": "File name(s) of the GeoIP database(s) that supplied the values.",
+        "geo_database": ("File name(s) of the GeoIP database(s) that supplied the values; "
+                         "geoip2fast:<date> for the data shipped with the geoip2fast package."),
+        "network_type": ("Kind of network its AS organisation's name suggests: tor, vpn, hosting, mobile, "
+                         "isp or other; NULL without an AS organisation. A keyword heuristic, not a verdict."),
+        "network_type_basis": "Why: the keyword of the AS organisation's name that decided network_type.",
     },
     "user_agent_enrichment": {
         "user_agent": "User agent exactly as logged.",
@@ -107,7 +119,7 @@ ENRICHMENT_COLUMN_DOCS: dict[str, dict[str, str]] = {
         "owner_canonical_id": "Canonical user ID the access logs show as bucket owner.",
     },
     "enrichment_sources": {
-        "source": "aws_ip_ranges, geoip, user_agent_rules or bucket_owner_accounts.",
+        "source": "aws_ip_ranges, geoip, geoip_offline, user_agent_rules or bucket_owner_accounts.",
         "path": "File or URL the data came from; NULL when none was available.",
         "database_type": "Kind of data (MaxMind database_type, ip-ranges.json, ...).",
         "version": "Version of the data: ip-ranges syncToken, rule versions, ...",
@@ -235,6 +247,7 @@ def refresh_enrichment(
     geoip: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     aws_ranges: AwsIpRanges | None = None,
     bucket_accounts: Mapping[str, str] | None = None,
+    offline_geo: bool = True,
 ) -> dict[str, Any]:
     """Build or replace the enrichment tables from the case's logs; return counts and sources.
 
@@ -242,6 +255,8 @@ def refresh_enrichment(
     enrichment_sources. Reference data is passed in, never fetched: `aws_ranges` (e.g.
     `load_aws_ip_ranges()` for the installed snapshot; None leaves no address classed aws),
     `geoip` .mmdb paths, and `bucket_accounts` (bucket -> owner account) that override the logs.
+    With `offline_geo` (the default) the country and AS organisation data shipped with the
+    geoip2fast package fill in what no `geoip` database supplied.
     """
     cols = _columns(con)
     if "s3_access_logs" not in cols and "cloudtrail_events" not in cols:
@@ -262,8 +277,11 @@ def refresh_enrichment(
         geo = geolocate_ips(ips, database=databases)
     else:
         geo = pl.DataFrame(schema=GEO_SCHEMA)
-    ip_frame = ip_frame.join(geo, on="ip", how="left").select(
-        [*IP_ENRICHMENT_SCHEMA, *[c for c in GEO_SCHEMA if c != "ip"]])
+    offline = offline_geo_database() if offline_geo else None
+    if offline is not None:
+        geo = _fill_from(geo, geolocate_offline(ips, offline))
+    ip_frame = _with_network_type(ip_frame.join(geo, on="ip", how="left").select(
+        [*IP_ENRICHMENT_SCHEMA, *[c for c in GEO_SCHEMA if c != "ip"]]))
 
     uas = _distinct(con, cols, [("s3_access_logs", "user_agent"), ("cloudtrail_events", "user_agent")])
     ua_frame = parse_user_agents(uas)
@@ -287,7 +305,10 @@ def refresh_enrichment(
                         "version": None, "built_at": db.build_date,
                         "details": db.description or None})
     if not databases:
-        sources.append({"source": "geoip", "details": "no GeoIP database given: asn/country are NULL"})
+        sources.append({"source": "geoip", "details": "no GeoIP database given" + (
+            ": country and AS organisation from the offline data (asn numbers are NULL)" if offline
+            else ": asn/country are NULL")})
+    sources.append(_offline_source(offline, wanted=offline_geo))
     sources.append({"source": "user_agent_rules", "database_type": "ua-parser + s3forensics rules",
                     "version": user_agent_rules_version()})
     by_source = ba_frame.group_by("source").len().sort("source")
@@ -305,6 +326,9 @@ def refresh_enrichment(
         _write(con, "bucket_owner_accounts", ba_frame)
         _write(con, "principal_enrichment", pr_frame)
         _write(con, "enrichment_sources", src_frame)
+        from ..views import install_address_classes  # detections see the new classes at once
+
+        install_address_classes(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -316,5 +340,38 @@ def refresh_enrichment(
         "bucket_owner_accounts": ba_frame.height,
         "aws_ip_ranges": aws_ranges.describe() if aws_ranges is not None else None,
         "geoip": [db.describe() for db in databases],
+        "offline_geo": offline.describe() if offline is not None else None,
         "ip_classes": dict(ip_frame.group_by("ip_class").len().sort("ip_class").iter_rows()),
     }
+
+
+def _fill_from(geo: pl.DataFrame, extra: pl.DataFrame) -> pl.DataFrame:
+    """`geo` with each empty value taken from `extra`: the given databases keep precedence."""
+    merged = geo.join(extra, on="ip", how="full", coalesce=True, suffix="_extra")
+    filled = [c for c in GEO_SCHEMA if c not in ("ip", "geo_database")]
+    contributed = pl.any_horizontal(pl.col(c).is_null() & pl.col(f"{c}_extra").is_not_null()
+                                    for c in ("asn", "as_org", "country", "country_name"))
+    return merged.select(
+        "ip",
+        *(pl.coalesce(c, f"{c}_extra").alias(c) for c in filled),
+        pl.when(contributed).then(pl.concat_str(["geo_database", "geo_database_extra"], separator=",",
+                                                ignore_nulls=True))
+        .otherwise(pl.col("geo_database")).alias("geo_database"),
+    ).select(list(GEO_SCHEMA))
+
+
+def _with_network_type(frame: pl.DataFrame) -> pl.DataFrame:
+    orgs = frame["as_org"].drop_nulls().unique().to_list()
+    classes = pl.DataFrame([(o, *classify_network(o)) for o in orgs], orient="row",
+                           schema={"as_org": pl.String, "network_type": pl.String, "network_type_basis": pl.String})
+    return frame.join(classes, on="as_org", how="left")
+
+
+def _offline_source(offline: OfflineGeo | None, *, wanted: bool) -> dict[str, Any]:
+    if offline is None:
+        return {"source": "geoip_offline", "details": (
+            "switched off" if not wanted else "the geoip2fast package is not installed: no offline country/ASN")}
+    return {"source": "geoip_offline", "path": str(offline.path),
+            "database_type": f"geoip2fast country + AS organisation ({offline.source_info})",
+            "version": offline.package_version, "built_at": offline.built,
+            "details": f"used where no --geoip database had a value. {ATTRIBUTION}"}

@@ -31,6 +31,8 @@ PARAM_TYPES = ("timestamp", "integer", "float", "string", "string[]", "boolean")
 FINDING_COLUMNS = ("first_seen", "last_seen", "principal", "source_ip", "access_key_id",
                    "bucket", "object_key", "events", "detail")
 _HEADER_END = "---"
+# Stratus Red Team technique ids look like aws.<tactic>.<technique>.
+_STRATUS_ID = re.compile(r"^aws\.[a-z-]+\.[a-z0-9-]+$")
 _PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 # String literals and comments are blanked before looking for $params, so text inside them
 # is never mistaken for a parameter.
@@ -87,6 +89,10 @@ class Query:
     mitre: tuple[str, ...] = ()
     params: Mapping[str, Param] = field(default_factory=dict)
     columns: tuple[str, ...] = ()
+    #: Stratus Red Team techniques the query detects (ids such as aws.impact.s3-ransomware-batch-deletion).
+    stratus: tuple[str, ...] = ()
+    #: Known benign activity that looks like what the query reports, and how it is kept apart.
+    benign: tuple[str, ...] = ()
 
     def bind(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults overlaid with `values`, type-checked; unknown names are an error."""
@@ -157,6 +163,10 @@ def _parse_file(path: Path) -> Query:
     mitre = meta.get("mitre") or []
     if kind == "detection" and not mitre:
         raise QueryError(f"{path}: a detection needs MITRE ATT&CK ids ('mitre')")
+    stratus = _text_list(path, meta, "stratus")
+    bad = [s for s in stratus if not _STRATUS_ID.match(s)]
+    if bad:
+        raise QueryError(f"{path}: stratus id(s) {', '.join(bad)} are not like aws.<tactic>.<technique>")
     return Query(
         name=name,
         title=need("title"),
@@ -169,7 +179,19 @@ def _parse_file(path: Path) -> Query:
         mitre=tuple(str(m) for m in mitre),
         params=params,
         columns=tuple(meta.get("columns") or ()),
+        stratus=stratus,
+        benign=tuple(" ".join(b.split()) for b in _text_list(path, meta, "benign")),
     )
+
+
+def _text_list(path: Path, meta: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    """An optional header list of non-empty strings."""
+    value = meta.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise QueryError(f"{path}: {key} must be a list of non-empty texts")
+    return tuple(v.strip() for v in value)
 
 
 class QueryRegistry:

@@ -15,9 +15,12 @@ SELECT
     s.operation IN ('REST.GET.OBJECT', 'WEBSITE.GET.OBJECT', 'SOAP.GetObject',
                     'SOAP.GetObjectExtended', 'REST.COPY.OBJECT_GET') AS is_object_read,
     s.operation LIKE 'S3.%' AS is_s3_internal,
-    -- AWS acting for itself or the owner: log delivery, lifecycle, CloudFront, console back-ends.
+    -- AWS acting for itself or the owner: log delivery, lifecycle, CloudFront, console back-ends,
+    -- and service-linked roles (only their AWS service can assume them: Macie, Config...), as
+    -- trail_events already treats them.
     coalesce(s.requester LIKE 'svc:%' OR s.requester IN ('AmazonS3', 'AWS Internal')
-             OR s.requester LIKE 'arn:aws:iam::cloudfront:user/%', false)
+             OR s.requester LIKE 'arn:aws:iam::cloudfront:user/%'
+             OR regexp_matches(s.requester, '^arn:aws[a-z-]*:sts::[0-9]{12}:assumed-role/AWSServiceRole'), false)
         OR lower(coalesce(s.user_agent, '')) LIKE '%aws-internal%' AS is_service,
     -- A presigned URL is used by whoever holds it; the requester is only its signer.
     coalesce(s.authentication_type = 'QueryString', false) AS is_presigned,

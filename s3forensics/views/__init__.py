@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["VIEW_FILES", "install_views"]
+__all__ = ["VIEW_FILES", "install_address_classes", "install_views"]
 
 VIEW_FILES = sorted(Path(__file__).parent.glob("*.sql"))
 
@@ -15,3 +15,18 @@ def install_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create or replace the derived views (in file order: later views use earlier ones)."""
     for path in VIEW_FILES:
         con.execute(path.read_text(encoding="utf-8"))
+    install_address_classes(con)
+
+
+def install_address_classes(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the address_classes view: each address's class from the last `enrich`, else empty.
+
+    Detections join it to tell AWS-owned addresses from others; a view (not the table itself)
+    lets them run, with less to go on, on a case that was never enriched.
+    """
+    enriched = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ip_enrichment' "
+        "AND schema_name = current_schema() AND database_name = current_database()").fetchall()[0][0]
+    source = ("SELECT ip, ip_class, aws_service FROM ip_enrichment" if enriched else
+              "SELECT NULL::VARCHAR AS ip, NULL::VARCHAR AS ip_class, NULL::VARCHAR AS aws_service WHERE false")
+    con.execute(f"CREATE OR REPLACE VIEW address_classes AS {source}")

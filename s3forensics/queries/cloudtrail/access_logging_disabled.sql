@@ -6,6 +6,8 @@
 -- description: >
 --   PutBucketLogging whose new status has no LoggingEnabled element: the bucket stops writing
 --   server access logs, the evidence of object-level activity that CloudTrail may not have.
+-- benign:
+--   - "Moving access logging to another target bucket is a PutBucketLogging with LoggingEnabled: not reported."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

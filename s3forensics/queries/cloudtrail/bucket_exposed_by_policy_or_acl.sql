@@ -9,6 +9,12 @@
 --   AllUsers or AuthenticatedUsers (or a public canned ACL), or Block Public Access switched
 --   off. Deny statements (such as "deny insecure transport" for "*") are not exposure. Accounts
 --   listed in trusted_accounts count as the estate's own.
+-- stratus:
+--   - aws.exfiltration.s3-backdoor-bucket-policy
+-- benign:
+--   - "Grants to partner or organization accounts: list them in trusted_accounts."
+--   - "Deny statements for everyone (deny insecure transport): not exposure, not reported."
+--   - "Public website buckets opened on purpose: the detail says what was opened; confirm with the owner."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

@@ -6,6 +6,8 @@
 -- description: >
 --   PutBucketVersioning that suspends versioning or turns MFA delete off: afterwards deletes and
 --   overwrites destroy data instead of leaving recoverable versions. Often a step before ransom.
+-- benign:
+--   - "Suspending versioning on scratch buckets to save storage: check the bucket's purpose; re-enabling is not reported."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

@@ -5,9 +5,18 @@
 -- source: cloudtrail
 -- description: >
 --   PutBucketLifecycle(Configuration) with an enabled rule that expires current or noncurrent
---   object versions across the whole bucket (no prefix or tag filter): S3 itself will delete the
---   data, and any evidence in it, later and without further calls. Routine housekeeping rules
---   scoped to a prefix such as tmp/ are reported only when include_prefixed_rules is true.
+--   object versions, or removes delete markers, across the whole bucket (no prefix or tag filter):
+--   S3 itself will delete the data, and any evidence in it, later and without further calls.
+--   Expiring noncurrent versions destroys the copies a versioned bucket keeps for recovery;
+--   removing expired delete markers erases the trace of deletions. The detail says which. Routine
+--   housekeeping rules scoped to a prefix such as tmp/ are reported only when
+--   include_prefixed_rules is true.
+-- stratus:
+--   - aws.defense-evasion.cloudtrail-lifecycle-rule
+-- benign:
+--   - "Housekeeping rules on a prefix (tmp/, scratch/): not reported unless include_prefixed_rules."
+--   - "Retention rules that expire data after years (compliance-driven): not reported beyond
+--     max_days."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}
@@ -35,7 +44,13 @@ judged AS (
             OR json_extract(rule, '$.Filter.And.Tags') IS NOT NULL) AS tag_scoped,
            least(try_cast(json_extract_string(rule, '$.Expiration.Days') AS INTEGER),
                  try_cast(json_extract_string(rule, '$.NoncurrentVersionExpiration.NoncurrentDays') AS INTEGER)) AS min_days,
-           json_extract_string(rule, '$.ID') AS rule_id
+           json_extract_string(rule, '$.ID') AS rule_id,
+           concat_ws(', ',
+               CASE WHEN json_extract(rule, '$.Expiration.Days') IS NOT NULL
+                         OR json_extract(rule, '$.Expiration.Date') IS NOT NULL THEN 'current versions' END,
+               CASE WHEN json_extract(rule, '$.NoncurrentVersionExpiration') IS NOT NULL THEN 'noncurrent versions' END,
+               CASE WHEN lower(json_extract_string(rule, '$.Expiration.ExpiredObjectDeleteMarker')) = 'true'
+                    THEN 'delete markers' END) AS expires
     FROM rules
     WHERE json_extract_string(rule, '$.Status') = 'Enabled'
       AND (json_extract(rule, '$.Expiration') IS NOT NULL
@@ -46,6 +61,7 @@ SELECT event_time AS first_seen, event_time AS last_seen, actor AS principal, so
        'expiration rule ' || coalesce('''' || rule_id || '''', '') ||
        CASE WHEN prefix = '' AND NOT tag_scoped THEN ' on every object' ELSE ' on ' || coalesce(nullif(prefix, ''), 'tagged objects') END ||
        coalesce(' after ' || min_days || ' days', '') ||
+       coalesce(' (expires ' || nullif(expires, '') || ')', '') ||
        CASE WHEN succeeded THEN '' ELSE ' (failed: ' || error_code || ')' END AS detail
 FROM judged
 WHERE (min_days IS NULL OR min_days <= $max_days)

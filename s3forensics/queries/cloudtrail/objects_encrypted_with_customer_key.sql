@@ -7,6 +7,10 @@
 --   CopyObject, PutObject or multipart uploads that set SSE-C headers: the ransomware pattern of
 --   copying objects over themselves encrypted with a key only the attacker holds. Copies in place
 --   (source = destination) are counted separately in the detail.
+-- stratus:
+--   - aws.impact.s3-ransomware-client-side-encryption
+-- benign:
+--   - "Applications that use SSE-C by design write every object with it from the start: compare with the principal's history before the window."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

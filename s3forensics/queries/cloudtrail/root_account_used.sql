@@ -6,6 +6,8 @@
 -- description: >
 --   Calls made as the account's root user (not by an AWS service on its behalf). Root should be
 --   locked away; any use deserves an explanation.
+-- benign:
+--   - "Tasks only root can do (closing the account, some billing settings): rare, and worth an explanation anyway."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

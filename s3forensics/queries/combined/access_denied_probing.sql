@@ -7,6 +7,9 @@
 --   Many AccessDenied (403) answers to one actor from one address within a short period, across
 --   several different objects or actions: someone testing what a credential can reach. A
 --   misconfigured application retrying one denied call does not reach the distinct-targets bar.
+-- benign:
+--   - "Misconfigured applications retrying a denied call: the same key and operation over and over, from the usual network."
+--   - "Security scanners checking what a principal may do (IAM Access Analyzer, CSPM tools)."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

@@ -7,6 +7,8 @@
 --   DeleteBucket calls, including failed attempts, from CloudTrail and from the access logs
 --   (REST.DELETE.BUCKET); a request seen in both is reported once. A bucket can only be deleted
 --   once it is empty, so a deletion usually ends a destruction that began with its objects.
+-- benign:
+--   - "Tearing down test or temporary buckets (infrastructure-as-code destroy): usually empty buckets, by the deployment role."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

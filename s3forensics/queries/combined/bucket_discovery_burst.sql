@@ -8,6 +8,8 @@
 --   read policies, ACLs, public access settings, list objects) within a short period, from an
 --   SDK or command line rather than the console. The console fetches bucket settings when an
 --   admin opens a bucket, so console and AWS-internal callers are left out.
+-- benign:
+--   - "Inventory and CSPM tools listing every bucket on a schedule: the same principal at the same time every day."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

@@ -8,6 +8,12 @@
 --   batch delete counts (from the access log's per-key lines); lifecycle expirations are S3's own
 --   actions and are not counted. A DeleteObjects call seen only in CloudTrail names no keys and
 --   counts as its batch size when known, else once.
+-- stratus:
+--   - aws.impact.s3-ransomware-batch-deletion
+--   - aws.impact.s3-ransomware-individual-deletion
+-- benign:
+--   - "S3 lifecycle expirations (S3.EXPIRE.OBJECT by AmazonS3): S3's own actions, never counted."
+--   - "Clean-up jobs deleting scratch data every night: raise min_deletes above their steady count."
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC)"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}

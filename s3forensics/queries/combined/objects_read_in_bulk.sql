@@ -9,6 +9,10 @@
 --   with no other active day to compare. A nightly job that copies
 --   the same volume every night is its own baseline and stays quiet; a stolen key draining a
 --   bucket does not. Reads are counted once per request even when both sources hold them.
+-- benign:
+--   - "A nightly export or backup job: its own steady volume is its baseline."
+--   - "Macie, AWS Backup and other AWS services reading every object once: AWS services (service-linked roles, aws-internal user agents, service source addresses) are left out."
+--   - "Presigned-URL downloads by many consumers: counted per address, so each consumer's few reads stay small."
 -- params:
 --   start: {type: timestamp, default: null, description: "Report days from this time (UTC); baselines use the whole case"}
 --   end: {type: timestamp, default: null, description: "Report days before this time (UTC)"}

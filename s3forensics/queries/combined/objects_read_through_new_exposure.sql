@@ -9,6 +9,8 @@
 --   baseline_hours of logged activity, or only after a policy, ACL or public access block change
 --   on it. A public website bucket is read anonymously from day one and stays quiet; a private
 --   bucket that starts answering anonymous or foreign readers after such a change does not.
+-- benign:
+--   - "A partner reading through a grant made for them on purpose: list their account in the exposure detection's trusted_accounts."
 -- params:
 --   start: {type: timestamp, default: null, description: "Report reads from this time (UTC); the bucket baseline always uses the whole case"}
 --   end: {type: timestamp, default: null, description: "Report reads before this time (UTC)"}

@@ -10,6 +10,12 @@
 --   baseline, so busy and quiet principals are judged alike. Private addresses are ignored (VPC
 --   workloads change addresses), and so are presigned-URL requests (their requester is the URL's
 --   signer, not the client).
+-- stratus:
+--   - aws.credential-access.ec2-steal-instance-credentials
+-- benign:
+--   - "People travelling or working from home: a new network for a person, usually with the same tools and hours."
+--   - "Presigned-URL downloads by many consumers: their requester is the signer, so they are left out."
+--   - "VPC workloads changing private addresses: private addresses are ignored."
 -- params:
 --   start: {type: timestamp, default: null, description: "Report findings from this time (UTC); the baseline always uses the whole case"}
 --   end: {type: timestamp, default: null, description: "Report findings before this time (UTC)"}

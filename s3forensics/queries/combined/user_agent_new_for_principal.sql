@@ -7,6 +7,9 @@
 --   A principal whose requests suddenly come from a kind of client (user-agent product, e.g.
 --   boto3, aws-cli, curl, rclone) it had not used during its own baseline period. A stolen key
 --   used with the attacker's tooling shows up as a new client for that principal.
+-- benign:
+--   - "A tool upgrade (a new aws-cli or SDK version) changes the user agent: the family is compared, not the version."
+--   - "A person trying the console after using the CLI: one more family, usually from the usual network."
 -- params:
 --   start: {type: timestamp, default: null, description: "Report findings from this time (UTC); the baseline always uses the whole case"}
 --   end: {type: timestamp, default: null, description: "Report findings before this time (UTC)"}
