@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "CaseError": ".errors",
     "InputError": ".errors",
     "MissingExtraError": ".errors",
+    "ParameterError": ".errors",
     "QueryError": ".errors",
     "S3ForensicsError": ".errors",
     "TimeRangeError": ".errors",
@@ -38,7 +39,8 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [  # noqa: RUF022 -- the same order as _EXPORTS
     "__version__",
-    "AcquisitionError", "CaseError", "InputError", "MissingExtraError", "QueryError",
+    "AcquisitionError", "CaseError", "InputError", "MissingExtraError", "ParameterError",
+    "QueryError",
     "S3ForensicsError", "TimeRangeError", "Case", "IngestSummary", "Finding", "run_findings",
     "save_findings", "ParseResult", "parse_access_log_bytes", "parse_access_log_file",
     "parse_access_logs", "parse_cloudtrail", "parse_cloudtrail_bytes", "parse_cloudtrail_file",
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
         CaseError,
         InputError,
         MissingExtraError,
+        ParameterError,
         QueryError,
         S3ForensicsError,
         TimeRangeError,

@@ -18,7 +18,7 @@ from tqdm import tqdm  # plain bars: no widget warnings inside notebooks
 
 from . import store
 from .detect import detect_kind
-from .errors import CaseError, InputError
+from .errors import CaseError, InputError, ParameterError
 from .evidence_files import (
     TMP_DIR,
     StoredAs,
@@ -294,7 +294,7 @@ class Case:
         with `follow_links=False` they are skipped and listed in the summary.
         """
         if kind not in ("auto", "s3-access", "cloudtrail"):
-            raise InputError("--kind", f"unknown kind {kind!r}: use s3-access, cloudtrail or auto")
+            raise ParameterError("kind", f"{kind!r} is unknown: use s3-access, cloudtrail or auto")
         self._check_writable()
         files, skipped_links = _walk(paths, follow_links=follow_links)
         src = {os.path.abspath(k): v for k, v in (sources or {}).items()}

@@ -16,6 +16,19 @@ class InputError(S3ForensicsError):
         self.problem = problem
 
 
+class ParameterError(S3ForensicsError, ValueError):
+    """A call was given a value one of its parameters cannot take.
+
+    The message names the parameter as the library knows it (`bucket`, `kind`); the CLI names it
+    as the flag a person typed (`--bucket`, `--kind`).
+    """
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        super().__init__(f"{parameter} {problem}")
+        self.parameter = parameter
+        self.problem = problem
+
+
 class CaseError(S3ForensicsError):
     """A case folder or database is missing, locked or inconsistent."""
 

@@ -112,3 +112,20 @@ def test_a_file_system_error_mid_ingest_is_one_line_and_loads_nothing(tmp_path: 
     assert "error:" in out.stderr and "evidence" in out.stderr
     (case / "evidence").unlink()  # fixed: the same command now loads everything
     assert run("ingest", "--case", str(case), str(src)).returncode == 0
+
+
+def test_the_library_names_its_parameter_and_the_cli_names_the_flag() -> None:
+    import pytest
+
+    from s3forensics import ParameterError
+    from s3forensics.acquire import plan_acquisition
+
+    with pytest.raises(ParameterError) as info:
+        plan_acquisition(bucket="s3://acme-logs", start="2024-05-01T00:00Z", end="2024-05-02T00:00Z")
+    assert info.value.parameter == "bucket" and not str(info.value).startswith("--")
+    out = run("acquire", "--case", "unused", "--bucket", "s3://acme-logs", "--plan", "--kind", "auto",
+              "--start", "2024-05-01T00:00Z", "--end", "2024-05-02T00:00Z")
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "s3forensics acquire: error: --bucket 's3://acme-logs' is not an S3 bucket name "
+        "(a bucket name, not s3://...)"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from ..errors import AcquisitionError
+from ..errors import AcquisitionError, ParameterError
 from ..layouts import (
     CLOCK_MARGIN,
     DEFAULT_LOOKBACK,
@@ -437,13 +437,13 @@ def check_inputs(
     bucket: str, kind: str, start: str | datetime, end: str | datetime, workers: int
 ) -> TimeRange:
     if not is_bucket_name(bucket):
-        raise AcquisitionError(
-            f"--bucket {bucket!r} is not an S3 bucket name (a bucket name, not s3://...)"
+        raise ParameterError(
+            "bucket", f"{bucket!r} is not an S3 bucket name (a bucket name, not s3://...)"
         )
     if kind not in KINDS:
-        raise AcquisitionError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise ParameterError("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
     if workers < 1:
-        raise AcquisitionError(f"--workers {workers} must be at least 1")
+        raise ParameterError("workers", f"{workers} must be at least 1")
     return TimeRange.parse(start, end)
 
 

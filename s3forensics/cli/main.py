@@ -10,7 +10,7 @@ from importlib import import_module
 import duckdb
 
 from .. import __version__
-from ..errors import S3ForensicsError
+from ..errors import ParameterError, S3ForensicsError
 
 # Each module defines `register(subparsers)`; it adds its command(s) and sets `func` on them.
 _COMMAND_MODULES = ("ingest", "samples", "acquire", "investigate", "enrich", "integrity", "report",
@@ -31,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"s3forensics {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _COMMAND_MODULES:
-        try:
-            module = import_module(f".{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue  # a command group not built yet
-        module.register(sub)
+        import_module(f".{name}", __package__).register(sub)
     return parser
 
 
@@ -53,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with interruptible():
             return int(args.func(args) or 0)
+    except ParameterError as exc:  # the library names its parameter; a person typed a flag
+        flag = "--" + exc.parameter.replace("_", "-")
+        print(f"s3forensics {args.command}: error: {flag} {exc.problem}", file=sys.stderr)
+        return 1
     except S3ForensicsError as exc:
         print(f"s3forensics {args.command}: error: {exc}", file=sys.stderr)
         return 1
