@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import polars as pl
@@ -34,6 +34,14 @@ from .parse.cloudtrail import parse_cloudtrail
 from .parse.common import MAX_OBJECT_BYTES, ParseResult, decompress, too_large
 from .parse.s3_access import parse_access_logs
 from .views import install_views
+
+if TYPE_CHECKING:
+    from .acquire import AcquireResult
+    from .findings import Finding
+    from .integrity import IntegrityReport
+    from .manifest import VerifyReport
+    from .pivots import EntityKind, Profile
+    from .report import RunReport
 
 __all__ = ["Case", "IngestSummary", "collect_files"]
 
@@ -276,6 +284,67 @@ class Case:
         """Row count of each case table."""
         return {t: self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
                 for t in store.TABLE_SCHEMAS}
+
+    # -- what a case can do: each verb fronts the module that does the work -----------------------
+
+    def query(self, name: str, /, **params: Any) -> pl.DataFrame:
+        """Run a named query of the catalogue with its parameters bound by DuckDB."""
+        from .queries import default_registry
+
+        return default_registry().get(name).run(self.con, params)
+
+    def findings(self, *, start: datetime | str | None = None, end: datetime | str | None = None,
+                 save: bool = False) -> list[Finding]:
+        """Run every detection over [start, end); with `save`, write them under findings/."""
+        from .findings import run_findings, save_findings
+
+        found = run_findings(self.con, start=start, end=end)
+        if save:
+            save_findings(self.root, found, parameters={"start": start, "end": end})
+        return found
+
+    def profile(self, kind: EntityKind, value: str, **options: Any) -> Profile:
+        """Everything one IP, principal, access key or bucket did, across both sources."""
+        from .pivots import profile
+
+        return profile(self.con, kind, value, **options)
+
+    def enrich(self, **options: Any) -> dict[str, Any]:
+        """Classify the case's addresses, user agents and principals from local data."""
+        from .enrich import refresh_enrichment
+
+        self._check_writable()
+        return refresh_enrichment(self.con, **options)
+
+    def acquire(self, **options: Any) -> AcquireResult:
+        """Fetch a UTC window's log objects from S3 into the case (read-only on AWS) and load them."""
+        from .acquire import acquire
+
+        return acquire(self, **options)
+
+    def verify(self) -> VerifyReport:
+        """Re-hash every evidence copy against the case's records."""
+        from .manifest import verify_case
+
+        return verify_case(self.root, con=self.con)
+
+    def verify_trail(self, **options: Any) -> IntegrityReport:
+        """Prove (or not) the case's CloudTrail files with the signed digest chain, offline."""
+        from .integrity import verify_trail
+
+        return verify_trail(self, **options)
+
+    def report(self, **options: Any) -> RunReport:
+        """Run the guided notebooks on this case into reports/ (needs the notebooks extra)."""
+        from .report import run_notebooks
+
+        # The notebooks run in kernels of their own, which open the case themselves: this
+        # process lets go of it meanwhile, so that its lock does not shut them out.
+        self.con.close()
+        try:
+            return run_notebooks(self.root, **options)
+        finally:
+            self.con = store.connect(self.root / DB_NAME, read_only=self.read_only)
 
     # -- ingest ---------------------------------------------------------------------------------
 
