@@ -10,10 +10,7 @@ import duckdb
 import polars as pl
 
 from .errors import CaseBusyError, CaseError
-from .parse.cloudtrail import CLOUDTRAIL_SCHEMA
-from .parse.common import REJECT_SCHEMA
-from .parse.s3_access import ACCESS_LOG_SCHEMA
-from .schema_docs import COLUMN_DOCS, TABLE_DOCS
+from .schema import CASE_TABLES, EVIDENCE, Table
 
 __all__ = [
     "EVIDENCE_SCHEMA",
@@ -27,66 +24,10 @@ __all__ = [
     "insert_batch",
 ]
 
-EVIDENCE_SCHEMA: dict[str, pl.DataType] = {
-    "evidence_id": pl.String(),
-    "sha256": pl.String(),
-    "kind": pl.String(),
-    "source": pl.String(),
-    "case_path": pl.String(),
-    "size": pl.Int64(),
-    "records": pl.Int64(),
-    "rejects": pl.Int64(),
-    "duplicates": pl.Int64(),
-    "loaded_at": pl.Datetime("us", "UTC"),
-    "bucket": pl.String(),
-    "key": pl.String(),
-    "version_id": pl.String(),
-    "etag": pl.String(),
-    "last_modified": pl.Datetime("us", "UTC"),
-    "acquired_at": pl.Datetime("us", "UTC"),
-    # Columns added after the first release go last: older cases get them by ALTER TABLE.
-    "stored_as": pl.String(),
-    "name_escaped": pl.Boolean(),
-    "identical_to": pl.String(),
-    "link_target": pl.String(),
-}
-
+EVIDENCE_SCHEMA: dict[str, pl.DataType] = EVIDENCE.polars_schema()
+#: Each case table's polars schema (declared in schema.py), in storage order.
 TABLE_SCHEMAS: dict[str, Mapping[str, pl.DataType]] = {
-    "s3_access_logs": ACCESS_LOG_SCHEMA,
-    "cloudtrail_events": CLOUDTRAIL_SCHEMA,
-    "evidence": EVIDENCE_SCHEMA,
-    "rejects": REJECT_SCHEMA,
-}
-
-
-# Long JSON text compresses best (and loads fastest) with zstd: measured on CloudTrail records,
-# 1.16 s and 24 MB per 72,000 events against 1.46 s and 74 MB with DuckDB's default choice.
-_ZSTD_COLUMNS: dict[str, set[str]] = {
-    "cloudtrail_events": {"raw", "request_parameters", "response_elements", "additional_event_data",
-                          "resources"},
-}
-
-
-def _duck_type(dtype: pl.DataType) -> str:
-    if dtype == pl.String:
-        return "VARCHAR"
-    if dtype == pl.Int64:
-        return "BIGINT"
-    if dtype == pl.Int32:
-        return "INTEGER"
-    if dtype == pl.Int16:
-        return "SMALLINT"
-    if dtype == pl.Boolean:
-        return "BOOLEAN"
-    if isinstance(dtype, pl.Datetime):
-        return "TIMESTAMPTZ"
-    if dtype == pl.Float64:
-        return "DOUBLE"
-    raise TypeError(f"no DuckDB type for {dtype}")  # a schema edit that needs a mapping here
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    name: table.polars_schema() for name, table in CASE_TABLES.items()}
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -139,43 +80,35 @@ def fetch_frame(
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables, each column with a COMMENT that documents it."""
+    """Create missing tables as schema.py declares them, each column with its COMMENT."""
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    for table, schema in TABLE_SCHEMAS.items():
-        if table in existing:
-            _add_missing_columns(con, table, schema)
+    for name, table in CASE_TABLES.items():
+        if name in existing:
+            _add_missing_columns(con, table)
             continue
-        docs = COLUMN_DOCS[table]
-        zstd = _ZSTD_COLUMNS.get(table, set())
-        cols = ", ".join(
-            f'"{name}" {_duck_type(dtype)}' + (" USING COMPRESSION zstd" if name in zstd else "")
-            for name, dtype in schema.items()
-        )
         con.execute("BEGIN TRANSACTION")
-        con.execute(f"CREATE TABLE {table} ({cols})")
-        con.execute(f"COMMENT ON TABLE {table} IS {_quote(TABLE_DOCS[table])}")
-        for name in schema:
-            con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_quote(docs[name])}')
+        con.execute(table.create_sql())
+        for statement in table.comment_sql():
+            con.execute(statement)
         con.execute("COMMIT")
 
 
-def _add_missing_columns(
-    con: duckdb.DuckDBPyConnection, table: str, schema: Mapping[str, pl.DataType]
-) -> None:
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Bring a table of a case made by an earlier version up to the schema (new columns last)."""
     have = [r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = $t ORDER BY column_index",
-        {"t": table}).fetchall()]
-    missing = [n for n in schema if n not in have]
+        {"t": table.name}).fetchall()]
+    missing = [n for n in table.column_names if n not in have]
     if not missing:
         return
-    if list(schema)[: len(have)] != have:
-        raise CaseError(f"table {table} has columns in an order this version does not know; "
+    if table.column_names[: len(have)] != have:
+        raise CaseError(f"table {table.name} has columns in an order this version does not know; "
                         "open the case with the version that made it")
     con.execute("BEGIN TRANSACTION")
     for name in missing:
-        con.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {_duck_type(schema[name])}')
-        con.execute(f'COMMENT ON COLUMN {table}."{name}" IS {_quote(COLUMN_DOCS[table][name])}')
+        con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {table.duckdb_type(name)}')
+    for statement in table.comment_sql(missing):
+        con.execute(statement)
     con.execute("COMMIT")
 
 
@@ -225,9 +158,13 @@ def insert_batch(
     and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
     """
     evidence = _conform(evidence, EVIDENCE_SCHEMA)
-    rejects = _conform(rejects, REJECT_SCHEMA) if rejects is not None else pl.DataFrame(schema=REJECT_SCHEMA)
-    sal = _conform(access_rows, ACCESS_LOG_SCHEMA) if access_rows is not None else None
-    ct = _conform(cloudtrail_rows, CLOUDTRAIL_SCHEMA) if cloudtrail_rows is not None else None
+    reject_schema = TABLE_SCHEMAS["rejects"]
+    rejects = (_conform(rejects, reject_schema) if rejects is not None
+               else pl.DataFrame(schema=reject_schema))
+    sal = (_conform(access_rows, TABLE_SCHEMAS["s3_access_logs"])
+           if access_rows is not None else None)
+    ct = (_conform(cloudtrail_rows, TABLE_SCHEMAS["cloudtrail_events"])
+          if cloudtrail_rows is not None else None)
     counts: list[pl.DataFrame] = []
     if sal is not None and sal.height:
         con.register("_batch_sal", _arrow(sal))

@@ -25,6 +25,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from ..errors import InputError
+from ..schema import CLOUDTRAIL_EVENTS
 from .common import REJECT_SCHEMA, ParseResult, decompress, interruptible, read_object
 
 __all__ = [
@@ -43,51 +44,7 @@ _B = pl.Boolean()
 _I = pl.Int64()
 
 #: Columns of a parsed CloudTrail record, in order.
-CLOUDTRAIL_SCHEMA: dict[str, pl.DataType] = {
-    "event_time": pl.Datetime("us", "UTC"),  # eventTime: when the request completed
-    "event_id": _S,  # eventID
-    "event_name": _S,  # eventName (Insights events: insightDetails.eventName)
-    "event_source": _S,  # eventSource, e.g. s3.amazonaws.com (Insights: insightDetails.eventSource)
-    "event_type": _S,  # eventType: AwsApiCall, AwsServiceEvent, AwsVpceEvent...
-    "event_category": _S,  # eventCategory: Management, Data, NetworkActivity, Insight
-    "event_version": _S,  # eventVersion
-    "aws_region": _S,  # awsRegion
-    "source_ip": _S,  # sourceIPAddress: an IP, or a service name such as `AWS Internal`
-    "user_agent": _S,  # userAgent
-    "identity_type": _S,  # userIdentity.type (NULL when the record has none)
-    "principal_arn": _S,  # userIdentity.arn
-    "principal_id": _S,  # userIdentity.principalId
-    "account_id": _S,  # userIdentity.accountId, text: ANONYMOUS_PRINCIPAL, HIDDEN_DUE_TO_...
-    "access_key_id": _S,  # userIdentity.accessKeyId (AKIA long-term, ASIA temporary)
-    "user_name": _S,  # userIdentity.userName, else the assumed role's sessionIssuer.userName
-    "session_issuer_arn": _S,  # userIdentity.sessionContext.sessionIssuer.arn
-    "session_mfa": _B,  # userIdentity.sessionContext.attributes.mfaAuthenticated
-    "invoked_by": _S,  # userIdentity.invokedBy
-    "recipient_account_id": _S,  # recipientAccountId
-    "request_id": _S,  # requestID: joins to the access log's request_id
-    "shared_event_id": _S,  # sharedEventID
-    "read_only": _B,  # readOnly
-    "management_event": _B,  # managementEvent
-    "error_code": _S,  # errorCode
-    "error_message": _S,  # errorMessage
-    "bucket": _S,  # requestParameters.bucketName, else the bucket named in resources
-    "object_key": _S,  # requestParameters.key (or .Key), else the AWS::S3::Object resource ARN's key
-    "bytes_in": _I,  # additionalEventData.bytesTransferredIn
-    "bytes_out": _I,  # additionalEventData.bytesTransferredOut
-    "x_amz_id_2": _S,  # additionalEventData."x-amz-id-2" (or xAmzId2): joins to host_id
-    "vpc_endpoint_id": _S,  # vpcEndpointId
-    "tls_version": _S,  # tlsDetails.tlsVersion
-    "request_parameters": _S,  # requestParameters as JSON text; NULL when absent or null
-    "response_elements": _S,  # responseElements as JSON text
-    "additional_event_data": _S,  # additionalEventData as JSON text
-    "resources": _S,  # resources as JSON text
-    # The whole record as JSON text: its exact bytes for S3-delivered files and line-delimited
-    # input; for other documents (pretty-printed, arrays, lookup-events) the record as DuckDB
-    # writes it back (compact, same keys and values; the evidence copy keeps the bytes).
-    "raw": _S,
-    "evidence_id": _S,  # the evidence object the record came from
-    "record_no": _I,  # 1-based position of the record in its object
-}
+CLOUDTRAIL_SCHEMA: dict[str, pl.DataType] = CLOUDTRAIL_EVENTS.polars_schema()
 
 # What a decoded record looks like to DuckDB. "VARCHAR" yields an object's JSON text when a record
 # has an object there; "JSON" keeps a value as JSON text whatever its type.

@@ -16,6 +16,7 @@ from types import FrameType
 import polars as pl
 
 from ..errors import InputError
+from ..schema import REJECTS
 
 __all__ = [
     "MAX_OBJECT_BYTES",
@@ -41,13 +42,7 @@ MAX_OBJECT_BYTES = 192 * 1024 * 1024
 _STEP = 8 * 1024 * 1024
 
 #: One row per input line (access logs) or record (CloudTrail) that did not become a row.
-REJECT_SCHEMA: dict[str, pl.DataType] = {
-    "evidence_id": pl.String(),
-    "line_no": pl.Int64(),  # 1-based line in the (decompressed) object; NULL when not line-based
-    "record_no": pl.Int64(),  # 1-based record position in the object (CloudTrail); NULL otherwise
-    "raw": pl.String(),
-    "reason": pl.String(),
-}
+REJECT_SCHEMA: dict[str, pl.DataType] = REJECTS.polars_schema()
 
 
 def empty_rejects() -> pl.DataFrame:

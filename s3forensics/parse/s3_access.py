@@ -24,6 +24,7 @@ from urllib.parse import unquote_to_bytes
 
 import polars as pl
 
+from ..schema import S3_ACCESS_LOGS
 from .common import REJECT_SCHEMA, ParseResult, decompress, interruptible, read_object
 
 __all__ = [
@@ -39,43 +40,7 @@ __all__ = [
 _UTC = pl.Datetime("us", "UTC")
 
 #: Output columns in order. The first 27 after `object_key` follow AWS's field order.
-ACCESS_LOG_SCHEMA: dict[str, pl.DataType] = {
-    "bucket_owner": pl.String(),
-    "bucket": pl.String(),
-    "event_time": _UTC,  # when S3 received the request (the log's offset applied)
-    "remote_ip": pl.String(),
-    "requester": pl.String(),
-    "request_id": pl.String(),
-    "operation": pl.String(),
-    "key": pl.String(),  # as logged (URL-encoded)
-    "object_key": pl.String(),  # the real object key, as CloudTrail reports it
-    "request_uri": pl.String(),
-    "http_status": pl.Int32(),
-    "error_code": pl.String(),
-    "bytes_sent": pl.Int64(),
-    "object_size": pl.Int64(),
-    "total_time_ms": pl.Int64(),
-    "turnaround_time_ms": pl.Int64(),
-    "referer": pl.String(),
-    "user_agent": pl.String(),
-    "version_id": pl.String(),
-    "host_id": pl.String(),
-    "signature_version": pl.String(),
-    "cipher_suite": pl.String(),
-    "authentication_type": pl.String(),
-    "host_header": pl.String(),
-    "tls_version": pl.String(),
-    "access_point_arn": pl.String(),
-    "acl_required": pl.Boolean(),
-    "source_region": pl.String(),
-    "extra_fields": pl.String(),  # everything after field 27, verbatim
-    "evidence_id": pl.String(),
-    "line_no": pl.Int64(),
-    # What is odd about a record that is still a record: each value that does not fit its field
-    # (kept raw here when its typed column is NULL), "; "-separated; NULL for an ordinary line.
-    # Last, so that a case made before it gains the column when opened (new columns go last).
-    "anomalies": pl.String(),
-}
+ACCESS_LOG_SCHEMA: dict[str, pl.DataType] = S3_ACCESS_LOGS.polars_schema()
 
 # The 27 logged fields in order (render.py writes them from this list), with their 1-based
 # field numbers for reject reasons.

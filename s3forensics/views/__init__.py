@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-__all__ = ["VIEW_FILES", "install_address_classes", "install_views"]
+__all__ = ["VIEW_FILES", "comment_views", "install_address_classes", "install_views"]
 
 VIEW_FILES = sorted(Path(__file__).parent.glob("*.sql"))
 
@@ -16,6 +16,19 @@ def install_views(con: duckdb.DuckDBPyConnection) -> None:
     for path in VIEW_FILES:
         con.execute(path.read_text(encoding="utf-8"))
     install_address_classes(con)
+    comment_views(con)
+
+
+def comment_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Give each view and its columns the COMMENT schema.py declares (views have no storage)."""
+    from ..schema import VIEW_DOCS, view_comment_sql
+
+    for view in VIEW_DOCS:
+        columns = [r[0] for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = $v ORDER BY column_index",
+            {"v": view}).fetchall()]
+        for statement in view_comment_sql(view, columns):
+            con.execute(statement)
 
 
 def install_address_classes(con: duckdb.DuckDBPyConnection) -> None:
