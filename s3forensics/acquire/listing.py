@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Required, TypedDict, Unpack
 
 import boto3
 
@@ -370,18 +370,10 @@ def _access_log_roots(
     return roots
 
 
-def build_plan(
-    aws: AwsSession,
-    *,
-    bucket: str,
-    prefix: str,
-    window: TimeRange,
-    kind: str,
-    accounts: Sequence[str] | None,
-    regions: Sequence[str] | None,
-    lookback: timedelta | None,
-    workers: int,
-) -> AcquisitionPlan:
+def build_plan(aws: AwsSession, request: AcquisitionRequest) -> AcquisitionPlan:
+    """List the keys the request's window needs, narrowed by the key layouts found."""
+    bucket, prefix, window, kind = request.bucket, request.prefix, request.window, request.kind
+    accounts, regions, lookback = request.accounts, request.regions, request.lookback
     counter = _Counter()
     notes: list[str] = []
     if prefix.endswith("AWSLogs/") and kind != "s3-access":
@@ -427,15 +419,47 @@ def build_plan(
         endpoint_url=aws.endpoint_url,
         notes=notes,
     )
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, 16))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(request.workers, 16))) as pool:
         plan.ranges = list(pool.map(lambda r: _list_range(aws, bucket, r), ranges))
     plan.discovery_calls, plan.discovery_keys = counter.calls, counter.keys
     return plan
 
 
-def check_inputs(
-    bucket: str, kind: str, start: str | datetime, end: str | datetime, workers: int
-) -> TimeRange:
+class AcquisitionOptions(TypedDict, total=False):
+    """What an acquisition (or its plan) is asked for: keyword arguments of both."""
+
+    bucket: Required[str]
+    start: Required[str | datetime]
+    end: Required[str | datetime]
+    prefix: str
+    kind: str
+    accounts: Sequence[str] | None
+    regions: Sequence[str] | None
+    lookback: timedelta | None
+    workers: int
+    endpoint_url: str | None
+    profile: str | None
+    boto3_session: boto3.Session | None
+
+
+@dataclass(frozen=True)
+class AcquisitionRequest:
+    """A checked acquisition request: bucket and prefix, UTC window, how to narrow the listing."""
+
+    bucket: str
+    window: TimeRange
+    prefix: str = ""
+    kind: str = "auto"
+    accounts: Sequence[str] | None = None
+    regions: Sequence[str] | None = None
+    lookback: timedelta | None = None
+    workers: int = DEFAULT_WORKERS
+
+
+def prepare(options: AcquisitionOptions) -> tuple[AcquisitionRequest, AwsSession]:
+    """Check the options and open the AWS session they name."""
+    bucket, kind = options["bucket"], options.get("kind", "auto")
+    workers = options.get("workers", DEFAULT_WORKERS)
     if not is_bucket_name(bucket):
         raise ParameterError(
             "bucket", f"{bucket!r} is not an S3 bucket name (a bucket name, not s3://...)"
@@ -444,37 +468,16 @@ def check_inputs(
         raise ParameterError("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
     if workers < 1:
         raise ParameterError("workers", f"{workers} must be at least 1")
-    return TimeRange.parse(start, end)
+    request = AcquisitionRequest(
+        bucket=bucket, window=TimeRange.parse(options["start"], options["end"]),
+        prefix=options.get("prefix", ""), kind=kind, accounts=options.get("accounts"),
+        regions=options.get("regions"), lookback=options.get("lookback"), workers=workers)
+    aws = AwsSession(options.get("boto3_session"), profile=options.get("profile"),
+                     endpoint_url=options.get("endpoint_url"), workers=workers)
+    return request, aws
 
 
-def plan_acquisition(
-    *,
-    bucket: str,
-    prefix: str = "",
-    start: str | datetime,
-    end: str | datetime,
-    kind: str = "auto",
-    accounts: Sequence[str] | None = None,
-    regions: Sequence[str] | None = None,
-    lookback: timedelta | None = None,
-    workers: int = DEFAULT_WORKERS,
-    endpoint_url: str | None = None,
-    profile: str | None = None,
-    boto3_session: boto3.Session | None = None,
-) -> AcquisitionPlan:
+def plan_acquisition(**options: Unpack[AcquisitionOptions]) -> AcquisitionPlan:
     """List what an acquisition of [start, end) would fetch, without downloading anything."""
-    window = check_inputs(bucket, kind, start, end, workers)
-    aws = AwsSession(boto3_session, profile=profile, endpoint_url=endpoint_url, workers=workers)
-    return build_plan(
-        aws,
-        bucket=bucket,
-        prefix=prefix,
-        window=window,
-        kind=kind,
-        accounts=accounts,
-        regions=regions,
-        lookback=lookback,
-        workers=workers,
-    )
-
-
+    request, aws = prepare(options)
+    return build_plan(aws, request)

@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
-import boto3
 from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import AcquisitionError
-from ..layouts import (
-    DEFAULT_WORKERS,
-)
 from ..manifest import ManifestWriter
 from .context import CONTEXT_DIR, caller_identity, collect_context, write_context
 from .download import Copies, Fetched, download, held_objects, is_intact, manifest_entry, source_of
-from .listing import build_plan, check_inputs
+from .listing import AcquisitionOptions, build_plan, prepare
 from .results import AcquireResult, AcquisitionPlan, ListedObject, iso_utc
 from .session import AwsSession
 
@@ -122,43 +117,18 @@ def _download_all(
     return failures
 
 
-def acquire(
-    case: Case,
-    *,
-    bucket: str,
-    prefix: str = "",
-    start: str | datetime,
-    end: str | datetime,
-    kind: str = "auto",
-    accounts: Sequence[str] | None = None,
-    regions: Sequence[str] | None = None,
-    lookback: timedelta | None = None,
-    workers: int = DEFAULT_WORKERS,
-    endpoint_url: str | None = None,
-    progress: bool = False,
-    profile: str | None = None,
-    boto3_session: boto3.Session | None = None,
-) -> AcquireResult:
+def acquire(case: Case, *, progress: bool = False,
+            **options: Unpack[AcquisitionOptions]) -> AcquireResult:
     """Fetch the log objects covering [start, end) from S3 into the case, hashed, and load them."""
-    window = check_inputs(bucket, kind, start, end, workers)
-    aws = AwsSession(boto3_session, profile=profile, endpoint_url=endpoint_url, workers=workers)
+    request, aws = prepare(options)
     acquired_by, identity = caller_identity(aws)
     started = datetime.now(UTC)
-    plan = build_plan(
-        aws,
-        bucket=bucket,
-        prefix=prefix,
-        window=window,
-        kind=kind,
-        accounts=accounts,
-        regions=regions,
-        lookback=lookback,
-        workers=workers,
-    )
+    plan = build_plan(aws, request)
+    bucket, window, workers = request.bucket, request.window, request.workers
     result = AcquireResult(plan=plan, acquired_by=acquired_by)
     objects = plan.objects
     root = Path(case.root)
-    endpoint = endpoint_url or aws.s3.meta.endpoint_url
+    endpoint = options.get("endpoint_url") or aws.s3.meta.endpoint_url
 
     todo, entries = _split_held(root, bucket, objects, result)
     failures = (
