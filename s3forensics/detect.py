@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePath
 from typing import Literal
 
+from .layouts import kind_from_key
 from .parse.cloudtrail import sniff_cloudtrail
 from .parse.s3_access import looks_like_access_log
 
@@ -14,20 +14,14 @@ __all__ = ["Kind", "KINDS", "detect_kind"]
 Kind = Literal["s3-access", "cloudtrail", "cloudtrail-digest"]
 KINDS: tuple[str, ...] = ("s3-access", "cloudtrail", "cloudtrail-digest")
 
-# Key layouts (see docs: CloudTrail log/digest file names, SAL simple and partitioned prefixes).
-_DIGEST_NAME = re.compile(r"_CloudTrail-Digest_[^/]*\d{8}T\d{6}Z\.json(\.gz)?$")
-_TRAIL_NAME = re.compile(r"_CloudTrail_[^/]*\d{8}T\d{4}Z_[^/]+\.json(\.gz)?$")
-_SAL_NAME = re.compile(r"(^|[^0-9])\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-Za-z]{16}$")
-
-
 def detect_kind(path: str | PurePath, content: bytes) -> tuple[Kind | None, str]:
     """Return the object's kind (or None) and a short reason saying how it was decided."""
-    name = PurePath(path).as_posix()
-    if _DIGEST_NAME.search(name) or "/CloudTrail-Digest/" in name:
+    by_key = kind_from_key(PurePath(path).as_posix())
+    if by_key == "cloudtrail-digest":
         return "cloudtrail-digest", "CloudTrail digest key layout"
     head = content[:65536]
     sniffed = sniff_cloudtrail(head) if head.lstrip()[:1] in (b"{", b"[") else None
-    if _TRAIL_NAME.search(name):
+    if by_key == "cloudtrail":
         if sniffed == "digest":
             return "cloudtrail-digest", "digest content under a CloudTrail log name"
         return "cloudtrail", "CloudTrail log key layout"
@@ -35,7 +29,7 @@ def detect_kind(path: str | PurePath, content: bytes) -> tuple[Kind | None, str]
         return "cloudtrail-digest", "CloudTrail digest content"
     if sniffed is not None:
         return "cloudtrail", f"CloudTrail content ({sniffed})"
-    if _SAL_NAME.search(name):
+    if by_key == "s3-access":
         # Loaded even if the content is damaged: its bad lines then show up as rejects.
         return "s3-access", "S3 access log key layout"
     if looks_like_access_log(head):

@@ -37,6 +37,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Literal
 
 from .errors import AcquisitionError
@@ -47,6 +48,11 @@ __all__ = [
     "DEFAULT_LOOKBACK",
     "DEFAULT_WORKERS",
     "KINDS",
+    "TRAIL_TAIL",
+    "TrailName",
+    "kind_from_key",
+    "parse_trail_name",
+    "trail_tail",
     "DIGEST_PERIOD",
     "LAYOUTS",
     "Layout",
@@ -347,3 +353,69 @@ def after_simple_year(prefix: str, year: str) -> str:
     other name starting with the year (an account folder `YYYY12345678/`) sorts after `YYYY.`.
     """
     return f"{prefix}{year}."
+
+
+# -- what a key's file name says ----------------------------------------------------------------
+# The one place for the names AWS gives log objects, used by acquisition (above), kind detection
+# on ingest and CloudTrail integrity.
+
+_NAME_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
+_TRAIL_LOG_NAME = re.compile(
+    rf"(?P<account>\d{{12}})_CloudTrail_(?P<region>{_NAME_REGION})_(?P<ts>\d{{8}}T\d{{4}}Z)_"
+    r"[^/_]+\.json(?:\.gz)?"
+)
+# The trail name may hold underscores: the home region and timestamp anchor the end.
+_DIGEST_FILE_NAME = re.compile(
+    rf"(?P<account>\d{{12}})_CloudTrail-Digest_(?P<region>{_NAME_REGION})_(?P<trail>.+)_"
+    rf"(?P<home>{_NAME_REGION})_(?P<ts>\d{{8}}T\d{{6}}Z)\.json(?:\.gz)?"
+)
+# Looser forms for recognising files on disk, whose names may carry a prefix of their own.
+_DIGEST_LIKE = re.compile(r"_CloudTrail-Digest_[^/]*\d{8}T\d{6}Z\.json(\.gz)?$")
+_TRAIL_LOG_LIKE = re.compile(r"_CloudTrail_[^/]*\d{8}T\d{4}Z_[^/]+\.json(\.gz)?$")
+_ACCESS_LOG_LIKE = re.compile(rf"(^|[^0-9]){_SIMPLE_STAMP}-[0-9A-Za-z]{{16}}$")
+#: The `AWSLogs/...` end of a key or path, which survives prefixes and copy folders.
+TRAIL_TAIL = r"(AWSLogs/.*)$"
+
+
+@dataclass(frozen=True)
+class TrailName:
+    """What a CloudTrail log or digest file name says: account, region, trail, delivery time."""
+
+    kind: Literal["log", "digest"]
+    account: str
+    region: str
+    #: The trail (digests only; log file names do not carry it).
+    trail: str | None
+    #: Delivery time in the name (to the minute for logs, the second for digests).
+    delivered_at: datetime
+
+
+def parse_trail_name(key: str) -> TrailName | None:
+    """Read the file name of a CloudTrail log or digest key; None when it is neither."""
+    name = PurePosixPath(key).name
+    m = _DIGEST_FILE_NAME.fullmatch(name)
+    if m:
+        moment = datetime.strptime(m["ts"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return TrailName("digest", m["account"], m["region"], m["trail"], moment)
+    m = _TRAIL_LOG_NAME.fullmatch(name)
+    if m:
+        moment = datetime.strptime(m["ts"], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+        return TrailName("log", m["account"], m["region"], None, moment)
+    return None
+
+
+def trail_tail(path: str) -> str | None:
+    """The `AWSLogs/...` end of a key or case path (what survives prefixes and copy folders)."""
+    i = path.rfind("AWSLogs/")
+    return path[i:] if i >= 0 else None
+
+
+def kind_from_key(path: str) -> Literal["s3-access", "cloudtrail", "cloudtrail-digest"] | None:
+    """What a key's layout says an object is; None when its name says nothing."""
+    if _DIGEST_LIKE.search(path) or "/CloudTrail-Digest/" in path:
+        return "cloudtrail-digest"
+    if _TRAIL_LOG_LIKE.search(path):
+        return "cloudtrail"
+    if _ACCESS_LOG_LIKE.search(path):
+        return "s3-access"
+    return None

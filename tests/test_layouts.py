@@ -256,3 +256,19 @@ def test_a_key_below_a_digest_is_not_a_digest() -> None:
     assert layout.key_time(real) == W.start
     assert layout.key_time(f"{real}/x_{REGION}_{W.start:%Y%m%dT%H%M%S}Z.json.gz") is None
     assert layout.key_time(digest_key("", W.start, trail="a/b").removeprefix(root)) is None
+
+
+def test_a_key_names_its_kind_in_one_place() -> None:
+    from s3forensics.layouts import kind_from_key, parse_trail_name
+
+    digest = ("AWSLogs/o-abc123defg/111122223333/CloudTrail-Digest/us-east-1/2026/10/05/"
+              "111122223333_CloudTrail-Digest_us-east-1_org_trail_us-east-1_20261005T010000Z.json.gz")
+    log = ("AWSLogs/111122223333/CloudTrail/eu-west-1/2026/10/05/"
+           "111122223333_CloudTrail_eu-west-1_20261005T0105Z_AbCdEf0123456789.json.gz")
+    assert kind_from_key(digest) == "cloudtrail-digest"
+    assert kind_from_key(log) == "cloudtrail"
+    assert kind_from_key("logs/2026-10-05-01-02-03-0123456789ABCDEF") == "s3-access"
+    assert kind_from_key("notes/readme.txt") is None
+    name = parse_trail_name(digest)
+    assert name is not None and name.trail == "org_trail" and name.kind == "digest"
+    assert parse_trail_name(log) is not None and parse_trail_name(log).region == "eu-west-1"  # type: ignore[union-attr]

@@ -49,3 +49,16 @@ def test_boto3_and_altair_stay_in_their_modules() -> None:
             assert rel.startswith("acquire/"), f"boto3 used in {rel}"
         if "altair" in names:
             assert rel == "charts.py", f"altair used in {rel}"
+
+
+def test_key_layout_knowledge_lives_in_layouts_only() -> None:
+    """Acquisition, kind detection and integrity read AWS's key names through layouts.py.
+
+    (The sample generator writes such names; it is the other side of the contract.)
+    """
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel == "layouts.py" or rel.startswith("samples/"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "_CloudTrail" not in text and "CloudTrail-Digest_" not in text, rel

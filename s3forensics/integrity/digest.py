@@ -17,11 +17,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import PurePosixPath
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -29,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..errors import InputError, TimeRangeError
+from ..layouts import TrailName, parse_trail_name, trail_tail
 from ..timerange import parse_utc
 
 __all__ = [
@@ -43,16 +42,6 @@ __all__ = [
 ]
 
 SIGNATURE_ALGORITHM = "SHA256withRSA"
-_REGION = r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}"
-_LOG_NAME = re.compile(
-    rf"(?P<account>\d{{12}})_CloudTrail_(?P<region>{_REGION})_(?P<ts>\d{{8}}T\d{{4}}Z)_"
-    r"[^/_]+\.json(?:\.gz)?"
-)
-# The trail name may hold underscores: the home region and timestamp anchor the end.
-_DIGEST_NAME = re.compile(
-    rf"(?P<account>\d{{12}})_CloudTrail-Digest_(?P<region>{_REGION})_(?P<trail>.+)_"
-    rf"(?P<home>{_REGION})_(?P<ts>\d{{8}}T\d{{6}}Z)\.json(?:\.gz)?"
-)
 _REQUIRED = (
     "digestStartTime",
     "digestEndTime",
@@ -62,39 +51,6 @@ _REQUIRED = (
     "digestSignatureAlgorithm",
     "logFiles",
 )
-
-
-@dataclass(frozen=True)
-class TrailName:
-    """What a CloudTrail log or digest file name says: account, region, trail, delivery time."""
-
-    kind: Literal["log", "digest"]
-    account: str
-    region: str
-    #: The trail (digests only; log file names do not carry it).
-    trail: str | None
-    #: Delivery time in the name (to the minute for logs, the second for digests).
-    delivered_at: datetime
-
-
-def parse_trail_name(key: str) -> TrailName | None:
-    """Read the file name of a CloudTrail log or digest key; None when it is neither."""
-    name = PurePosixPath(key).name
-    m = _DIGEST_NAME.fullmatch(name)
-    if m:
-        moment = datetime.strptime(m["ts"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
-        return TrailName("digest", m["account"], m["region"], m["trail"], moment)
-    m = _LOG_NAME.fullmatch(name)
-    if m:
-        moment = datetime.strptime(m["ts"], "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
-        return TrailName("log", m["account"], m["region"], None, moment)
-    return None
-
-
-def trail_tail(path: str) -> str | None:
-    """The `AWSLogs/...` end of a key or case path (what survives prefixes and copy folders)."""
-    i = path.rfind("AWSLogs/")
-    return path[i:] if i >= 0 else None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import InputError, S3ForensicsError
-from ..layouts import CLOCK_MARGIN, LAYOUTS, ListingRange, listing_ranges
+from ..layouts import CLOCK_MARGIN, LAYOUTS, TRAIL_TAIL, ListingRange, listing_ranges
 from ..manifest import read_manifest
 from ..parse.common import decompress
 from ..timerange import TimeRange
@@ -846,7 +846,7 @@ def _entries(chain: _Chain) -> pl.DataFrame:
 def _matched_rows(entries: pl.DataFrame, logs: pl.DataFrame) -> pl.DataFrame:
     """Entries joined to the held files of the same name, each with its status and detail."""
     m = entries.join(logs, on="name", how="inner")
-    tail = pl.col("s3Object").str.extract(r"(AWSLogs/.*)$")
+    tail = pl.col("s3Object").str.extract(TRAIL_TAIL)
     how = (
         pl.when(
             (pl.col("ev_bucket") == pl.col("s3Bucket")) & (pl.col("ev_key") == pl.col("s3Object"))
@@ -856,7 +856,7 @@ def _matched_rows(entries: pl.DataFrame, logs: pl.DataFrame) -> pl.DataFrame:
         .then(pl.format("; held from bucket {} (the digest names {})", "ev_bucket", "s3Bucket"))
         .when(pl.col("case_path").str.ends_with(pl.lit("/") + pl.col("s3Object")))
         .then(pl.lit(None, pl.String))
-        .when(pl.col("case_path").str.extract(r"(AWSLogs/.*)$") == tail)
+        .when(pl.col("case_path").str.extract(TRAIL_TAIL) == tail)
         .then(pl.lit(None, pl.String))
         .otherwise(pl.format("; matched by file name only (held as {})", "case_path"))
     )
