@@ -307,8 +307,8 @@ _PARSED: list[tuple[str, Any]] = []  # (kind, rows as a polars frame) per parse 
 
 def prepare_store(root: Path, tmp: Path) -> tuple[Path]:
     """Untimed: parse every object with the package's parsers, batch by batch, into memory."""
-    from s3forensics.case import BATCH_BYTES
     from s3forensics.detect import detect_kind
+    from s3forensics.ingest import BATCH_BYTES
     from s3forensics.parse.cloudtrail import parse_cloudtrail
     from s3forensics.parse.common import decompress
     from s3forensics.parse.s3_access import parse_access_logs
@@ -333,7 +333,7 @@ def work_store(db: Path) -> int:
     import polars as pl
 
     from s3forensics import store
-    from s3forensics.case import LOAD_BYTES, LOAD_ROWS
+    from s3forensics.ingest import LOAD_BYTES, LOAD_ROWS
 
     con = store.connect(db)
     store.ensure_schema(con)

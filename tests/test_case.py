@@ -108,7 +108,7 @@ def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Objects parsed in many batches and loaded in several transactions: counts still reconcile."""
-    import s3forensics.case as case_mod
+    import s3forensics.ingest as case_mod
 
     monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 2)  # a parse batch every two objects
     monkeypatch.setattr(case_mod, "LOAD_ROWS", 7)  # a load every few parse batches
@@ -179,7 +179,7 @@ def test_a_failed_batch_leaves_no_half_loaded_object(tmp_path: Path, logs: Path,
 def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import s3forensics.case as case_mod
+    import s3forensics.ingest as case_mod
 
     monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
     monkeypatch.setattr(case_mod, "LOAD_ROWS", 6)  # a commit every two objects (3 rows each)

@@ -19,7 +19,7 @@ from unittest import mock
 import polars as pl
 import pytest
 
-from s3forensics import case as case_module
+from s3forensics import ingest as case_module
 from s3forensics.case import Case
 from s3forensics.errors import InputError
 from s3forensics.parse import cloudtrail

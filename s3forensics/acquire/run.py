@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..errors import AcquisitionError
+from ..ingest import ingest_objects
 from ..manifest import ManifestWriter
 from .context import CONTEXT_DIR, caller_identity, collect_context, write_context
 from .download import Copies, Fetched, download, held_objects, is_intact, manifest_entry, source_of
@@ -153,7 +154,8 @@ def acquire(case: Case, *, progress: bool = False,
         # (they share its file), so that the evidence table agrees with the manifest.
         ordered = sorted(kept, key=lambda o: entries[o.key].get("stored_as") == "identical")
         ingest_kind = "s3-access" if plan.kind == "s3-access" else "cloudtrail"  # digests: by name
-        result.ingest = case._ingest_objects(
+        result.ingest = ingest_objects(
+            case,
             [
                 (root / entries[o.key]["case_path"], root / "evidence", source_of(entries[o.key]),
                  None)
