@@ -9,10 +9,10 @@ from .layouts import kind_from_key
 from .parse.cloudtrail import sniff_cloudtrail
 from .parse.s3_access import looks_like_access_log
 
-__all__ = ["Kind", "KINDS", "detect_kind"]
+__all__ = ["Kind", "detect_kind"]
 
+#: A LogSource value (schema.py) as text: what kind of log an object is.
 Kind = Literal["s3-access", "cloudtrail", "cloudtrail-digest"]
-KINDS: tuple[str, ...] = ("s3-access", "cloudtrail", "cloudtrail-digest")
 
 def detect_kind(path: str | PurePath, content: bytes) -> tuple[Kind | None, str]:
     """Return the object's kind (or None) and a short reason saying how it was decided."""

@@ -41,6 +41,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from .errors import AcquisitionError
+from .schema import LogSource
 from .timerange import TimeRange
 
 __all__ = [
@@ -68,11 +69,12 @@ __all__ = [
 
 #: How far past the window's end objects may still be delivered holding in-window records.
 DEFAULT_LOOKBACK: dict[str, timedelta] = {
-    "s3-access": timedelta(days=1),
-    "cloudtrail": timedelta(hours=1),
+    LogSource.S3_ACCESS: timedelta(days=1),
+    LogSource.CLOUDTRAIL: timedelta(hours=1),
 }
-#: What `acquire` can be asked for: a log kind, or "auto" to tell it from the bucket's keys.
-KINDS: tuple[str, ...] = ("auto", *DEFAULT_LOOKBACK)
+#: What `acquire` can be asked for: a log source it lists by window, or "auto" to tell it from
+#: the bucket's keys (digests come with CloudTrail).
+KINDS: tuple[str, ...] = ("auto", LogSource.S3_ACCESS.value, LogSource.CLOUDTRAIL.value)
 #: Parallel downloads by default (here, not in acquire/, so `--help` needs no boto3).
 DEFAULT_WORKERS = 16
 #: Listed before the window's start to absorb clock skew and key-time truncation.

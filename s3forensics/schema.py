@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-import polars as pl
-
 if TYPE_CHECKING:
+    import polars as pl
     import pyarrow as pa
 
 __all__ = [
@@ -83,10 +82,13 @@ class ColumnType(StrEnum):
 
 STRING, INT16, INT32, INT64, FLOAT64, BOOLEAN, TIMESTAMP = tuple(ColumnType)
 
-_POLARS: dict[ColumnType, pl.DataType] = {
-    STRING: pl.String(), INT16: pl.Int16(), INT32: pl.Int32(), INT64: pl.Int64(),
-    FLOAT64: pl.Float64(), BOOLEAN: pl.Boolean(), TIMESTAMP: pl.Datetime("us", "UTC"),
-}
+def _polars_type(kind: ColumnType) -> pl.DataType:
+    import polars as pl  # the vocabularies above are imported by --help; polars is not
+
+    return {STRING: pl.String(), INT16: pl.Int16(), INT32: pl.Int32(), INT64: pl.Int64(),
+            FLOAT64: pl.Float64(), BOOLEAN: pl.Boolean(),
+            TIMESTAMP: pl.Datetime("us", "UTC")}[kind]
+
 _DUCKDB: dict[ColumnType, str] = {
     STRING: "VARCHAR", INT16: "SMALLINT", INT32: "INTEGER", INT64: "BIGINT", FLOAT64: "DOUBLE",
     BOOLEAN: "BOOLEAN", TIMESTAMP: "TIMESTAMPTZ",
@@ -139,7 +141,7 @@ class Table:
 
     def polars_schema(self) -> dict[str, pl.DataType]:
         """The polars schema of the table's rows, in storage order."""
-        return {c.name: _POLARS[c.type] for c in self.columns}
+        return {c.name: _polars_type(c.type) for c in self.columns}
 
     def arrow_schema(self) -> pa.Schema:
         """The Arrow (and Parquet) schema of the table, with each column's doc as metadata."""
