@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CASE_TABLES",
     "CLOUDTRAIL_EVENTS",
+    "ENRICHMENT_TABLES",
     "EVIDENCE",
     "REJECTS",
     "S3_ACCESS_LOGS",
@@ -72,6 +73,8 @@ class ColumnType(StrEnum):
     """Engine-neutral column types; each engine's type comes from here."""
 
     STRING = "string"
+    STRING_LIST = "string[]"
+    INT8 = "int8"
     INT16 = "int16"
     INT32 = "int32"
     INT64 = "int64"
@@ -80,17 +83,17 @@ class ColumnType(StrEnum):
     TIMESTAMP = "timestamp"  # microseconds, UTC, time-zone aware
 
 
-STRING, INT16, INT32, INT64, FLOAT64, BOOLEAN, TIMESTAMP = tuple(ColumnType)
+STRING, STRING_LIST, INT8, INT16, INT32, INT64, FLOAT64, BOOLEAN, TIMESTAMP = tuple(ColumnType)
 
 def _polars_type(kind: ColumnType) -> pl.DataType:
     import polars as pl  # the vocabularies above are imported by --help; polars is not
 
-    return {STRING: pl.String(), INT16: pl.Int16(), INT32: pl.Int32(), INT64: pl.Int64(),
+    return {STRING: pl.String(), STRING_LIST: pl.List(pl.String()), INT8: pl.Int8(), INT16: pl.Int16(), INT32: pl.Int32(), INT64: pl.Int64(),
             FLOAT64: pl.Float64(), BOOLEAN: pl.Boolean(),
             TIMESTAMP: pl.Datetime("us", "UTC")}[kind]
 
 _DUCKDB: dict[ColumnType, str] = {
-    STRING: "VARCHAR", INT16: "SMALLINT", INT32: "INTEGER", INT64: "BIGINT", FLOAT64: "DOUBLE",
+    STRING: "VARCHAR", STRING_LIST: "VARCHAR[]", INT8: "TINYINT", INT16: "SMALLINT", INT32: "INTEGER", INT64: "BIGINT", FLOAT64: "DOUBLE",
     BOOLEAN: "BOOLEAN", TIMESTAMP: "TIMESTAMPTZ",
 }
 
@@ -98,7 +101,7 @@ _DUCKDB: dict[ColumnType, str] = {
 def _arrow_type(kind: ColumnType) -> pa.DataType:
     import pyarrow as pa
 
-    return {STRING: pa.string(), INT16: pa.int16(), INT32: pa.int32(), INT64: pa.int64(),
+    return {STRING: pa.string(), STRING_LIST: pa.list_(pa.string()), INT8: pa.int8(), INT16: pa.int16(), INT32: pa.int32(), INT64: pa.int64(),
             FLOAT64: pa.float64(), BOOLEAN: pa.bool_(), TIMESTAMP: pa.timestamp("us", tz="UTC")}[kind]
 
 
@@ -154,11 +157,11 @@ class Table:
         """The DuckDB type of one column."""
         return _DUCKDB[self.column(name).type]
 
-    def create_sql(self) -> str:
-        """DuckDB CREATE TABLE for the table."""
+    def create_sql(self, *, replace: bool = False) -> str:
+        """DuckDB CREATE TABLE for the table (CREATE OR REPLACE with `replace`)."""
         cols = ", ".join(f'"{c.name}" {_DUCKDB[c.type]}' + (" USING COMPRESSION zstd" if c.zstd else "")
                          for c in self.columns)
-        return f"CREATE TABLE {self.name} ({cols})"
+        return f"CREATE {'OR REPLACE ' if replace else ''}TABLE {self.name} ({cols})"
 
     def comment_sql(self, columns: Iterable[str] | None = None) -> list[str]:
         """DuckDB COMMENT statements for the table and its columns (or only those named)."""
@@ -292,6 +295,100 @@ REJECTS = Table(
         Column("reason", STRING, 'Why it was rejected, in words a person can act on.'),
     ),
 )
+# -- tables `enrich` builds (and replaces) from the case's distinct values -------------------------
+
+IP_ENRICHMENT = Table(
+    "ip_enrichment",
+    'One row per distinct address in s3_access_logs.remote_ip and cloudtrail_events.source_ip (join on ip): its class, the AWS range holding it, its country and network owner (from a GeoIP database given, else the data shipped with geoip2fast) and the kind of network. Built offline; enrichment_sources says from which data, of which date.',
+    (
+        Column("ip", STRING, 'Address exactly as logged (remote_ip / source_ip).'),
+        Column("ip_version", INT8, '4 or 6; NULL for service names and unparseable values.'),
+        Column("ip_class", STRING, "private, loopback, link_local, documentation, reserved, multicast, cgnat, aws (in AWS's published ranges), public, aws_service (a service name such as s3.amazonaws.com or AWS Internal) or invalid."),
+        Column("is_global", BOOLEAN, 'True when the address is routable on the internet (public or aws).'),
+        Column("aws_prefix", STRING, 'Most specific AWS ip-ranges prefix holding the address.'),
+        Column("aws_service", STRING, 'AWS service(s) of that prefix (AMAZON only when no specific service), or the service name logged in place of an address.'),
+        Column("aws_region", STRING, 'Region of the AWS prefix (GLOBAL for edge ranges).'),
+        Column("aws_network_border_group", STRING, 'Network border group of the AWS prefix.'),
+        Column("asn", INT64, 'Autonomous system number from the GeoIP database(s).'),
+        Column("as_org", STRING, 'Organisation of the autonomous system.'),
+        Column("country", STRING, 'ISO 3166-1 alpha-2 country code from the GeoIP database(s).'),
+        Column("country_name", STRING, 'Country name (English).'),
+        Column("city", STRING, 'City name (English), when the database has cities.'),
+        Column("geo_network", STRING, 'Network of the GeoIP record that matched.'),
+        Column("geo_database", STRING, 'File name(s) of the GeoIP database(s) that supplied the values; geoip2fast:<date> for the data shipped with the geoip2fast package.'),
+        Column("network_type", STRING, "Kind of network its AS organisation's name suggests: tor, vpn, hosting, mobile, isp or other; NULL without an AS organisation. A keyword heuristic, not a verdict."),
+        Column("network_type_basis", STRING, "Why: the keyword of the AS organisation's name that decided network_type."),
+    ),
+)
+
+USER_AGENT_ENRICHMENT = Table(
+    "user_agent_enrichment",
+    'One row per distinct user_agent of both log sources (join on user_agent): tool class, tool, browser, OS, device and penetration-testing distribution.',
+    (
+        Column("user_agent", STRING, 'User agent exactly as logged.'),
+        Column("tool_class", STRING, 'browser, aws_console, aws_cli, aws_sdk, aws_internal, aws_service, s3_tool, scripting, security_tool, bot, other or unknown (empty).'),
+        Column("tool", STRING, 'Client named by the user agent (aws-cli, Boto3, rclone, curl, Chrome...).'),
+        Column("tool_version", STRING, 'Version of that client.'),
+        Column("sdk_language", STRING, 'Programming language of the SDK or library, when the user agent tells it.'),
+        Column("browser", STRING, 'Browser family for browser user agents.'),
+        Column("browser_version", STRING, 'Browser version (major.minor.patch...).'),
+        Column("os", STRING, 'Operating system (Mac OS X, Windows, Linux, iOS, Android...).'),
+        Column("os_version", STRING, 'Operating system version as the user agent gives it.'),
+        Column("device", STRING, 'desktop, mobile, tablet, bot or unknown.'),
+        Column("pentest_distro", STRING, 'Penetration-testing distribution named in the user agent (Kali Linux, Parrot OS, Pentoo, BlackArch); NULL if none.'),
+    ),
+)
+
+PRINCIPAL_ENRICHMENT = Table(
+    "principal_enrichment",
+    "One row per distinct principal. Join access logs on coalesce(requester, '-') = principal and CloudTrail on CASE WHEN account_id = 'ANONYMOUS_PRINCIPAL' THEN 'ANONYMOUS_PRINCIPAL' WHEN identity_type = 'AWSService' THEN coalesce(invoked_by, nullif(principal_id, ''), principal_arn, account_id) ELSE coalesce(principal_arn, nullif(principal_id, ''), invoked_by, account_id) END = principal. For one request's cross-account status compare account_id with bucket_owner_accounts.account_id of its bucket.",
+    (
+        Column("principal", STRING, "Principal as logged: access-log requester ('-' = anonymous) or CloudTrail identity key."),
+        Column("principal_class", STRING, 'anonymous, iam_user, assumed_role, aws_service, canonical_user, root, federated, aws_internal or unknown.'),
+        Column("account_id", STRING, 'AWS account of the principal, when the ARN, CloudTrail or a bucket owner tells it.'),
+        Column("user_name", STRING, 'IAM or federated user name (or the CloudFront OAI name).'),
+        Column("role_name", STRING, 'Role name for assumed roles.'),
+        Column("session_name", STRING, 'Role session name for assumed roles.'),
+        Column("service", STRING, 'AWS service for service principals (svc:..., invokedBy, CloudFront OAI).'),
+        Column("identity_type", STRING, 'CloudTrail userIdentity.type seen for the principal.'),
+        Column("seen_in", STRING_LIST, 'Tables the principal appears in.'),
+        Column("buckets", STRING_LIST, 'Buckets the principal made requests to.'),
+        Column("cross_account_buckets", STRING_LIST, "Buckets whose owner account differs from the principal's."),
+        Column("is_cross_account", BOOLEAN, 'True if the principal reached a bucket of another account; false if never where that could be told; NULL if it could not be told.'),
+    ),
+)
+
+BUCKET_OWNER_ACCOUNTS = Table(
+    "bucket_owner_accounts",
+    "Owner account of each bucket, from (by precedence) the user's mapping, CloudTrail resources[] accountId, partitioned access-log object keys, then a single CloudTrail recipientAccountId.",
+    (
+        Column("bucket", STRING, 'Bucket name.'),
+        Column("account_id", STRING, 'Account that owns the bucket.'),
+        Column("source", STRING, 'user, cloudtrail_resources, sal_partitioned_key or cloudtrail_recipient.'),
+        Column("other_accounts", STRING_LIST, 'Other accounts some source claimed for the bucket (a conflict to check).'),
+        Column("owner_canonical_id", STRING, 'Canonical user ID the access logs show as bucket owner.'),
+    ),
+)
+
+ENRICHMENT_SOURCES = Table(
+    "enrichment_sources",
+    'What the last enrichment refresh used: the AWS ip-ranges snapshot, each GeoIP database, the user-agent rules and the bucket-owner mapping.',
+    (
+        Column("source", STRING, 'aws_ip_ranges, geoip, geoip_offline, user_agent_rules or bucket_owner_accounts.'),
+        Column("path", STRING, 'File or URL the data came from; NULL when none was available.'),
+        Column("database_type", STRING, 'Kind of data (MaxMind database_type, ip-ranges.json, ...).'),
+        Column("version", STRING, 'Version of the data: ip-ranges syncToken, rule versions, ...'),
+        Column("built_at", TIMESTAMP, 'When the data was made: ip-ranges createDate, GeoIP build date (UTC).'),
+        Column("details", STRING, 'What the data covers, or why it is missing.'),
+        Column("refreshed_at", TIMESTAMP, 'When this refresh ran (UTC).'),
+    ),
+)
+
+#: Enrichment tables, replaced as a whole by each `enrich`.
+ENRICHMENT_TABLES: dict[str, Table] = {t.name: t for t in (
+    IP_ENRICHMENT, USER_AGENT_ENRICHMENT, PRINCIPAL_ENRICHMENT, BUCKET_OWNER_ACCOUNTS,
+    ENRICHMENT_SOURCES)}
+
 #: The tables every case has, in the order they are created and documented.
 CASE_TABLES: dict[str, Table] = {t.name: t for t in (S3_ACCESS_LOGS, CLOUDTRAIL_EVENTS, EVIDENCE, REJECTS)}
 
@@ -461,7 +558,7 @@ def schema_markdown(views: Mapping[str, list[tuple[str, str]]] | None = None) ->
     lines = ["# What a case holds", "",
              "Generated from `s3forensics/schema.py` (`python -m s3forensics.schema > docs/schema.md`);",
              "a test fails when it is stale. Times are UTC (`TIMESTAMPTZ`).", ""]
-    for table in CASE_TABLES.values():
+    for table in (*CASE_TABLES.values(), *ENRICHMENT_TABLES.values()):
         lines += [f"## `{table.name}` (table)", "", table.doc, "",
                   "| column | type | meaning |", "|---|---|---|"]
         for c in table.columns:

@@ -32,8 +32,8 @@ from s3forensics.enrich import (
     refresh_enrichment,
     resolve_bucket_accounts,
 )
-from s3forensics.enrich.tables import ENRICHMENT_COLUMN_DOCS
 from s3forensics.errors import CaseError, InputError, S3ForensicsError
+from s3forensics.schema import ENRICHMENT_TABLES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "enrich"
 IP_RANGES = FIXTURES / "ip-ranges.json"
@@ -622,10 +622,11 @@ def test_refresh_builds_documented_tables_from_both_sources(
     comments = con.execute("""SELECT table_name, column_name, comment FROM duckdb_columns()
         WHERE table_name IN ('ip_enrichment', 'user_agent_enrichment', 'principal_enrichment',
                              'bucket_owner_accounts', 'enrichment_sources')""").fetchall()
-    assert {t for t, _, _ in comments} == set(ENRICHMENT_COLUMN_DOCS)
+    assert {t for t, _, _ in comments} == set(ENRICHMENT_TABLES)
     assert all(c for _, _, c in comments), [(t, n) for t, n, c in comments if not c]
-    for table, docs in ENRICHMENT_COLUMN_DOCS.items():
-        assert {n for t, n, _ in comments if t == table} == set(docs), table
+    for name, table in ENRICHMENT_TABLES.items():
+        assert [(n, c) for t, n, c in comments if t == name] == [
+            (col.name, col.doc) for col in table.columns], name
 
     sources = _table(con, "enrichment_sources", "path")
     ranges_row = sources[str(IP_RANGES)]

@@ -11,6 +11,7 @@ import duckdb
 import polars as pl
 
 from ..errors import CaseError
+from ..schema import ENRICHMENT_TABLES
 from .awsranges import AwsIpRanges
 from .geo import GEO_SCHEMA, GeoDatabase, geolocate_ips
 from .ip import IP_ENRICHMENT_SCHEMA, classify_ips
@@ -30,104 +31,7 @@ from .principal import (
 )
 from .useragent import parse_user_agents, user_agent_rules_version
 
-__all__ = ["ENRICHMENT_COLUMN_DOCS", "ENRICHMENT_TABLE_DOCS", "refresh_enrichment"]
-
-ENRICHMENT_TABLE_DOCS: dict[str, str] = {
-    "ip_enrichment": (
-        "One row per distinct address in s3_access_logs.remote_ip and cloudtrail_events.source_ip "
-        "(join on ip): its class, the AWS range holding it, its country and network owner (from a "
-        "GeoIP database given, else the data shipped with geoip2fast) and the kind of network. Built "
-        "offline; enrichment_sources says from which data, of which date."),
-    "user_agent_enrichment": (
-        "One row per distinct user_agent of both log sources (join on user_agent): tool class, "
-        "tool, browser, OS, device and penetration-testing distribution."),
-    "principal_enrichment": (
-        "One row per distinct principal. Join access logs on "
-        f"{SAL_PRINCIPAL_SQL} = principal and CloudTrail on {CLOUDTRAIL_PRINCIPAL_SQL} = principal. "
-        "For one request's cross-account status compare account_id with bucket_owner_accounts.account_id "
-        "of its bucket."),
-    "bucket_owner_accounts": (
-        "Owner account of each bucket, from (by precedence) the user's mapping, CloudTrail "
-        "resources[] accountId, partitioned access-log object keys, then a single CloudTrail "
-        "recipientAccountId."),
-    "enrichment_sources": (
-        "What the last enrichment refresh used: the AWS ip-ranges snapshot, each GeoIP database, "
-        "the user-agent rules and the bucket-owner mapping."),
-}
-
-ENRICHMENT_COLUMN_DOCS: dict[str, dict[str, str]] = {
-    "ip_enrichment": {
-        "ip": "Address exactly as logged (remote_ip / source_ip).",
-        "ip_version": "4 or 6; NULL for service names and unparseable values.",
-        "ip_class": ("private, loopback, link_local, documentation, reserved, multicast, cgnat, aws "
-                     "(in AWS's published ranges), public, aws_service (a service name such as "
-                     "s3.amazonaws.com or AWS Internal) or invalid."),
-        "is_global": "True when the address is routable on the internet (public or aws).",
-        "aws_prefix": "Most specific AWS ip-ranges prefix holding the address.",
-        "aws_service": ("AWS service(s) of that prefix (AMAZON only when no specific service), or the "
-                        "service name logged in place of an address."),
-        "aws_region": "Region of the AWS prefix (GLOBAL for edge ranges).",
-        "aws_network_border_group": "Network border group of the AWS prefix.",
-        "asn": "Autonomous system number from the GeoIP database(s).",
-        "as_org": "Organisation of the autonomous system.",
-        "country": "ISO 3166-1 alpha-2 country code from the GeoIP database(s).",
-        "country_name": "Country name (English).",
-        "city": "City name (English), when the database has cities.",
-        "geo_network": "Network of the GeoIP record that matched.",
-        "geo_database": ("File name(s) of the GeoIP database(s) that supplied the values; "
-                         "geoip2fast:<date> for the data shipped with the geoip2fast package."),
-        "network_type": ("Kind of network its AS organisation's name suggests: tor, vpn, hosting, mobile, "
-                         "isp or other; NULL without an AS organisation. A keyword heuristic, not a verdict."),
-        "network_type_basis": "Why: the keyword of the AS organisation's name that decided network_type.",
-    },
-    "user_agent_enrichment": {
-        "user_agent": "User agent exactly as logged.",
-        "tool_class": ("browser, aws_console, aws_cli, aws_sdk, aws_internal, aws_service, s3_tool, "
-                       "scripting, security_tool, bot, other or unknown (empty)."),
-        "tool": "Client named by the user agent (aws-cli, Boto3, rclone, curl, Chrome...).",
-        "tool_version": "Version of that client.",
-        "sdk_language": "Programming language of the SDK or library, when the user agent tells it.",
-        "browser": "Browser family for browser user agents.",
-        "browser_version": "Browser version (major.minor.patch...).",
-        "os": "Operating system (Mac OS X, Windows, Linux, iOS, Android...).",
-        "os_version": "Operating system version as the user agent gives it.",
-        "device": "desktop, mobile, tablet, bot or unknown.",
-        "pentest_distro": ("Penetration-testing distribution named in the user agent (Kali Linux, "
-                           "Parrot OS, Pentoo, BlackArch); NULL if none."),
-    },
-    "principal_enrichment": {
-        "principal": "Principal as logged: access-log requester ('-' = anonymous) or CloudTrail identity key.",
-        "principal_class": ("anonymous, iam_user, assumed_role, aws_service, canonical_user, root, "
-                            "federated, aws_internal or unknown."),
-        "account_id": "AWS account of the principal, when the ARN, CloudTrail or a bucket owner tells it.",
-        "user_name": "IAM or federated user name (or the CloudFront OAI name).",
-        "role_name": "Role name for assumed roles.",
-        "session_name": "Role session name for assumed roles.",
-        "service": "AWS service for service principals (svc:..., invokedBy, CloudFront OAI).",
-        "identity_type": "CloudTrail userIdentity.type seen for the principal.",
-        "seen_in": "Tables the principal appears in.",
-        "buckets": "Buckets the principal made requests to.",
-        "cross_account_buckets": "Buckets whose owner account differs from the principal's.",
-        "is_cross_account": ("True if the principal reached a bucket of another account; false if "
-                             "never where that could be told; NULL if it could not be told."),
-    },
-    "bucket_owner_accounts": {
-        "bucket": "Bucket name.",
-        "account_id": "Account that owns the bucket.",
-        "source": "user, cloudtrail_resources, sal_partitioned_key or cloudtrail_recipient.",
-        "other_accounts": "Other accounts some source claimed for the bucket (a conflict to check).",
-        "owner_canonical_id": "Canonical user ID the access logs show as bucket owner.",
-    },
-    "enrichment_sources": {
-        "source": "aws_ip_ranges, geoip, geoip_offline, user_agent_rules or bucket_owner_accounts.",
-        "path": "File or URL the data came from; NULL when none was available.",
-        "database_type": "Kind of data (MaxMind database_type, ip-ranges.json, ...).",
-        "version": "Version of the data: ip-ranges syncToken, rule versions, ...",
-        "built_at": "When the data was made: ip-ranges createDate, GeoIP build date (UTC).",
-        "details": "What the data covers, or why it is missing.",
-        "refreshed_at": "When this refresh ran (UTC).",
-    },
-}
+__all__ = ["refresh_enrichment"]
 
 _SOURCES_SCHEMA: dict[str, pl.DataType] = {
     "source": pl.String(), "path": pl.String(), "database_type": pl.String(),
@@ -224,21 +128,19 @@ def _principal_rows(con: duckdb.DuckDBPyConnection, cols: dict[str, set[str]]) -
     return con.sql(" UNION ALL ".join(parts)).pl()
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    docs = ENRICHMENT_COLUMN_DOCS[table]
-    view = f"_enrich_{table}"
-    con.register(view, frame)
+def _write(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    """Replace an enrichment table with `frame`, typed and documented as schema.py declares it."""
+    table = ENRICHMENT_TABLES[name]
+    typed = frame.select([pl.col(c).cast(t) for c, t in table.polars_schema().items()])
+    view = f"_enrich_{name}"
+    con.register(view, typed)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {view}")
+        con.execute(table.create_sql(replace=True))
+        con.execute(f"INSERT INTO {name} SELECT * FROM {view}")
     finally:
         con.unregister(view)
-    con.execute(f"COMMENT ON TABLE {table} IS {_quote(ENRICHMENT_TABLE_DOCS[table])}")
-    for column in frame.columns:
-        con.execute(f'COMMENT ON COLUMN {table}."{column}" IS {_quote(docs[column])}')
+    for statement in table.comment_sql():
+        con.execute(statement)
 
 
 def refresh_enrichment(
