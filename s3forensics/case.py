@@ -57,6 +57,8 @@ class IngestSummary:
     first_event: datetime | None = None
     last_event: datetime | None = None
     evidence_ids: list[str] = field(default_factory=list)
+    #: (file, what it is) of validation inputs kept under context/ (public keys, digest metadata)
+    context: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -81,6 +83,9 @@ class IngestSummary:
             lines.append(f"{'':18} {self.duplicates:,} duplicate CloudTrail events skipped")
         if self.already_loaded:
             lines.append(f"{'':18} {self.already_loaded:,} objects already in the case (unchanged)")
+        if self.context:
+            lines.append(f"{'':18} {len(self.context):,} files kept as context for verify-trail "
+                         "(CloudTrail public keys, digest signatures)")
         if self.skipped:
             lines.append(f"{'':18} {len(self.skipped):,} files skipped (not logs)")
         if self.first_event and self.last_event:
@@ -252,6 +257,14 @@ class Case:
                 if kind != "auto" and detected != "cloudtrail-digest":
                     detected = kind  # type: ignore[assignment]
                 if detected is None:
+                    # Public keys and digest signatures are kept for verify-trail (imported here:
+                    # only folders holding more than logs pay for the crypto imports).
+                    from .integrity.context import keep_context
+
+                    kept = keep_context(self.root, apath, data, content)
+                    if kept is not None:
+                        summary.context.append((str(path), kept.detail))
+                        continue
                     summary.skipped.append((str(path), why))
                     continue
                 source = src.get(apath, {})

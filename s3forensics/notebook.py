@@ -67,29 +67,16 @@ def show(frame: pl.DataFrame, *, limit: int = 30) -> pl.DataFrame:
 
 
 def check_trail_integrity(case: Case, *, public_key: str = "", object_metadata: str = "") -> str:
-    """Validate the case's CloudTrail digests offline and return the text report.
+    """Validate the case's CloudTrail digests offline and return the text report, verdict last.
 
-    Keys and digest signatures come from the case (captured at acquisition) plus the files given;
-    evidence loaded from the bundled samples uses the samples' test key and metadata file.
+    Keys and digest signatures come from the case (captured at acquisition, or kept by ingest
+    from the folders it loaded) plus the files given.
     """
     from .integrity import verify_trail
 
-    digests = case.sql("SELECT count(*) AS n FROM evidence WHERE kind = 'cloudtrail-digest'")["n"][0]
-    if not digests:
-        return "no CloudTrail digest files in the case: integrity cannot be checked (acquire them with --kind cloudtrail)"
-    keys = [public_key] if public_key else []
-    metadata: str | None = object_metadata or None
-    samples = bundled_samples()
-    if samples is not None and not keys and metadata is None:
-        from_samples = case.sql(
-            "SELECT count(*) AS n FROM evidence WHERE starts_with(source, $root)",
-            {"root": str(samples.resolve())})["n"][0]
-        if from_samples:
-            keys = [str(samples / "cloudtrail-public-key.pem")]
-            metadata = str(samples / "object-metadata.json")
-    text = verify_trail(case, public_keys=keys, object_metadata=metadata).render(limit=15)
-    if "NO_PUBLIC_KEY" in text and not public_key:
-        text += ("\nhint: the digests' signatures could not be checked because the case holds no CloudTrail "
-                 "public key with their fingerprint (acquisition from AWS captures it); set the public_key "
-                 "parameter to the PEM file of that key. This is missing evidence, not proof of tampering.")
-    return text
+    held = case.sql("SELECT count(*) AS n FROM evidence WHERE kind IN ('cloudtrail', 'cloudtrail-digest')")
+    if not held["n"][0]:
+        return "The case holds no CloudTrail files: there is nothing to validate."
+    report = verify_trail(case, public_keys=[public_key] if public_key else [],
+                          object_metadata=object_metadata or None)
+    return report.render(limit=3)

@@ -187,32 +187,24 @@ def _integrity_html(case_root: Path) -> str:
             result = read_integrity(case)
             if result is None:
                 return f"<p>{esc(_no_integrity_result(case))}</p>"
-            problems = result.problems()
-            keyless = (not result.ok and problems.height > 0
-                       and set(problems["status"].to_list()) <= _KEYLESS_STATUSES
-                       and "no_public_key" in problems["status"].to_list())
-            verdict = ("every CloudTrail log file held is proven by the signed digest chain"
-                       if result.complete else
-                       "validation passed, but some files or hours are not covered" if result.ok
-                       else "NOT PROVEN: the case holds no CloudTrail public key matching the digests, so "
-                       "their signatures could not be checked (run notebook 01 with public_key); this is "
-                       "missing evidence, not a sign of tampering" if keyless
-                       else "FAILED: some CloudTrail files or digests do not validate")
+            verdict = result.verdict
             summary = result.summary()
-            problems = problems.head(20)
+            groups = result.problem_groups(examples=3)
     except (CaseError, OSError) as exc:
         return f"<p>Integrity results unavailable: {esc(str(exc))}</p>"
+    advice = "".join(f"<li>{esc(a)}</li>" for a in verdict.advice)
     head = "".join(f"<th>{esc(c)}</th>" for c in summary.columns)
     body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
                    for row in summary.iter_rows())
-    probs = "".join(f"<li>{esc(str(r.get('status')))}: {esc(str(r.get('key')))}: {esc(str(r.get('detail')))}</li>"
-                    for r in problems.iter_rows(named=True))
-    return (f"<p class='verdict {'ok' if result.ok else 'fail'}'>{esc(verdict)}</p>"
-            f"<table><tr>{head}</tr>{body}</table>" + (f"<ul>{probs}</ul>" if probs else ""))
-
-
-# Problems that only say the digests could not be checked for want of a public key.
-_KEYLESS_STATUSES = {"no_public_key", "unverified", "unsigned"}
+    probs = "".join(
+        f"<tr><td>{esc(g['verdict'])}</td><td>{esc(g['status'])}</td><td>{esc(g['kind'])}</td>"
+        f"<td>{g['files']:,}</td><td>{esc(', '.join(g['examples']))}<br>{esc(g['detail'] or '')}</td></tr>"
+        for g in groups.iter_rows(named=True))
+    return (f"<p class='verdict {verdict.word.lower()}'><b>{esc(verdict.word)}</b>: "
+            f"{esc(verdict.reason)}</p>" + (f"<ul>{advice}</ul>" if advice else "")
+            + f"<table><tr>{head}</tr>{body}</table>"
+            + ("<table><tr><th>verdict</th><th>status</th><th>kind</th><th>files</th>"
+               f"<th>examples</th></tr>{probs}</table>" if probs else ""))
 
 
 def _no_integrity_result(case: Any) -> str:
@@ -263,8 +255,9 @@ tr.sev-high td:first-child {{ background: #d7301f; color: white; }}
 tr.sev-medium td:first-child {{ background: #fc8d59; }}
 tr.sev-low td:first-child {{ background: #fdcc8a; }}
 tr.fail {{ background: #fde2e1; }}
-p.verdict.ok {{ color: #2e7d32; font-weight: bold; }}
-p.verdict.fail {{ color: #b71c1c; font-weight: bold; }}
+p.verdict.valid {{ color: #2e7d32; }}
+p.verdict.unverifiable {{ color: #8a5a00; }}
+p.verdict.failed {{ color: #b71c1c; }}
 </style></head><body>
 <h1>Case {esc(case_root.name)}</h1>
 <p>Generated {generated} by s3forensics {esc(__version__)}. Times are UTC.</p>
