@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from .case import Case
+from .display import Table
 from .sample_data import bundled_samples, checkout_root
 
 __all__ = ["CASE_ENV", "DEFAULT_CASE", "resolve_case_dir", "open_case", "notebook_dir", "show",
@@ -59,11 +60,10 @@ def open_case(case_dir: str | os.PathLike[str] | None = None, *, read_only: bool
     return Case.open(root, create=not read_only, read_only=read_only)
 
 
-def show(frame: pl.DataFrame, *, limit: int = 30) -> pl.DataFrame:
-    """The first rows of a frame for display, saying how many were left out."""
-    if frame.height > limit:
-        print(f"showing {limit} of {frame.height:,} rows")
-    return frame.head(limit)
+def show(frame: pl.DataFrame, *, limit: int = 30) -> Table:
+    """The first `limit` rows of a frame as a readable table (plain, escaped, wrapped, UTC times),
+    saying how many were left out."""
+    return Table(frame, limit=limit)
 
 
 def check_trail_integrity(case: Case, *, public_key: str = "", object_metadata: str = "") -> str:
