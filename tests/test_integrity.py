@@ -847,11 +847,12 @@ def test_ingest_keeps_public_keys_and_digest_metadata_and_verify_uses_them(
     # As `aws cloudtrail list-public-keys` prints it, next to the logs; and the digests' metadata.
     (src / "keys.json").write_text(json.dumps({"PublicKeyList": [
         {"Value": base64.b64encode(der).decode(), "Fingerprint": fingerprint(private_key)}]}))
-    (src / "meta.json").write_text(json.dumps(trail.metadata()))
+    (src / "meta da\u0301ta <x>.json").write_text(json.dumps(trail.metadata()))
     (src / "notes.json").write_text(json.dumps({"case": "not a key"}))
     with Case.open(tmp_path / "case") as case:
         summary = case.ingest([src], progress=False)
-        assert sorted(Path(p).name for p, _ in summary.context) == ["keys.json", "meta.json"]
+        assert sorted(Path(p).name for p, _ in summary.context) == [
+            "keys.json", "meta da\u0301ta <x>.json"]
         assert [Path(p).name for p, _ in summary.skipped] == ["notes.json"]
         assert "2 files kept as context for verify-trail" in str(summary)
         again = case.ingest([src], progress=False)  # idempotent: recorded once
@@ -863,6 +864,7 @@ def test_ingest_keeps_public_keys_and_digest_metadata_and_verify_uses_them(
         kept = tmp_path / "case" / r["case_path"]
         assert hashlib.sha256(kept.read_bytes()).hexdigest() == r["sha256"]
         assert r["source"].startswith(str(src))
+        assert kept.name.endswith(("_keys.json", "_meta_da_ta__x_.json"))  # a safe name
     code, out = _verify_cli(tmp_path / "case", capsys)  # no flags
     assert code == 0 and out[-2].startswith("VALID")
     # A kept key that changed since ingest is not trusted.

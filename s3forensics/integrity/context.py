@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,7 @@ _MAX_METADATA_BYTES = 256 << 20
 _PUBLIC_PEM = (b"-----BEGIN PUBLIC KEY-----", b"-----BEGIN RSA PUBLIC KEY-----",
                b"-----BEGIN CERTIFICATE-----")
 _SIGNATURE_NAMES = ("signature", "x-amz-meta-signature")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,9 @@ def keep_context(case_root: str | os.PathLike[str], path: str | os.PathLike[str]
     kind, detail = recognised
     root = Path(case_root)
     sha = hashlib.sha256(data).hexdigest()
-    name = PurePath(os.fspath(path)).name
+    # The name is the sender's: kept readable but made safe (no separators, control characters
+    # or names too long for the file system); the record keeps the original.
+    name = _UNSAFE.sub("_", PurePath(os.fspath(path)).name)[:100].lstrip(".") or "file"
     case_path = f"{CONTEXT_FOLDER}/{sha[:16]}_{name}"
     kept = ContextFile(kind, os.fspath(path), case_path, sha, len(data), detail)
     if any(r.get("sha256") == sha and r.get("kind") == kind for r in _records(root)):

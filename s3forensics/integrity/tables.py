@@ -181,7 +181,7 @@ STATUS_DOCS: dict[str, str] = {
     "no digest: inserted, or altered in name.",
     "unverified": "A log file that no authenticated digest vouches for: delivered outside digest "
     "coverage (validation off, before the first or after the last digest), or its "
-    "digest failed.",
+    "digest failed or could not be checked (no public key, no signature).",
     "copy_changed": "The case's copy no longer has the SHA-256 recorded when it was loaded.",
     "malformed": "A digest file that cannot be read as a CloudTrail digest.",
     "moved": "A digest not at the bucket/key it names for itself (digestS3Bucket/digestS3Object).",
