@@ -222,3 +222,15 @@ def test_incident_timeline_draws_findings_as_lanes_over_the_volume() -> None:
     assert spec["resolve"]["scale"]["y"] == "independent"
     empty = incident_timeline(spans.clear(), volume).to_dict()
     assert len(empty["layer"]) == 1  # no finding: the volume alone, over the whole case
+
+
+def test_notebook_01_prints_the_trail_verdict_without_flags(report_case_dir: Path) -> None:
+    """The samples folder holds the key and the signatures; ingest kept them, so 01 proves the trail."""
+    import nbformat
+
+    nb = nbformat.read(report_case_dir / "reports" / "01_acquire_and_ingest.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    assert "VALID: every one of the 269 CloudTrail log files held is proven by 180 signed digests" \
+        in printed
+    assert "NO_PUBLIC_KEY" not in printed and "FAILED" not in printed
