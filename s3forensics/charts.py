@@ -24,6 +24,7 @@ __all__ = [
     "operation_mix",
     "error_rates",
     "findings_timeline",
+    "incident_timeline",
 ]
 
 SEVERITY_ORDER = ["critical", "high", "medium", "low", "info"]
@@ -161,3 +162,69 @@ def findings_timeline(frame: pl.DataFrame, *, title: str = "Findings over time")
                  alt.Tooltip("last_seen:T", format="%Y-%m-%d %H:%M"), "count:Q"],
     )
     return bars + bars.mark_point(filled=True, size=60)  # a point shows one-moment findings
+
+
+def incident_timeline(spans: pl.DataFrame, volume: pl.DataFrame, *, width: int = 720,
+                      margin_hours: float = 12, title: str = "The incident over time") -> alt.LayerChart:
+    """Findings as lanes over time (coloured by severity), request volume faint behind them.
+
+    `spans`: finding, severity, first_seen, last_seen (one row per finding row; each is drawn as
+    a line from first to last seen with a dot at both ends). `volume`: period_start, named,
+    requests per hour (`activity_of_addresses_over_time`): requests from the addresses the
+    findings name are stacked in red on everyone else's, in grey. The time axis spans the
+    findings and `margin_hours` either side (all the volume when there is no finding).
+    """
+    vol = _small(volume, "period_start", "named", "requests")
+    lanes = _small(spans, "finding", "severity", "first_seen", "last_seen")
+    hourly = (vol.group_by("period_start").agg(
+        pl.col("requests").filter(~pl.col("named")).sum().alias("others"),
+        pl.col("requests").filter(pl.col("named")).sum().alias("named"))
+        .with_columns((pl.col("period_start") + pl.duration(hours=1)).alias("period_end")))
+    bars = pl.concat([
+        hourly.select("period_start", "period_end", pl.lit(0).cast(pl.Int64).alias("low"),
+                      pl.col("others").cast(pl.Int64).alias("high"), pl.lit("everyone else").alias("who")),
+        hourly.filter(pl.col("named") > 0).select(
+            "period_start", "period_end", pl.col("others").cast(pl.Int64).alias("low"),
+            (pl.col("others") + pl.col("named")).cast(pl.Int64).alias("high"),
+            pl.lit("the addresses the findings name").alias("who")),
+    ])
+    if lanes.height:
+        pad = pl.duration(hours=margin_hours)
+        lo, hi = lanes.select((pl.col("first_seen").min() - pad), (pl.col("last_seen").max() + pad)).row(0)
+        bars = bars.filter((pl.col("period_end") > lo) & (pl.col("period_start") < hi))
+    elif hourly.height:
+        lo, hi = hourly["period_start"].min(), hourly["period_end"].max()
+    else:
+        lo = hi = None
+    x_scale = alt.Scale(domain=[lo.isoformat(), hi.isoformat()]) if lo is not None and hi is not None \
+        else alt.Undefined
+    axis = alt.Axis(format="%a %d %b %H:%M", labelAngle=0, grid=False, labelOverlap=True)
+    height = max(160, 26 * max(lanes["finding"].n_unique(), 1))
+    volume_layer = alt.Chart(bars).mark_rect(opacity=0.45, clip=True).encode(
+        x=alt.X("period_start:T", title="time (UTC)", scale=x_scale, axis=axis), x2="period_end:T",
+        y=alt.Y("low:Q", title="requests per hour",
+                axis=alt.Axis(orient="right", titleColor="#999", labelColor="#999", grid=False)),
+        y2="high:Q",
+        color=alt.Color("who:N", title="requests",
+                        scale=alt.Scale(domain=["everyone else", "the addresses the findings name"],
+                                        range=["#bdbdbd", "#ef9a9a"]),
+                        legend=alt.Legend(orient="bottom", labelLimit=300)),
+    )
+    if not lanes.height:
+        return alt.LayerChart(layer=[volume_layer], title=title).properties(width=width, height=height)
+    order = (lanes.group_by("finding").agg(pl.col("first_seen").min())
+             .sort("first_seen", "finding")["finding"].to_list())
+    y = alt.Y("finding:N", sort=order, title=None, axis=alt.Axis(labelLimit=380, labelFontSize=12))
+    severity = alt.Color("severity:N", title="severity",
+                         scale=alt.Scale(domain=SEVERITY_ORDER, range=SEVERITY_COLOURS),
+                         legend=alt.Legend(orient="bottom"))
+    lane = alt.Chart(lanes)
+    lines = lane.mark_rule(strokeWidth=3, clip=True).encode(
+        x=alt.X("first_seen:T", scale=x_scale, title="time (UTC)", axis=axis), x2="last_seen:T",
+        y=y, color=severity)
+    starts = lane.mark_point(filled=True, size=80, opacity=1, clip=True).encode(
+        x=alt.X("first_seen:T", scale=x_scale), y=y, color=severity)
+    ends = lane.mark_point(filled=True, size=80, opacity=1, clip=True).encode(
+        x=alt.X("last_seen:T", scale=x_scale), y=y, color=severity)
+    return alt.LayerChart(layer=[volume_layer, lines + starts + ends], title=title).resolve_scale(
+        y="independent", color="independent").properties(width=width, height=height)

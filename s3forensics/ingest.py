@@ -75,6 +75,8 @@ class IngestSummary:
     first_event: datetime | None = None
     last_event: datetime | None = None
     evidence_ids: list[str] = field(default_factory=list)
+    #: (file, what it is) of validation inputs kept under context/ (public keys, digest metadata)
+    context: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -106,6 +108,9 @@ class IngestSummary:
         if self.links:
             lines.append(f"{'':18} {self.links:,} objects reached through symbolic links "
                          "(followed; where each pointed is in evidence.link_target)")
+        if self.context:
+            lines.append(f"{'':18} {len(self.context):,} files kept as context for verify-trail "
+                         "(CloudTrail public keys, digest signatures)")
         if self.skipped:
             lines.append(f"{'':18} {len(self.skipped):,} files skipped (not logs, or links "
                          "not followed)")
@@ -311,6 +316,14 @@ class _Pipeline:
                 if kind != "auto" and detected != "cloudtrail-digest":
                     detected = kind  # type: ignore[assignment]
                 if detected is None:
+                    # Public keys and digest signatures are kept for verify-trail (imported here:
+                    # only folders holding more than logs pay for the crypto imports).
+                    from .integrity.context import keep_context
+
+                    kept = keep_context(self.root, apath, data, content)
+                    if kept is not None:
+                        summary.context.append((display_name(str(path)), kept.detail))
+                        continue
                     summary.skipped.append((display_name(str(path)), why))
                     continue
                 seen.add(identity)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -20,8 +22,16 @@ from .pivots import Profile
 from .queries.registry import SEVERITIES
 from .store import fetch_frame
 
+if TYPE_CHECKING:
+    from .incident import IncidentSummary
+
 __all__ = [
     "ENTITY_COLUMNS",
+    "Cite",
+    "Sentence",
+    "describe_incident",
+    "incident_figures",
+    "sentence_text",
     "case_sources",
     "describe_findings",
     "describe_gaps",
@@ -263,10 +273,14 @@ def _blind_detections(con: duckdb.DuckDBPyConnection | None) -> str:
     """A sentence naming the detections that cannot fire because the source they read is missing."""
     if con is None:
         return ""
+    return _blind_sentence(case_sources(con))
+
+
+def _blind_sentence(sources: dict[str, int]) -> str:
     from .queries import default_registry
 
     sentences = []
-    for source, rows in case_sources(con).items():
+    for source, rows in sources.items():
         if rows:
             continue
         blind = [q.name for q in default_registry().list(kind="detection") if q.source == source]
@@ -428,3 +442,210 @@ def describe_ip_principals(pairs: pl.DataFrame, ip: str) -> str:
         return f"No principal acted from {ip} in this window."
     return (f"{ip} acted as {own:,} principal(s); those principals used "
             f"{pairs['source_ip'].n_unique():,} address(es) in all.")
+
+
+# -- the incident, for the report's executive summary ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cite:
+    """A figure in a sentence and where a reader checks it: a notebook section, a query, a link."""
+
+    text: str
+    #: Notebook (stem) whose section shows the figure, e.g. "05_hunt_exfiltration".
+    notebook: str | None = None
+    #: Heading of that section, exactly as the notebook writes it.
+    section: str | None = None
+    #: Catalogue query (or detection) the figure comes from.
+    query: str | None = None
+    #: A place in the report itself instead ("#integrity", "#findings").
+    href: str | None = None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+#: A sentence: text and cited figures, in order.
+Sentence = tuple["str | Cite", ...]
+
+_TIMELINE = ("07_timeline_and_report", "Everything the implicated addresses did, in order")
+_EXFIL = ("05_hunt_exfiltration", "Bytes sent over time")
+_CHANGES = ("06_destructive_and_config_changes", "Bucket configuration changes")
+_DELETES = ("06_destructive_and_config_changes", "Deleted objects")
+_COPIES = ("06_destructive_and_config_changes", "Objects rewritten or copied")
+_PRINCIPAL = ("04_investigate_principal", "The data")
+_BUCKETS = ("05_hunt_exfiltration", "The data")
+_DETECTIONS = ("02_triage_overview", "What the detections say")
+_OVERVIEW = ("01_acquire_and_ingest", "Step 2 · What the case holds")
+_TRAIL = ("01_acquire_and_ingest", "Step 7 · Can the CloudTrail files be trusted?")
+
+
+def sentence_text(sentence: Sentence) -> str:
+    """A sentence as plain text."""
+    return "".join(str(part) for part in sentence)
+
+
+def _utc(moment: object) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if isinstance(moment, datetime) else "an unknown time"
+
+
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _join(parts: Sequence[str | Cite], last: str = "and") -> list[str | Cite]:
+    out: list[str | Cite] = []
+    for i, part in enumerate(parts):
+        if i:
+            out.append(f" {last} " if i == len(parts) - 1 else ", ")
+        out.append(part)
+    return out
+
+
+def incident_figures(summary: IncidentSummary) -> list[tuple[str, Cite]]:
+    """The headline figures (label, figure) the report shows above the summary, most telling first."""
+    out: list[tuple[str, Cite]] = []
+    imp = summary.impact
+    if summary.findings and imp.get("first_seen") is not None:
+        out.append(("activity of the named addresses (UTC)",
+                    Cite(f"{imp['first_seen']:%d %b %H:%M} – {imp['last_seen']:%d %b %H:%M}",
+                         *_TIMELINE, query="incident_impact")))
+    out.append(("detections fired", Cite(f"{len(summary.findings):,}", href="#findings",
+                                         query="findings")))
+    if summary.findings:
+        out.append(("addresses named", Cite(f"{summary.addresses.height:,}", *_TIMELINE)))
+    if imp.get("objects_read"):
+        out.append(("data read", Cite(f"{_count(imp['objects_read'], 'object')}, "
+                                      f"{format_bytes(imp['bytes_read'])}", *_EXFIL,
+                                      query="incident_impact")))
+    destroyed = (imp.get("objects_deleted") or 0) + (imp.get("objects_encrypted_sse_c") or 0)
+    if destroyed:
+        out.append(("objects deleted or encrypted", Cite(f"{destroyed:,}", *_DELETES,
+                                                         query="incident_impact")))
+    if summary.integrity is not None:
+        out.append(("CloudTrail integrity", Cite(summary.integrity.word, href="#integrity")))
+    return out
+
+
+def describe_incident(summary: IncidentSummary) -> list[Sentence]:
+    """The executive summary: what happened, who, from where, what was taken, changed or
+    destroyed, and whether the trail is intact; every figure cites where it comes from."""
+    sentences: list[Sentence] = []
+    findings = summary.findings
+    held = {k: v for k, v in summary.sources.items() if v}
+    records = sum(held.values())
+    if not records:
+        sentences.append(("The case holds no log records yet: load evidence first.",))
+    elif not findings:
+        sources = " and ".join(SOURCE_NAMES[k] for k in held)
+        sentences.append((
+            "No detection fired on the ",
+            Cite(_count(records, "record"), *_OVERVIEW, query="case_overview"),
+            f" of the case ({sources}, {_utc(summary.first_record)} to {_utc(summary.last_record)}). ",
+            "That is not proof that nothing happened: read the overview in ",
+            Cite("notebook 02", *_DETECTIONS), " and judge the busiest addresses and principals there.",
+        ))
+    else:
+        per = [f"{n} {s}" for s in SEVERITIES if (n := sum(f.severity == s for f in findings))]
+        lead: list[str | Cite] = [Cite(_count(len(findings), "detection"), href="#findings",
+                                       query="findings"), f" fired ({', '.join(per)})"]
+        imp = summary.impact
+        if summary.addresses.height and imp.get("first_seen") is not None:
+            lead += [". They name ", Cite(_count(summary.addresses.height, "address", "addresses"),
+                                          *_TIMELINE),
+                     ", whose activity began ",
+                     Cite(_utc(imp["first_seen"]), *_TIMELINE, query="incident_impact"),
+                     " and ended ", Cite(_utc(imp["last_seen"]), *_TIMELINE, query="incident_impact"),
+                     " (", Cite(_count(imp["requests"], "request"), *_TIMELINE, query="incident_impact"),
+                     f", {imp['failed']:,} refused or failed)."]
+        else:
+            first = min((f.first_seen for f in findings if f.first_seen), default=None)
+            last = max((f.last_seen for f in findings if f.last_seen), default=None)
+            lead += [" between ", Cite(_utc(first), href="#findings"), " and ",
+                     Cite(_utc(last), href="#findings"), "; none names a network address."]
+        sentences.append(tuple(lead))
+        if summary.addresses.height:
+            shown = summary.addresses.head(6)
+            parts: list[str | Cite] = ["The addresses: "]
+            parts += _join([Cite(f"{r['value']} ({r['network']})", *_TIMELINE, query="timeline")
+                            for r in shown.iter_rows(named=True)])
+            more = summary.addresses.height - shown.height
+            parts.append(f" and {more:,} more." if more else ".")
+            sentences.append(tuple(parts))
+        who: list[str | Cite] = []
+        if summary.principals.height:
+            who += ["They acted as "]
+            who += _join([Cite(str(v), *_PRINCIPAL, query="principal_activity")
+                          for v in summary.principals["value"].head(4).to_list()])
+        if summary.access_keys.height:
+            who += [" with access key " if who else "They used access key "]
+            who += _join([Cite(str(v), *_PRINCIPAL, query="access_key_activity")
+                          for v in summary.access_keys["value"].head(4).to_list()])
+        if summary.buckets:
+            who += [", on bucket " if who else "They touched bucket "]
+            who += _join([Cite(b, *_BUCKETS, query="traffic_by_bucket") for b in summary.buckets[:5]])
+        if who:
+            sentences.append((*who, "."))
+        if summary.addresses.height:
+            sentences.append(tuple(_impact(summary)))
+    if summary.integrity is not None:
+        sentences.append(("CloudTrail integrity: ", Cite(summary.integrity.word, href="#integrity"),
+                          f" — {summary.integrity.reason}"))
+    elif summary.integrity_note:
+        sentences.append((Cite(summary.integrity_note, *_TRAIL),))
+    blind = _blind_sentence(summary.sources).strip()
+    if blind and records:
+        sentences.append((blind,))
+    return sentences
+
+
+def _impact(summary: IncidentSummary) -> list[str | Cite]:
+    imp = summary.impact
+    out: list[str | Cite] = []
+    if imp.get("objects_read"):
+        out += ["From these addresses ",
+                Cite(_count(imp["objects_read"], "object"), *_EXFIL, query="incident_impact"),
+                " were read (", Cite(format_bytes(imp["bytes_read"]), *_EXFIL, query="incident_impact"),
+                f" in {_count(imp['object_reads'], 'download')})"]
+    else:
+        out += ["No object was read from these addresses"]
+    done: list[list[str | Cite]] = []
+    changes = summary.config_changes
+    if changes.height:
+        settings = list(dict.fromkeys(str(v) for v in changes["setting"].to_list()))
+        buckets = list(dict.fromkeys(str(v) for v in changes["bucket"].drop_nulls().to_list()))
+        text = ", ".join(settings[:-1]) + (" and " if len(settings) > 1 else "") + settings[-1]
+        done += [["changed the ", Cite(f"{text} setting{'s' if len(settings) > 1 else ''}",
+                                       *_CHANGES, query="bucket_config_changes"),
+                  f" of {', '.join(buckets) or 'the account'}"]]
+    if imp.get("objects_encrypted_sse_c"):
+        done += [["rewrote ", Cite(_count(imp["objects_encrypted_sse_c"], "object"), *_COPIES,
+                                   query="incident_impact"),
+                  " with an encryption key only they hold (SSE-C)"]]
+    if imp.get("objects_deleted"):
+        done += [["deleted ", Cite(_count(imp["objects_deleted"], "object"), *_DELETES,
+                                   query="incident_impact")]]
+    elif imp.get("delete_requests"):
+        done += [["made ", Cite(_count(imp["delete_requests"], "delete request"), *_DELETES,
+                                query="incident_impact"), " whose keys no log in the case names"]]
+    if imp.get("objects_written"):
+        noun = "other object" if imp.get("objects_encrypted_sse_c") else "object"
+        done += [["wrote ", Cite(_count(imp["objects_written"], noun), *_TIMELINE,
+                                 query="incident_impact")]]
+    if done:
+        out.append("; they ")
+        for i, part in enumerate(done):
+            if i:
+                out.append(" and " if i == len(done) - 1 else ", ")
+            out += part
+        out.append(".")
+    else:
+        out.append("; nothing was changed, rewritten or deleted from them.")
+    if not summary.sources["cloudtrail"]:
+        out.append(" The case holds no CloudTrail events: configuration changes and objects "
+                   "rewritten with a customer key (SSE-C) are not told apart here (the access logs "
+                   "record neither request parameters nor encryption headers).")
+    elif not summary.sources["s3-access"]:
+        out.append(" The case holds no S3 server access logs, so the keys a batch delete removed "
+                   "are not named (CloudTrail records DeleteObjects without them).")
+    return out

@@ -9,6 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from .case import Case
+from .display import Table
 from .errors import CaseBusyError
 from .sample_data import bundled_samples, checkout_root
 
@@ -69,41 +70,27 @@ def open_case(case_dir: str | os.PathLike[str] | None = None, *, read_only: bool
         return Case.open(root, create=False, read_only=True)
 
 
-def show(frame: pl.DataFrame, *, limit: int = 30) -> pl.DataFrame:
-    """The first rows of a frame for display, saying how many were left out."""
-    if frame.height > limit:
-        print(f"showing {limit} of {frame.height:,} rows")
-    return frame.head(limit)
+def show(frame: pl.DataFrame, *, limit: int = 30) -> Table:
+    """The first `limit` rows of a frame as a readable table (plain, escaped, wrapped, UTC times),
+    saying how many were left out."""
+    return Table(frame, limit=limit)
 
 
 def check_trail_integrity(case: Case, *, public_key: str = "", object_metadata: str = "") -> str:
-    """Validate the case's CloudTrail digests offline and return the text report.
+    """Validate the case's CloudTrail digests offline and return the text report, verdict last.
 
-    Keys and digest signatures come from the case (captured at acquisition) plus the files given;
-    evidence loaded from the bundled samples uses the samples' test key and metadata file.
+    Keys and digest signatures come from the case (captured at acquisition, or kept by ingest
+    from the folders it loaded) plus the files given.
     """
     from .integrity import verify_trail
 
-    digests = case.sql("SELECT count(*) AS n FROM evidence WHERE kind = 'cloudtrail-digest'")["n"][0]
-    if not digests:
-        return "no CloudTrail digest files in the case: integrity cannot be checked (acquire them with --kind cloudtrail)"
-    keys = [public_key] if public_key else []
-    metadata: str | None = object_metadata or None
-    samples = bundled_samples()
-    if samples is not None and not keys and metadata is None:
-        from_samples = case.sql(
-            "SELECT count(*) AS n FROM evidence WHERE starts_with(source, $root)",
-            {"root": str(samples.resolve())})["n"][0]
-        if from_samples:
-            keys = [str(samples / "cloudtrail-public-key.pem")]
-            metadata = str(samples / "object-metadata.json")
+    held = case.sql("SELECT count(*) AS n FROM evidence WHERE kind IN ('cloudtrail', 'cloudtrail-digest')")
+    if not held["n"][0]:
+        return "The case holds no CloudTrail files: there is nothing to validate."
     # A case open read-only here is checked all the same; the result is shown, not stored.
-    text = verify_trail(case, public_keys=keys, object_metadata=metadata,
-                        save=not case.read_only).render(limit=15)
+    report = verify_trail(case, public_keys=[public_key] if public_key else [],
+                          object_metadata=object_metadata or None, save=not case.read_only)
+    text = report.render(limit=3)
     if case.read_only:
         text += "\n(the case is open read-only here: this result is not stored in the case)"
-    if "NO_PUBLIC_KEY" in text and not public_key:
-        text += ("\nhint: the digests' signatures could not be checked because the case holds no CloudTrail "
-                 "public key with their fingerprint (acquisition from AWS captures it); set the public_key "
-                 "parameter to the PEM file of that key. This is missing evidence, not proof of tampering.")
     return text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -11,12 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from . import __version__
 from .errors import InputError
 from .extras import require
 from .notebook import CASE_ENV, notebook_dir
 
-__all__ = ["NotebookRun", "RunReport", "list_notebooks", "run_notebooks", "write_index"]
+__all__ = ["NotebookRun", "RunReport", "find_chromium", "list_notebooks", "print_pdf", "run_notebooks",
+           "write_index"]
 
 
 @dataclass
@@ -38,6 +40,9 @@ class RunReport:
 
     runs: list[NotebookRun] = field(default_factory=list)
     index: Path | None = None
+    #: reports/report.pdf when asked for and printed; `pdf_note` says what happened either way.
+    pdf: Path | None = None
+    pdf_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -71,12 +76,16 @@ _NO_SCRIPT = "data:text/javascript,"
 _QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]
 
 
-def _export_html(ipynb: Path) -> Path:
+def _export_html(ipynb: Path, *, with_code: bool = False) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(ipynb, as_version=4)
     exporter = HTMLExporter(template_name="lab")
+    # Report mode: the reader gets the text, tables and charts; the code stays in the .ipynb.
+    exporter.exclude_input = not with_code
+    exporter.exclude_input_prompt = not with_code
+    exporter.exclude_output_prompt = not with_code
     # The report must open on an offline workstation: no script may come from a CDN. Charts are
     # inline SVG and need none of these (RequireJS, MathJax, Mermaid, jQuery).
     for trait in ("require_js_url", "mathjax_url", "mermaid_js_url", "mermaid_layout_elk_js_url",
@@ -116,10 +125,14 @@ def run_notebooks(
     parameters: Mapping[str, Any] | None = None,
     folder: Path | None = None,
     progress: bool = True,
+    with_code: bool = False,
+    pdf: bool = False,
 ) -> RunReport:
     """Execute notebooks into <case>/reports/ (.ipynb and .html), then write the index page.
 
-    A notebook that fails is recorded with its cell and error; the others still run.
+    The HTML pages leave the code cells out unless `with_code`; with `pdf`, the index page is
+    also printed to reports/report.pdf by headless Chromium when one is installed. A notebook
+    that fails is recorded with its cell and error; the others still run.
     """
     require("notebooks", needed_for="running the guided notebooks")
     import papermill as pm
@@ -162,124 +175,116 @@ def run_notebooks(
                 os.environ[CASE_ENV] = env_before
         run.seconds = (datetime.now(UTC) - started).total_seconds()
         if out.exists():
-            run.html = _export_html(out)
+            run.html = _export_html(out, with_code=with_code)
         report.runs.append(run)
     report.index = write_index(case_root, report.runs)
+    if pdf:
+        report.pdf, report.pdf_note = print_pdf(report.index, reports / "report.pdf")
     return report
 
 
-def _findings(case_root: Path) -> list[dict[str, Any]]:
-    path = case_root / "findings" / "findings.json"
-    if not path.exists():
-        return []
-    return json.loads(path.read_text(encoding="utf-8"))
+#: Chromium-family browsers tried, in order, to print the report.
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
+                  "microsoft-edge")
 
 
-def _integrity_html(case_root: Path) -> str:
-    """The stored CloudTrail validation result as HTML, or a note that it never ran."""
+def find_chromium() -> str | None:
+    """Path of a Chromium-family browser on this machine, or None."""
+    import shutil
+
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def print_pdf(page: Path, out: Path, *, browser: str | None = None,
+              timeout: float = 180) -> tuple[Path | None, str]:
+    """Print an HTML page to PDF with headless Chromium, offline: (the PDF or None, a one-line note)."""
+    import subprocess
+    import tempfile
+
+    browser = browser or find_chromium()
+    if browser is None:
+        return None, (f"no PDF: no Chromium found ({', '.join(CHROMIUM_NAMES)}); open {page} in a "
+                      "browser and print it (the page has a print stylesheet)")
+    out.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="s3forensics-chromium-") as profile:
+        cmd = [browser, "--headless", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--disable-extensions", f"--user-data-dir={profile}", "--no-pdf-header-footer",
+               "--print-to-pdf-no-header", f"--print-to-pdf={out}", page.resolve().as_uri()]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.insert(1, "--no-sandbox")  # Chromium refuses to run as root with its sandbox
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return None, f"no PDF: {browser} did not print the page ({exc})"
+    if not out.is_file() or out.stat().st_size == 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"no PDF: {browser} exited {done.returncode} without writing it ({last})"
+    return out, f"pdf: {out}"
+
+
+def _window(case_root: Path) -> dict[str, Any]:
+    """The window the saved findings were run over (findings/run.json), else the whole case."""
+    path = case_root / "findings" / "run.json"
+    try:
+        params = json.loads(path.read_text(encoding="utf-8")).get("parameters", {})
+    except (OSError, ValueError, AttributeError):
+        return {"start": None, "end": None}
+    return {"start": params.get("start") or None, "end": params.get("end") or None}
+
+
+def _incident_parts(case_root: Path) -> dict[str, Any]:
+    """Everything the index shows that comes from the case, read-only; problems said, not raised."""
     from .case import Case
-    from .errors import CaseError
+    from .errors import S3ForensicsError
+    from .findings import run_findings
+    from .incident import summarise_incident
     from .integrity import read_integrity
+    from .narrative import describe_incident, incident_figures
 
-    esc = html.escape
+    parts: dict[str, Any] = {"summary": None, "sentences": [], "figures": [], "chart_svg": None,
+                             "integrity": None, "integrity_note": "", "findings": [], "problems": []}
     try:
         with Case.open(case_root, create=False, read_only=True) as case:
-            result = read_integrity(case)
-            if result is None:
-                return f"<p>{esc(_no_integrity_result(case))}</p>"
-            problems = result.problems()
-            keyless = (not result.ok and problems.height > 0
-                       and set(problems["status"].to_list()) <= _KEYLESS_STATUSES
-                       and "no_public_key" in problems["status"].to_list())
-            verdict = ("every CloudTrail log file held is proven by the signed digest chain"
-                       if result.complete else
-                       "validation passed, but some files or hours are not covered" if result.ok
-                       else "NOT PROVEN: the case holds no CloudTrail public key matching the digests, so "
-                       "their signatures could not be checked (run notebook 01 with public_key); this is "
-                       "missing evidence, not a sign of tampering" if keyless
-                       else "FAILED: some CloudTrail files or digests do not validate")
-            summary = result.summary()
-            problems = problems.head(20)
-    except (CaseError, OSError) as exc:
-        return f"<p>Integrity results unavailable: {esc(str(exc))}</p>"
-    head = "".join(f"<th>{esc(c)}</th>" for c in summary.columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in row) + "</tr>"
-                   for row in summary.iter_rows())
-    probs = "".join(f"<li>{esc(str(r.get('status')))}: {esc(str(r.get('key')))}: {esc(str(r.get('detail')))}</li>"
-                    for r in problems.iter_rows(named=True))
-    return (f"<p class='verdict {'ok' if result.ok else 'fail'}'>{esc(verdict)}</p>"
-            f"<table><tr>{head}</tr>{body}</table>" + (f"<ul>{probs}</ul>" if probs else ""))
+            window = _window(case_root)
+            findings = run_findings(case.con, **window)
+            summary = summarise_incident(case.con, findings, **window)
+            parts.update(summary=summary, findings=findings, integrity=read_integrity(case),
+                         integrity_note=summary.integrity_note,
+                         sentences=describe_incident(summary), figures=incident_figures(summary))
+    except (S3ForensicsError, OSError, duckdb.Error) as exc:
+        parts["problems"].append(f"The case could not be read for the summary: {exc}")
+        parts["integrity_note"] = "Integrity results unavailable: the case could not be read."
+        return parts
+    if summary.volume.height or summary.findings:
+        try:
+            from .charts import chart_svg, incident_timeline
 
-
-# Problems that only say the digests could not be checked for want of a public key.
-_KEYLESS_STATUSES = {"no_public_key", "unverified", "unsigned"}
-
-
-def _no_integrity_result(case: Any) -> str:
-    """Why there is no stored validation: nothing to validate, no digests, or it never ran."""
-    kinds = dict(case.con.execute("SELECT kind, count(*) FROM evidence GROUP BY kind").fetchall())
-    if not kinds.get("cloudtrail"):
-        return "The case holds no CloudTrail log files: there is nothing to validate."
-    if not kinds.get("cloudtrail-digest"):
-        return ("Not validated: the case holds no CloudTrail digest files, so the log files cannot be "
-                "proven unchanged (acquire the trail's CloudTrail-Digest/ objects too).")
-    return "Not validated: run notebook 01 or s3forensics verify-trail."
+            parts["chart_svg"] = chart_svg(incident_timeline(summary.finding_spans(), summary.volume))
+        except Exception as exc:  # noqa: BLE001 -- a chart that cannot be drawn must not cost the page
+            parts["problems"].append(f"The timeline chart could not be drawn: {exc}")
+    return parts
 
 
 def write_index(case_root: Path, runs: Sequence[NotebookRun]) -> Path:
-    """Write <case>/reports/index.html: links to every notebook report and the findings summary."""
-    esc = html.escape
-    findings = _findings(case_root)
-    rows = []
-    for f in findings:
-        ents = f.get("entities", {})
-        rows.append(
-            "<tr class='sev-{sev}'><td>{sev}</td><td><b>{det}</b><br>{title}</td><td>{count}</td>"
-            "<td>{first}<br>{last}</td><td>{ips}</td><td>{principals}</td><td>{keys}</td><td>{buckets}</td></tr>".format(
-                sev=esc(f["severity"]), det=esc(f["detection"]), title=esc(f["title"]), count=f["count"],
-                first=esc(str(f.get("first_seen") or "")), last=esc(str(f.get("last_seen") or "")),
-                ips=esc(", ".join(ents.get("ips", []))),
-                principals=esc(", ".join(ents.get("principals", []))),
-                keys=esc(", ".join(ents.get("access_keys", []))),
-                buckets=esc(", ".join(ents.get("buckets", []))),
-            ))
-    nb_rows = []
-    for r in runs:
-        link = f"<a href='{esc(r.html.name)}'>{esc(r.name)}</a>" if r.html else esc(r.name)
-        status = "ok" if r.ok else f"failed in cell {r.failed_cell}: {esc(r.error or '')}"
-        nb_rows.append(f"<tr class='{'ok' if r.ok else 'fail'}'><td>{link}</td><td>{status}</td>"
-                       f"<td>{r.seconds:.0f} s</td></tr>")
-    ips = sorted({ip for f in findings for ip in f.get("entities", {}).get("ips", [])})
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>s3forensics report: {esc(case_root.name)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }}
-td, th {{ border: 1px solid #ccc; padding: 0.3rem 0.6rem; vertical-align: top; text-align: left; }}
-th {{ background: #f3f3f3; }}
-tr.sev-critical td:first-child {{ background: #7f0000; color: white; }}
-tr.sev-high td:first-child {{ background: #d7301f; color: white; }}
-tr.sev-medium td:first-child {{ background: #fc8d59; }}
-tr.sev-low td:first-child {{ background: #fdcc8a; }}
-tr.fail {{ background: #fde2e1; }}
-p.verdict.ok {{ color: #2e7d32; font-weight: bold; }}
-p.verdict.fail {{ color: #b71c1c; font-weight: bold; }}
-</style></head><body>
-<h1>Case {esc(case_root.name)}</h1>
-<p>Generated {generated} by s3forensics {esc(__version__)}. Times are UTC.</p>
-<h2 id="findings">Findings summary</h2>
-<p>{len(findings)} detections fired. Addresses involved: {esc(", ".join(ips)) or "none"}.</p>
-<table><tr><th>severity</th><th>detection</th><th>count</th><th>first / last seen</th><th>IPs</th>
-<th>principals</th><th>access keys</th><th>buckets</th></tr>
-{''.join(rows) or '<tr><td colspan="8">no findings (run the notebooks or `s3forensics findings`)</td></tr>'}
-</table>
-<h2 id="integrity">CloudTrail integrity</h2>
-{_integrity_html(case_root)}
-<h2 id="notebooks">Notebooks</h2>
-<table><tr><th>notebook</th><th>status</th><th>time</th></tr>{''.join(nb_rows)}</table>
-</body></html>
-"""
+    """Write <case>/reports/index.html: summary, timeline, findings, integrity and notebook links."""
+    from .report_page import NotebookLink, render_index
+
+    case_root = Path(case_root)
+    notebooks = [
+        NotebookLink(name=r.name, html=r.html.name if r.html else None, ok=r.ok,
+                     status="ok" if r.ok else f"failed in cell {r.failed_cell}: {r.error or ''}",
+                     seconds=r.seconds)
+        for r in runs
+    ]
+    page = render_index(case_name=case_root.name,
+                        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                        version=__version__, notebooks=notebooks, case_root=case_root,
+                        **_incident_parts(case_root))
     out = case_root / "reports" / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")

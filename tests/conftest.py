@@ -38,7 +38,7 @@ def executed(sample_case_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
     root = tmp_path_factory.mktemp("report-case") / "case"
     shutil.copytree(sample_case_dir, root)
-    return root, run_notebooks(root, progress=False)
+    return root, run_notebooks(root, progress=False, pdf=True)
 
 
 @pytest.fixture(scope="session")

@@ -400,7 +400,10 @@ def test_newest_digest_without_its_metadata_is_unsigned(
     # Older digests are still proven by the signatures their successors carry.
     assert [digests[k]["status"] for k in trail.hour_digest[:-1]] == ["valid", "valid"]  # type: ignore[index]
     assert {statuses(report, "log")[k] for k in trail.hour_logs[-1]} == {"unverified"}
-    assert not report.ok
+    # Nothing is wrong with the evidence: only a signature is missing, and the verdict says so.
+    assert not newest["failed"] and report.verdict.word == "UNVERIFIABLE"
+    assert any("--object-metadata" in a and trail.hour_digest[-1] in a  # type: ignore[operator]
+               for a in report.verdict.advice)
 
 
 def test_broken_link_is_reported_on_the_digest_whose_link_fails(
@@ -465,11 +468,17 @@ def test_missing_public_key_is_a_clear_status_not_a_crash(
     report = check(tmp_path, trail, keys=[])
     fp = fingerprint(private_key)
     for row in rows(report, "digest").values():
-        assert row["status"] == "no_public_key" and row["failed"]
+        assert row["status"] == "no_public_key" and not row["failed"]
         assert fp in row["detail"] and "--public-key" in row["detail"]
     assert set(statuses(report, "log").values()) == {"unverified"}
-    assert not report.ok
-    assert "NO_PUBLIC_KEY" in report.render() and "FAILED" in report.render()
+    # Missing evidence, not tampering: UNVERIFIABLE, and it says which key to fetch.
+    assert report.verdict.word == "UNVERIFIABLE" and report.ok and not report.complete
+    (advice,) = report.verdict.advice
+    assert fp in advice and f"aws cloudtrail list-public-keys --region {REGION}" in advice
+    text = report.render()
+    assert "FAILED" not in text and text.splitlines()[-len(report.verdict.advice) - 1].startswith(
+        "UNVERIFIABLE: nothing failed"
+    )
 
 
 def test_a_key_file_with_another_fingerprint_still_verifies_by_signature(
@@ -753,7 +762,14 @@ def _cli(argv: list[str]) -> int:
     return int(args.func(args))
 
 
-def test_cli_prints_a_table_and_exits_nonzero_only_on_failure(
+def _verify_cli(
+    case: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, list[str]]:
+    code = _cli(["verify-trail", "--case", str(case), *extra])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_three_verdicts_and_their_exit_codes(
     tmp_path: Path,
     private_key: rsa.RSAPrivateKey,
     public_pem: Path,
@@ -763,15 +779,132 @@ def test_cli_prints_a_table_and_exits_nonzero_only_on_failure(
     src = trail.write(tmp_path / "src")
     meta = tmp_path / "object-metadata.json"
     meta.write_text(json.dumps(trail.metadata()))
+    case = tmp_path / "case"
+    with Case.open(case) as c:
+        c.ingest([src], progress=False)
+    with_meta = ["--object-metadata", str(meta)]
+
+    # VALID: key and signatures given.
+    code, out = _verify_cli(case, capsys, *with_meta, "--public-key", str(public_pem))
+    assert code == 0 and f"{ACCOUNT} {REGION}" in out[0]
+    assert out[-2].startswith("VALID: every one of the 4 CloudTrail log files held is proven")
+
+    # UNVERIFIABLE: no key. Exit 0 (nothing is wrong with the evidence), 1 with --strict.
+    code, out = _verify_cli(case, capsys, *with_meta)
+    verdict = next(line for line in out if line.startswith(("VALID", "UNVERIFIABLE", "FAILED")))
+    assert code == 0 and verdict.startswith("UNVERIFIABLE: nothing failed, but 2 digests")
+    assert any("list-public-keys" in line for line in out) and "Traceback" not in "\n".join(out)
+    assert _verify_cli(case, capsys, *with_meta, "--strict")[0] == 1
+
+    # FAILED: a log file modified after delivery (its copy in a new case).
+    key = trail.hour_logs[1][0]
+    records = json.loads(gzip.decompress(trail.logs[key]))["Records"]
+    records[0]["sourceIPAddress"] = "10.9.9.9"  # the attacker hides their address
+    (src / key).write_bytes(render_cloudtrail_file(records))
+    tampered = tmp_path / "tampered"
+    with Case.open(tampered) as c:
+        c.ingest([src], progress=False)
+    code, out = _verify_cli(tampered, capsys, *with_meta, "--public-key", str(public_pem))
+    assert code == 1
+    assert "FAILED: 1 CloudTrail file does not validate (1 log file modified)" in "\n".join(out)
+    assert any(line.strip().startswith(f"{Path(key).name}: its uncompressed SHA-256")
+               for line in out)
+
+
+def test_problems_are_grouped_by_kind_with_a_count_and_a_few_examples(
+    tmp_path: Path,
+    private_key: rsa.RSAPrivateKey,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    trail = build_trail(private_key, hours=6)
+    check(tmp_path, trail, keys=[])  # no key: 6 digests and 12 log files unverifiable
+    meta = ["--object-metadata", str(tmp_path / "object-metadata.json")]
+    code, out = _verify_cli(tmp_path / "case", capsys, *meta)
+    assert code == 0 and len(out) < 25
+    text = "\n".join(out)
+    assert "NO_PUBLIC_KEY  6 digests, unverifiable" in text
+    assert "UNVERIFIED     12 log files, unverifiable" in text
+    shown = [k for k in trail.logs if Path(k).name in text]
+    assert len(shown) == 3  # examples, not the whole list
+    # --verbose and the table have every one of them.
+    code, out = _verify_cli(tmp_path / "case", capsys, *meta, "--verbose")
+    assert all(any(k in line for line in out) for k in trail.logs)
+    with Case.open(tmp_path / "case", read_only=True) as c:
+        stored = c.sql(f"SELECT count(*) AS n FROM {INTEGRITY_TABLE} WHERE status = 'unverified'")
+    assert stored["n"][0] == 12
+
+
+def test_ingest_keeps_public_keys_and_digest_metadata_and_verify_uses_them(
+    tmp_path: Path, private_key: rsa.RSAPrivateKey, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import base64
+
+    trail = build_trail(private_key, hours=2)
+    src = trail.write(tmp_path / "src")
+    der = private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    # As `aws cloudtrail list-public-keys` prints it, next to the logs; and the digests' metadata.
+    (src / "keys.json").write_text(json.dumps({"PublicKeyList": [
+        {"Value": base64.b64encode(der).decode(), "Fingerprint": fingerprint(private_key)}]}))
+    (src / "meta da\u0301ta <x>.json").write_text(json.dumps(trail.metadata()))
+    (src / "notes.json").write_text(json.dumps({"case": "not a key"}))
     with Case.open(tmp_path / "case") as case:
-        case.ingest([src], progress=False)
-    base = ["verify-trail", "--case", str(tmp_path / "case"), "--object-metadata", str(meta)]
-    assert _cli(base + ["--public-key", str(public_pem)]) == 0
-    out = capsys.readouterr().out
-    assert f"{ACCOUNT} {REGION}" in out and "OK: every log file held is proven" in out
-    assert _cli(base) == 1  # no key: nothing can be proven
-    out = capsys.readouterr().out
-    assert "NO_PUBLIC_KEY" in out and "--public-key" in out and "Traceback" not in out
+        summary = case.ingest([src], progress=False)
+        assert sorted(Path(p).name for p, _ in summary.context) == [
+            "keys.json", "meta da\u0301ta <x>.json"]
+        assert [Path(p).name for p, _ in summary.skipped] == ["notes.json"]
+        assert "2 files kept as context for verify-trail" in str(summary)
+        again = case.ingest([src], progress=False)  # idempotent: recorded once
+        assert len(again.context) == 2
+    records = [json.loads(line) for line in
+               (tmp_path / "case" / "context" / "integrity.jsonl").read_text().splitlines()]
+    assert sorted(r["kind"] for r in records) == ["cloudtrail-public-key", "digest-object-metadata"]
+    for r in records:
+        kept = tmp_path / "case" / r["case_path"]
+        assert hashlib.sha256(kept.read_bytes()).hexdigest() == r["sha256"]
+        assert r["source"].startswith(str(src))
+        assert kept.name.endswith(("_keys.json", "_meta_da_ta__x_.json"))  # a safe name
+    code, out = _verify_cli(tmp_path / "case", capsys)  # no flags
+    assert code == 0 and out[-2].startswith("VALID")
+    # A kept key that changed since ingest is not trusted.
+    key_copy = next(tmp_path / "case" / r["case_path"] for r in records
+                    if r["kind"] == "cloudtrail-public-key")
+    key_copy.write_text(json.dumps({"PublicKeyList": []}))
+    code, out = _verify_cli(tmp_path / "case", capsys)
+    text = "\n".join(out)
+    assert "changed since ingest" in text and "UNVERIFIABLE" in text
+
+
+def test_ingest_recognises_pem_and_der_keys_but_keeps_no_private_key(
+    tmp_path: Path, private_key: rsa.RSAPrivateKey
+) -> None:
+    from s3forensics.integrity.context import recognise_context
+
+    pub = private_key.public_key()
+    pem = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    private = private_key.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+    assert recognise_context("k.pem", pem) == (
+        "cloudtrail-public-key", f"1 RSA public key(s) (fingerprint {fingerprint(private_key)})")
+    assert recognise_context("k.der", der) is not None
+    assert recognise_context("k.pem", private) is None
+    assert recognise_context("x.bin", b"\x30\x03\x02\x01\x00") is None
+    assert recognise_context("m.json", b'{"a/b": {"color": "red"}}') is None
+
+
+def test_ingested_samples_verify_without_flags_in_under_20_lines(
+    sample_case_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    case = tmp_path / "case"
+    shutil.copytree(sample_case_dir, case)
+    code, out = _verify_cli(case, capsys)
+    assert code == 0 and len(out) < 20, "\n".join(out)
+    assert any(line.startswith("VALID: every one of the") for line in out)
 
 
 def test_samples_chain_validates_with_the_shipped_key_and_metadata(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ SUMMARIES = {
     "ip_principal_matrix": "both",
     "evidence_coverage": "both",
     "rejects_summary": "both",
+    "incident_impact": "both",
+    "activity_of_addresses_over_time": "both",
 }
 HUNTS = {
     "principal_activity": "both",
@@ -604,12 +606,48 @@ def test_every_query_is_deterministic_and_honours_the_window(
         assert empty["is_gap"].all() and empty.height == 2 * 24
     elif name == "rejects_summary":
         assert empty.height == 0  # the one object with a reject has records, all outside 2030
+    elif name == "incident_impact":  # totals: one row, all zero
+        assert empty.row(0)[2:] == (0,) * (empty.width - 2) and empty["first_seen"][0] is None
     else:
         assert empty.height == 0
     assert run(reg, case, name).equals(run(reg, case, name))
 
 
 # -- summaries -----------------------------------------------------------------------------------
+
+
+MALLORY_IP, BOB_IP = "203.0.113.66", "198.51.100.20"
+
+
+def test_incident_impact_totals_what_the_addresses_did_counting_each_request_once(
+    reg: QueryRegistry, case: Any, ct_only_case: Any
+) -> None:
+    # mallory: the .env file (in both sources, counted once) and a report read; two denials.
+    row = run(reg, case, "incident_impact", source_ips=[MALLORY_IP]).row(0, named=True)
+    assert (row["first_seen"], row["last_seen"]) == (at(2, 2, 30), at(3, 2, 42))
+    assert (row["requests"], row["failed"]) == (4, 2)
+    assert (row["object_reads"], row["objects_read"], row["bytes_read"]) == (2, 2, 150 * MIB + 1035)
+    assert row["objects_deleted"] == row["objects_written"] == row["objects_encrypted_sse_c"] == 0
+    # bob: a delete and a batch of two keys (named only by the access log), a copy written, three
+    # reports read (the copy's read side is not data leaving), a failed upload not counted.
+    row = run(reg, case, "incident_impact", source_ips=[BOB_IP]).row(0, named=True)
+    assert (row["objects_deleted"], row["objects_written"], row["objects_read"]) == (3, 1, 3)
+    assert row["delete_requests"] == 2  # the single delete and the batch
+    assert row["bytes_read"] == 3 * 1024 + 24 + 25 + 27
+    both = run(reg, case, "incident_impact", source_ips=[MALLORY_IP, BOB_IP]).row(0, named=True)
+    assert (both["first_seen"], both["objects_read"]) == (at(1, 13, 0), 5)
+    # CloudTrail alone: the batch delete names no keys (and this one no count either).
+    alone = run(reg, ct_only_case, "incident_impact", source_ips=[BOB_IP]).row(0, named=True)
+    assert (alone["requests"], alone["objects_deleted"], alone["delete_requests"]) == (1, 0, 1)
+
+
+def test_activity_of_addresses_over_time_sets_them_apart(reg: QueryRegistry, case: Any) -> None:
+    frame = run(reg, case, "activity_of_addresses_over_time", source_ips=[MALLORY_IP])
+    named = frame.filter(pl.col("named"))
+    assert named.select("period_start", "requests").rows() == [(at(2, 2), 1), (at(3, 2), 3)]
+    total = run(reg, case, "activity_of_addresses_over_time")
+    assert not total["named"].any()
+    assert total["requests"].sum() == frame["requests"].sum()
 
 
 def test_case_overview_counts_what_was_loaded(reg: QueryRegistry, case: Any) -> None:

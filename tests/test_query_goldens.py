@@ -29,6 +29,8 @@ def golden_params(answers: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "ip_activity": {"ip": answers["exposure"]["change"]["source_ip"]},
         "access_key_activity": {"access_key_id": answers["attacker"]["access_keys"][0]},
         "object_history": {"bucket": stolen["bucket"], "object_key": stolen["key"]},
+        "incident_impact": {"source_ips": answers["attacker"]["ips"]},
+        "activity_of_addresses_over_time": {"source_ips": answers["attacker"]["ips"]},
     }
 
 

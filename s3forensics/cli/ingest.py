@@ -58,6 +58,8 @@ def _ingest(args: argparse.Namespace) -> int:
     with Case.open(args.case) as case:
         summary = case.ingest(args.paths, kind=args.kind, progress=not args.quiet,
                               follow_links=args.follow_links)
+        for path, what in summary.context:
+            print(f"kept {path} for verify-trail: {what}", file=sys.stderr)
         for path, why in summary.skipped:
             print(f"skipped {path}: {why}", file=sys.stderr)
         return _report(summary, case)

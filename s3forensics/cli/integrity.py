@@ -14,20 +14,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description=(
             "Validate the case's CloudTrail log files against CloudTrail's signed hourly digests,\n"
             "without network access: each digest's SHA256withRSA signature, the chain of digests,\n"
-            "and each log file's SHA-256. Reports, per account and region, valid, modified,\n"
-            "missing and extra files, broken links, and hours no digest covers. Results are\n"
-            "stored in the case (tables trail_integrity and trail_coverage).\n"
-            "Exit status 1 when any file fails validation."
+            "and each log file's SHA-256. Prints counts per account and region, the problems\n"
+            "grouped by kind (a count and a few examples each), and one verdict:\n"
+            "  VALID         every log file held is proven and no hour lacks a digest\n"
+            "  UNVERIFIABLE  nothing is wrong, but something could not be proven: a public key or\n"
+            "                a digest signature is missing (it says what to supply), or log files\n"
+            "                were delivered while no digest was written\n"
+            "  FAILED        something is wrong with the evidence: a file altered, deleted or\n"
+            "                inserted, a signature or chain link that does not verify\n"
+            "Results are stored in the case (tables trail_integrity and trail_coverage).\n"
+            "Exit status: 1 when FAILED (with --strict, also when UNVERIFIABLE), else 0."
         ),
         epilog=(
             "examples:\n"
             "  s3forensics verify-trail --case cases/acme\n"
-            "  s3forensics verify-trail --case cases/demo \\\n"
-            "      --public-key data/samples/cloudtrail-public-key.pem \\\n"
-            "      --object-metadata data/samples/object-metadata.json\n\n"
-            "Public keys come from the case (ListPublicKeys, captured by `s3forensics acquire`) and\n"
-            "from --public-key. Digest signatures come from S3 object metadata: recorded by acquire,\n"
-            "or given with --object-metadata for files copied by other means."
+            "  s3forensics verify-trail --case cases/acme --verbose --strict\n"
+            "  s3forensics verify-trail --case cases/acme --public-key keys.json \\\n"
+            "      --object-metadata object-metadata.json\n\n"
+            "Public keys and digest signatures are taken from the case: captured by `s3forensics\n"
+            "acquire` (ListPublicKeys, S3 object metadata), or kept by `s3forensics ingest` when the\n"
+            "folders it loads hold a public key (PEM, DER, `aws cloudtrail list-public-keys` JSON)\n"
+            "or an object-metadata JSON file. --public-key and --object-metadata add more."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -51,14 +58,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--strict",
         action="store_true",
-        help="also exit 1 when log files or hours are not covered by any digest",
+        help="also exit 1 when the verdict is UNVERIFIABLE (a key or signature missing, "
+        "log files or hours no digest covers)",
+    )
+    p.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="list every problem file and every period without a digest",
     )
     p.add_argument(
         "--limit",
         type=int,
-        default=40,
+        default=3,
         metavar="N",
-        help="list at most N problem files (default 40; all are in trail_integrity)",
+        help="examples shown for each kind of problem (default 3; all are in trail_integrity)",
     )
     p.set_defaults(func=_verify)
 
@@ -71,8 +85,9 @@ def _verify(args: argparse.Namespace) -> int:
         report = verify_trail(
             case, public_keys=args.public_key, object_metadata=args.object_metadata
         )
-        print(report.render(limit=max(0, args.limit)))
+        print(report.render(limit=max(0, args.limit), verbose=args.verbose))
         print(f"stored in {case.root / 'case.duckdb'}: tables trail_integrity, trail_coverage")
-    if not report.ok or (args.strict and not report.complete):
+    verdict = report.verdict
+    if verdict.failed or (args.strict and verdict.word == "UNVERIFIABLE"):
         return 1
     return 0

@@ -17,10 +17,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     raw = argparse.RawDescriptionHelpFormatter
     r = sub.add_parser(
         "run", help="execute the guided notebooks headless into <case>/reports/",
-        description=("Execute the guided notebooks with papermill against a case, writing executed "
-                     ".ipynb and standalone .html files plus an index.html that summarises the findings "
-                     "into <case>/reports/. A failing notebook is reported; the others still run."),
-        epilog=("examples:\n  s3forensics run --case cases/acme\n"
+        description=("Execute the guided notebooks with papermill against a case, writing executed .ipynb\n"
+                     "and standalone .html files into <case>/reports/, plus index.html: a summary of the\n"
+                     "incident, its timeline, the findings, the CloudTrail verdict and links to every\n"
+                     "notebook. The .html pages are reports: text, tables and charts, without the code\n"
+                     "cells unless --with-code (the .ipynb files keep everything). With --pdf, index.html\n"
+                     "is also printed to reports/report.pdf. A failing notebook is reported; the others\n"
+                     "still run."),
+        epilog=("examples:\n  s3forensics run --case cases/acme --pdf\n"
                 "  s3forensics run --case cases/acme --notebook 03_investigate_ip -p ip 203.0.113.66"),
         formatter_class=raw)
     r.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
@@ -29,6 +33,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="notebook parameter (repeatable); given to each notebook that declares it, "
                         "typed as its parameters cell declares (text stays exactly as given)")
+    r.add_argument("--with-code", action="store_true",
+                   help="keep the code cells in the .html pages (default: text, tables and charts only)")
+    r.add_argument("--pdf", action="store_true",
+                   help="also print index.html to <case>/reports/report.pdf with headless Chromium "
+                        "(chromium, chromium-browser or google-chrome; a note says so when none is found)")
     r.set_defaults(func=_run)
 
     lab = sub.add_parser(
@@ -68,8 +77,11 @@ def _run(args: argparse.Namespace) -> int:
     if not (args.case / "case.duckdb").exists():
         raise InputError(str(args.case), "not a case folder; create it with `s3forensics ingest` first")
     params = dict(args.param)  # text; typed per notebook from its parameters cell
-    report = run_notebooks(args.case, notebooks=args.notebook, parameters=params)
+    report = run_notebooks(args.case, notebooks=args.notebook, parameters=params,
+                           with_code=args.with_code, pdf=args.pdf)
     _print_runs(report)
+    if report.pdf_note:
+        print(report.pdf_note)
     return 0 if report.ok else 1
 
 

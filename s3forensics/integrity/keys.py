@@ -37,6 +37,7 @@ __all__ = [
     "index_keys",
     "keys_from_json",
     "load_public_keys",
+    "public_keys_from_bytes",
 ]
 
 #: Where acquisition saves `ListPublicKeys` output, relative to the case root (first name wins).
@@ -187,7 +188,11 @@ def load_public_keys(path: str | os.PathLike[str]) -> list[PublicKey]:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(str(p), f"cannot read public key file ({exc.strerror or exc})") from exc
-    where = str(p)
+    return public_keys_from_bytes(data, where=str(p))
+
+
+def public_keys_from_bytes(data: bytes, *, where: str) -> list[PublicKey]:
+    """Every public key in the bytes of a PEM, DER or ListPublicKeys JSON file (`where` names it)."""
     head = data.lstrip()[:1]
     if head in (b"{", b"["):
         try:

@@ -16,6 +16,7 @@ __all__ = [
     "INTEGRITY_TABLE",
     "STATUS_DOCS",
     "TABLE_DOCS",
+    "UNVERIFIABLE",
     "empty_frame",
     "load_tables",
     "save_tables",
@@ -70,8 +71,9 @@ INTEGRITY_COLUMNS: dict[str, tuple[pl.DataType, str, str]] = {
         pl.Boolean(),
         "BOOLEAN",
         (
-            "True when the status is a failure (evidence of tampering or loss, or a check that "
-            "could not be done)."
+            "True when the status says something is wrong with the evidence (altered, deleted, "
+            "inserted, moved, unreadable); False for valid files and for those that could only "
+            "not be checked (no public key, no signature: see UNVERIFIABLE)."
         ),
     ),
     "detail": (pl.String(), "VARCHAR", "What was found and what to do about it, in words."),
@@ -179,7 +181,7 @@ STATUS_DOCS: dict[str, str] = {
     "no digest: inserted, or altered in name.",
     "unverified": "A log file that no authenticated digest vouches for: delivered outside digest "
     "coverage (validation off, before the first or after the last digest), or its "
-    "digest failed.",
+    "digest failed or could not be checked (no public key, no signature).",
     "copy_changed": "The case's copy no longer has the SHA-256 recorded when it was loaded.",
     "malformed": "A digest file that cannot be read as a CloudTrail digest.",
     "moved": "A digest not at the bucket/key it names for itself (digestS3Bucket/digestS3Object).",
@@ -187,9 +189,11 @@ STATUS_DOCS: dict[str, str] = {
     "or its signature was replaced.",
     "chain_broken": "A digest whose link to the previous digest fails: previousDigestHashValue or "
     "previousDigestSignature does not match the previous digest held.",
-    "no_public_key": "A digest signed with a key the case does not hold (supply it with --public-key).",
+    "no_public_key": "A digest signed with a key the case does not hold: unverifiable, not failed "
+    "(supply the key: ingest it with the evidence, or --public-key).",
     "unsigned": "A digest with no signature to check: the newest of its chain, and its S3 metadata "
-    "signature was not captured (supply --object-metadata).",
+    "signature was not captured; unverifiable, not failed (supply the object metadata: ingest it "
+    "with the evidence, or --object-metadata).",
 }
 
 COVERAGE_STATUS_DOCS: dict[str, str] = {
@@ -200,7 +204,7 @@ COVERAGE_STATUS_DOCS: dict[str, str] = {
     "no_digest": "Between linked digests that are not contiguous in time.",
 }
 
-#: Statuses that make a verification fail.
+#: Statuses that say something is wrong with the evidence: the verdict is FAILED.
 FAILING: frozenset[str] = frozenset(
     {
         "modified",
@@ -211,10 +215,12 @@ FAILING: frozenset[str] = frozenset(
         "moved",
         "bad_signature",
         "chain_broken",
-        "no_public_key",
-        "unsigned",
     }
 )
+
+#: Statuses of files that could not be proven for want of a key, a signature or a digest: the
+#: verdict is UNVERIFIABLE (unless something FAILED), and what to supply is said.
+UNVERIFIABLE: frozenset[str] = frozenset({"no_public_key", "unsigned", "unverified"})
 
 
 def _schema(columns: Mapping[str, tuple[pl.DataType, str, str]]) -> dict[str, pl.DataType]:

@@ -37,6 +37,7 @@ from ..layouts import CLOCK_MARGIN, LAYOUTS, TRAIL_TAIL, ListingRange, listing_r
 from ..manifest import read_manifest
 from ..parse.common import decompress
 from ..timerange import TimeRange
+from .context import context_object_metadata, context_public_keys
 from .digest import (
     SIGNATURE_ALGORITHM,
     Digest,
@@ -66,8 +67,8 @@ _KEY_RESOLUTION = timedelta(minutes=1)
 # so they are "unverified" rather than "extra" (clock skew and name truncation).
 _EDGE = CLOCK_MARGIN
 _KEY_HINT = (
-    "supply it with --public-key FILE: a PEM or DER public key, or the JSON output of "
-    "`aws cloudtrail list-public-keys` for that region"
+    "supply it (a PEM or DER public key, or the JSON output of `aws cloudtrail "
+    "list-public-keys` for that region): ingest it with the evidence, or pass --public-key FILE"
 )
 
 
@@ -536,7 +537,8 @@ class _Chain:
                 "unsigned",
                 "no signature to check: it is the newest digest of its chain and its S3 "
                 "metadata signature (x-amz-meta-signature) is not in the case; acquire it "
-                "with `s3forensics acquire` or pass --object-metadata FILE"
+                "with `s3forensics acquire`, or ingest an object-metadata JSON file with the "
+                "evidence, or pass --object-metadata FILE"
                 + (f"; also {no_key}" if key_missing else ""),
             )
         elif key_missing:
@@ -1086,13 +1088,24 @@ def verify_trail(
     save: bool = True,
     workers: int = 4,
 ) -> IntegrityReport:
-    """Validate the case's CloudTrail logs and digests offline; store and return the results."""
+    """Validate the case's CloudTrail logs and digests offline; store and return the results.
+
+    Public keys and digest signatures come from the case (captured by acquisition, or kept by
+    ingest from the evidence folders) and from `public_keys` and `object_metadata`.
+    """
     root = Path(case.root)
     checked_at = datetime.now(UTC)
     keys, notes = case_public_keys(root)
+    kept_keys, kept_notes = context_public_keys(root)
+    keys.extend(kept_keys)
     for path in public_keys:
         keys.extend(load_public_keys(path))
-    user_meta = load_object_metadata(object_metadata) if object_metadata is not None else {}
+    # Metadata files ingest kept in the case, then the one given (which wins where both name a digest).
+    kept_meta, meta_notes = context_object_metadata(root)
+    notes += kept_notes + meta_notes
+    user_meta = load_object_metadata(kept_meta) if kept_meta else {}
+    if object_metadata is not None:
+        user_meta.update(load_object_metadata(object_metadata))
     metadata = _Metadata.build(root, user_meta, notes)
     evidence = case.con.sql(
         "SELECT evidence_id, sha256, kind, case_path, bucket, key FROM evidence "
@@ -1116,8 +1129,6 @@ def verify_trail(
             algorithm = found[0].get("signature-algorithm")
             if algorithm and algorithm != SIGNATURE_ALGORITHM:
                 n.notes.append(f"S3 metadata signature-algorithm is {algorithm!r}")
-    if keys == [] and nodes:
-        notes.append(f"no CloudTrail public key in the case or given; {_KEY_HINT}")
     chain = _Chain(nodes, _Keys(keys))
     chain.run()
 
