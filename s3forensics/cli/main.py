@@ -13,7 +13,8 @@ from .. import __version__
 from ..errors import S3ForensicsError
 
 # Each module defines `register(subparsers)`; it adds its command(s) and sets `func` on them.
-_COMMAND_MODULES = ("ingest", "samples", "acquire", "investigate", "enrich", "integrity", "report")
+_COMMAND_MODULES = ("ingest", "samples", "acquire", "investigate", "enrich", "integrity", "report",
+                    "lake")
 
 
 def build_parser() -> argparse.ArgumentParser:
