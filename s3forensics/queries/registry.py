@@ -31,6 +31,8 @@ PARAM_TYPES = ("timestamp", "integer", "float", "string", "string[]", "boolean")
 FINDING_COLUMNS = ("first_seen", "last_seen", "principal", "source_ip", "access_key_id",
                    "bucket", "object_key", "events", "detail")
 _HEADER_END = "---"
+#: `<name>.spark.sql` beside `<name>.sql`: the same query for another engine, not a query itself.
+DIALECT_VARIANTS = (".spark.sql", ".athena.sql")
 _PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 # String literals and comments are blanked before looking for $params, so text inside them
 # is never mistaken for a parameter.
@@ -181,6 +183,8 @@ class QueryRegistry:
             if not Path(folder).is_dir():
                 raise QueryError(f"{folder}: query folder not found")
             for path in sorted(Path(folder).rglob("*.sql")):
+                if path.name.endswith(DIALECT_VARIANTS):
+                    continue  # another engine's hand-written version of a query (lake/translate.py)
                 query = _parse_file(path)
                 if query.name in self._queries and folder == BUILTIN_DIR:
                     raise QueryError(f"{path}: duplicate query name {query.name}")
