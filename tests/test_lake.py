@@ -195,3 +195,33 @@ def test_event_date_partition_of_a_late_evening_event_is_its_utc_day(tmp_path: P
     con = connect_lake(tmp_path / "lake")
     assert con.execute("SELECT CAST(event_time AS DATE) FROM s3_access_logs").fetchall()[0] == (
         date(2024, 5, 2),)
+
+
+def test_athena_ddl_and_queries_parse_as_athena_and_trino(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlglot
+    from sqlglot import exp
+
+    assert main(["lake", "ddl", "--dialect", "athena", "--lake", "s3://acme-ir/lake"]) == 0
+    ddl = capsys.readouterr().out
+    statements = [s for s in sqlglot.parse(ddl, read="athena") if s is not None]
+    tables = {s.this.this.name for s in statements if isinstance(s, exp.Create) and s.kind == "TABLE"}
+    assert tables == {"s3_access_logs", "lake_cloudtrail_events", "rejects", "lake_evidence",
+                      "cloudtrail_duplicates"}
+    assert "'projection.event_date.type' = 'date'" in ddl
+    assert ("'storage.location.template' = 's3://acme-ir/lake/s3_access_logs/source=${source}/"
+            "event_date=${event_date}/'") in ddl
+    views = {s.this.name for s in statements if isinstance(s, exp.Create) and s.kind == "VIEW"}
+    assert {"cloudtrail_events", "evidence", "access_requests", "timeline"} <= views
+    assert main(["lake", "ddl", "--lake", "/tmp/lake"]) == 1
+    assert "give s3://bucket/prefix" in capsys.readouterr().err
+
+    out = tmp_path / "athena"
+    assert main(["queries", "--dialect", "athena", "--out", str(out)]) == 0
+    files = sorted(out.glob("*.sql"))
+    assert len(files) == len(default_registry())
+    for q in default_registry().list():
+        sql = (out / f"{q.name}.sql").read_text()
+        assert sqlglot.parse_one(sql, read="trino") is not None, q.name
+        for name in q.params:  # parameters stay named markers, never values
+            assert f":{name}" in sql and f"${name}" not in sql, (q.name, name)

@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--verbose", "-v", action="store_true", help="show descriptions and parameters")
     q.add_argument("--markdown", action="store_true",
                    help="print the catalogue as Markdown (this is how docs/queries.md is made)")
+    q.add_argument("--dialect", choices=["duckdb", "athena"], default="duckdb",
+                   help="with --out: write the queries in this SQL dialect (athena: Trino SQL, "
+                        "translated by sqlglot, not run in CI)")
+    q.add_argument("--out", type=Path, metavar="DIR", help="write one <name>.sql per query into DIR")
     q.set_defaults(func=_queries)
 
     r = sub.add_parser(
@@ -117,6 +121,16 @@ def _queries(args: argparse.Namespace) -> int:
     from ..queries.registry import QueryRegistry
 
     registry = QueryRegistry(args.queries_dir)
+    if args.out is not None:
+        if args.dialect != "athena":
+            from ..errors import QueryError
+
+            raise QueryError("--out writes translations: use it with --dialect athena")
+        from ..lake.athena import write_athena_queries
+
+        written = write_athena_queries(args.out, registry)
+        print(f"wrote {len(written)} queries as Athena (Trino) SQL to {args.out}")
+        return 0
     if args.markdown:
         sys.stdout.write(catalogue_markdown(registry))
         return 0

@@ -1,4 +1,4 @@
-"""`s3forensics lake build|pull|ddl`: the case tables as a Parquet lake, for Spark, Athena or DuckDB."""
+"""`s3forensics lake build|ddl`: the case tables as a Parquet lake, for Spark, Athena or DuckDB."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..layouts import KINDS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `lake` command group."""
+    """Add the `lake` command group (build, ddl; `lake pull` of issue 14 is not built yet)."""
     raw = argparse.RawDescriptionHelpFormatter
     lake = sub.add_parser(
         "lake", help="build, narrow and describe a Parquet case lake (DuckDB, Spark, Athena)",
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      "`ingest`, queried by the same catalogue (`query`/`findings --lake`)."),
         epilog=("examples:\n  s3forensics lake build --lake lake/ data/samples\n"
                 "  s3forensics findings --lake lake/ --engine spark --format json\n"
-                "  s3forensics lake pull --lake lake/ --case cases/slice --ip 203.0.113.66"),
+                "  s3forensics lake ddl --dialect athena --lake s3://acme-ir/lake"),
         formatter_class=raw)
     lsub = lake.add_subparsers(dest="lake_command", metavar="SUBCOMMAND")
 
@@ -57,25 +57,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="Spark tasks to spread the objects over (default: the cores Spark has)")
     b.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="local files or folders")
     b.set_defaults(func=_build)
-
-    p = lsub.add_parser(
-        "pull", help="load the rows of some actors or a window from a lake into a local case",
-        description=("Load only matching rows into a (new or existing) local case, plus the rows "
-                     "that correlate with them (the same request id in the other source, the same "
-                     "CloudTrail session), with the evidence rows of the objects they came from. "
-                     "Filters of different kinds combine with AND, repeated ones with OR."),
-        epilog=("example:\n  s3forensics lake pull --lake lake/ --case cases/slice --ip 203.0.113.66 "
-                "--start 2024-05-01T00:00Z --end 2024-05-08T00:00Z"),
-        formatter_class=raw)
-    p.add_argument("--lake", required=True, metavar="PATH", help="lake folder")
-    p.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder to load into")
-    for flag, what in (("--ip", "source IP"), ("--principal", "principal or actor ARN / requester"),
-                       ("--access-key", "access key id"), ("--bucket", "bucket")):
-        p.add_argument(flag, action="append", default=[], metavar="VALUE",
-                       help=f"keep rows of this {what} (repeatable)")
-    p.add_argument("--start", help="keep rows from this time (ISO-8601 with Z or offset)")
-    p.add_argument("--end", help="keep rows before this time (exclusive)")
-    p.set_defaults(func=_pull)
 
     d = lsub.add_parser(
         "ddl", help="print the DDL that declares a lake's tables (Athena / Glue)",
@@ -122,15 +103,6 @@ def _build(args: argparse.Namespace) -> int:
         print(f"skipped {path}: {why}", file=sys.stderr)
     print(result)
     return 0 if result.loaded or result.already_in_lake or not result.errors else 1
-
-
-def _pull(args: argparse.Namespace) -> int:
-    from ..lake.pull import pull
-
-    summary = pull(args.lake, args.case, ips=args.ip, principals=args.principal,
-                   access_keys=args.access_key, buckets=args.bucket, start=args.start, end=args.end)
-    print(summary)
-    return 0
 
 
 def _ddl(args: argparse.Namespace) -> int:
