@@ -193,45 +193,6 @@ def _read_local(path: str) -> bytes:
         return fh.read()
 
 
-class _S3Reader:
-    """GetObject only, pinned to the listed ETag; one client per chunk (tasks do not share one)."""
-
-    def __init__(self, endpoint_url: str | None) -> None:
-        import boto3  # deferred: a local build never needs the AWS SDK
-        from botocore.config import Config
-
-        self._client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url,
-            config=Config(retries={"max_attempts": 8, "mode": "standard"},
-                          user_agent_extra=f"s3forensics/{__version__} lake",
-                          s3={"addressing_style": "path"} if endpoint_url else None))
-
-    def get(self, ref: ObjectRef) -> tuple[bytes, dict[str, Any]]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            kwargs: dict[str, Any] = {"Bucket": ref.bucket, "Key": ref.key}
-            if ref.etag:
-                # The object the listing saw; a change in between is reported, not mixed in.
-                kwargs["IfMatch"] = f'"{ref.etag}"'
-            resp = self._client.get_object(**kwargs)
-            data = resp["Body"].read()
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            if code in ("PreconditionFailed", "412"):
-                raise InputError(ref.location, f"changed since it was listed (ETag is no longer "
-                                               f"{ref.etag}); build again") from exc
-            message = exc.response.get("Error", {}).get("Message", "")
-            raise InputError(ref.location, f"GetObject failed: {code}: {message}") from exc
-        except BotoCoreError as exc:
-            raise InputError(ref.location, f"GetObject failed: {exc}") from exc
-        if len(data) != int(resp.get("ContentLength", len(data))):
-            raise InputError(ref.location, f"received {len(data)} of {resp['ContentLength']} bytes")
-        return data, {"version_id": resp.get("VersionId"),
-                      "etag": str(resp.get("ETag", "")).strip('"') or ref.etag,
-                      "acquired_at": datetime.now(UTC)}
-
-
 @dataclass
 class _Obj:
     ref: ObjectRef
@@ -255,21 +216,24 @@ def parse_chunk(
     from ..parse.common import decompress
 
     chunk = Chunk()
-    reader: _S3Reader | None = None
+    reader: Any = None
     objs: list[_Obj] = []
     seen = set(known)
     for ref in refs:
         meta: dict[str, Any] = {}
         try:
             if ref.location.startswith("s3://"):
-                reader = reader or _S3Reader(endpoint_url)
-                data, meta = reader.get(ref)
+                if reader is None:
+                    from ..acquire import ObjectReader  # boto3: only for objects on S3
+
+                    reader = ObjectReader(endpoint_url=endpoint_url)
+                data, meta = reader.get(str(ref.bucket), str(ref.key), etag=ref.etag)
             else:
                 data = _read_local(ref.location)
         except OSError as exc:
             chunk.errors.append(f"{ref.location}: unreadable file ({exc.strerror or exc})")
             continue
-        except InputError as exc:
+        except S3ForensicsError as exc:  # unreadable on S3: named, the rest of the chunk goes on
             chunk.errors.append(str(exc))
             continue
         sha = hashlib.sha256(data).hexdigest()
