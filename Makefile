@@ -13,7 +13,7 @@ CASE   ?= cases/demo
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test install lock bench clean browser
+.PHONY: demo test install lock bench clean browser java
 
 $(UV): requirements-uv.txt
 	$(PYTHON) -m venv $(TOOLS)
@@ -44,7 +44,15 @@ browser:
 	      || echo "warning: could not install chromium; the browser tests will say so"; \
 	  else echo "note: install chromium (e.g. sudo apt-get install chromium) for the browser tests"; fi; }
 
-test: $(STAMP) browser
+# The Spark tests (lake build/query --engine spark) need a Java runtime; Debian's is enough.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null) \
+	      || echo "warning: could not install openjdk-17-jre-headless; the Spark tests will say so"; \
+	  else echo "note: install a Java 17+ runtime (e.g. sudo apt-get install openjdk-17-jre-headless) for the Spark tests"; fi; }
+
+test: $(STAMP) browser java
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -12,6 +12,8 @@ __all__ = ["EXTRAS", "require"]
 EXTRAS: dict[str, tuple[str, ...]] = {
     "notebooks": ("altair", "vl_convert", "papermill", "nbconvert", "nbformat", "jupyterlab",
                   "ipykernel"),
+    "lake": ("sqlglot",),
+    "spark": ("pyspark", "sqlglot"),
 }
 
 

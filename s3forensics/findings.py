@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from . import __version__
-from .queries.registry import FINDING_COLUMNS, SEVERITIES, QueryRegistry, default_registry
+from .queries.registry import FINDING_COLUMNS, SEVERITIES, Query, QueryRegistry, default_registry
 from .spreadsheet import write_csv
 
 __all__ = ["Finding", "run_findings", "save_findings", "findings_frame"]
@@ -55,15 +55,24 @@ def _distinct(rows: pl.DataFrame, column: str) -> list[str]:
 
 
 def run_findings(
-    con: duckdb.DuckDBPyConnection,
+    con: duckdb.DuckDBPyConnection | None,
     *,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     registry: QueryRegistry | None = None,
+    runner: Callable[[Query, Mapping[str, Any]], pl.DataFrame] | None = None,
 ) -> list[Finding]:
-    """Run every detection (with per-detection parameter overrides); return those that fired, most severe first."""
+    """Run every detection (with per-detection parameter overrides); return those that fired, most severe first.
+
+    `runner` runs one query elsewhere than on `con` (a lake on Spark); the findings are built
+    from its rows exactly as from DuckDB's.
+    """
     registry = registry or default_registry()
+    if runner is None:
+        if con is None:
+            raise ValueError("run_findings needs a connection or a runner")
+        runner = lambda query, values: query.run(con, values)  # noqa: E731
     params = params or {}
     found: list[Finding] = []
     for query in registry.list(kind="detection"):
@@ -71,7 +80,7 @@ def run_findings(
         for name, value in (("start", start), ("end", end)):
             if value is not None and name in query.params:
                 values.setdefault(name, value)
-        rows = query.run(con, values)
+        rows = runner(query, values)
         missing = [c for c in FINDING_COLUMNS if c not in rows.columns]
         if missing:  # a user's detection that does not follow the finding contract
             raise ValueError(f"detection {query.name} lacks columns {', '.join(missing)}")

@@ -3,8 +3,8 @@
 The only package that uses boto3, in modules named for their job: `session` (the AWS session and
 errors a person can act on), `listing` (which keys a window needs, from the key layouts),
 `download` (parallel, hashed, resumable copies and manifest entries), `context` (logging and trail
-configuration, public keys), `run` (one acquisition end to end) and `results` (what it planned and
-fetched). It only lists, heads and gets, plus read-only context calls; `READ_ONLY_OPERATIONS` is
+configuration, public keys), `run` (one acquisition end to end), `results` (what it planned and
+fetched) and `reader` (single objects, for lake builds). It only lists, heads and gets, plus read-only context calls; `READ_ONLY_OPERATIONS` is
 the complete set, and a test holds it to that.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..layouts import DEFAULT_WORKERS, KINDS
 from .listing import plan_acquisition
+from .reader import ObjectReader
 from .results import AcquireResult, AcquisitionPlan, ListedObject, RangeListing
 from .run import acquire
 from .session import READ_ONLY_OPERATIONS
@@ -23,6 +24,7 @@ __all__ = [
     "AcquireResult",
     "AcquisitionPlan",
     "ListedObject",
+    "ObjectReader",
     "RangeListing",
     "acquire",
     "plan_acquisition",

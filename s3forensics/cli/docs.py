@@ -27,6 +27,10 @@ def cli_markdown() -> str:
     for name, sub in sorted(_subparsers(parser).items()):
         sub.formatter_class = lambda prog: argparse.RawDescriptionHelpFormatter(prog, width=100)
         out += [f"## `s3forensics {name}`", "", "```", sub.format_help().rstrip(), "```", ""]
+        for child, subsub in sorted(_subparsers(sub).items()):  # command groups: `lake build`...
+            subsub.formatter_class = lambda prog: argparse.RawDescriptionHelpFormatter(prog, width=100)
+            out += [f"### `s3forensics {name} {child}`", "", "```", subsub.format_help().rstrip(),
+                    "```", ""]
     return "\n".join(out)
 
 

@@ -31,6 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--verbose", "-v", action="store_true", help="show descriptions and parameters")
     q.add_argument("--markdown", action="store_true",
                    help="print the catalogue as Markdown (this is how docs/queries.md is made)")
+    q.add_argument("--dialect", choices=["duckdb", "athena"], default="duckdb",
+                   help="with --out: write the queries in this SQL dialect (athena: Trino SQL, "
+                        "translated by sqlglot, not run in CI)")
+    q.add_argument("--out", type=Path, metavar="DIR", help="write one <name>.sql per query into DIR")
     q.set_defaults(func=_queries)
 
     r = sub.add_parser(
@@ -40,7 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                 "  s3forensics query ip_activity --case cases/demo -p ip 203.0.113.66 --format csv"),
         formatter_class=raw)
     r.add_argument("name", help="query name (see `s3forensics queries`)")
-    r.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
+    _source_args(r)
     r.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="set a parameter (repeatable); lists are comma-separated")
     r.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -54,13 +58,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      "under <case>/findings/ with the parameters used, and print a summary."),
         epilog="example: s3forensics findings --case cases/demo --start 2024-05-01T00:00:00Z --format json",
         formatter_class=raw)
-    f.add_argument("--case", required=True, type=Path, metavar="DIR", help="case folder")
+    _source_args(f)
     f.add_argument("--start", help="window start, ISO-8601 with Z or offset")
     f.add_argument("--end", help="window end (exclusive), ISO-8601 with Z or offset")
     f.add_argument("--format", choices=["table", "csv", "json"], default="table")
     f.add_argument("--queries-dir", action="append", default=[], type=Path, metavar="DIR",
                    help="also load your own detections from DIR")
     f.set_defaults(func=_findings)
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--case", type=Path, metavar="DIR", help="case folder")
+    where.add_argument("--lake", metavar="PATH",
+                       help="a case lake instead (`s3forensics lake build`); see --engine")
+    p.add_argument("--engine", choices=["local", "spark"], default="local",
+                   help="with --lake: DuckDB over the Parquet files (local) or Spark SQL (spark)")
+    p.add_argument("--master", metavar="URL", help="with --engine spark: Spark master (default local[*])")
+
+
+def _lake_runner(args: argparse.Namespace) -> Any:
+    """Run queries on a lake: DuckDB views over its files, or the catalogue translated for Spark."""
+    from ..lake.query import lake_runner
+
+    return lake_runner(args.lake, engine=args.engine, master=args.master)
+
+
+def _check_engine(args: argparse.Namespace) -> None:
+    if args.lake is None and args.engine != "local":
+        from ..errors import QueryError
+
+        raise QueryError(f"--engine {args.engine} runs on a lake: give --lake PATH instead of --case")
 
 
 def _jsonable(value: Any) -> Any:
@@ -93,6 +121,16 @@ def _queries(args: argparse.Namespace) -> int:
     from ..queries.registry import QueryRegistry
 
     registry = QueryRegistry(args.queries_dir)
+    if args.out is not None:
+        if args.dialect != "athena":
+            from ..errors import QueryError
+
+            raise QueryError("--out writes translations: use it with --dialect athena")
+        from ..lake.athena import write_athena_queries
+
+        written = write_athena_queries(args.out, registry)
+        print(f"wrote {len(written)} queries as Athena (Trino) SQL to {args.out}")
+        return 0
     if args.markdown:
         sys.stdout.write(catalogue_markdown(registry))
         return 0
@@ -112,8 +150,11 @@ def _query(args: argparse.Namespace) -> int:
     from ..case import Case
     from ..queries.registry import QueryRegistry
 
+    _check_engine(args)
     query = QueryRegistry(args.queries_dir).get(args.name)
-    # Read-only: runs beside notebooks and other readers of the case.
+    if args.lake is not None:
+        print_frame(_lake_runner(args)(query, dict(args.param)), args.format)
+        return 0
     with Case.open(args.case, create=False, read_only=True) as case:
         print_frame(query.run(case.con, dict(args.param)), args.format)
     return 0
@@ -124,17 +165,24 @@ def _findings(args: argparse.Namespace) -> int:
     from ..findings import findings_frame, run_findings, save_findings
     from ..queries.registry import QueryRegistry
 
+    _check_engine(args)
     start = parse_utc(args.start, name="--start") if args.start else None
     end = parse_utc(args.end, name="--end") if args.end else None
-    # Read-only (findings are saved as files): runs beside notebooks and other readers.
-    with Case.open(args.case, create=False, read_only=True) as case:
-        found = run_findings(case.con, start=start, end=end, registry=QueryRegistry(args.queries_dir))
-        path = save_findings(case.root, found, parameters={"start": start, "end": end,
-                                                          "queries_dir": [str(d) for d in args.queries_dir]})
+    if args.lake is not None:
+        found = run_findings(None, start=start, end=end, registry=QueryRegistry(args.queries_dir),
+                             runner=_lake_runner(args))
+        path = None
+    else:
+        with Case.open(args.case, create=False, read_only=True) as case:
+            found = run_findings(case.con, start=start, end=end,
+                                 registry=QueryRegistry(args.queries_dir))
+            path = save_findings(case.root, found, parameters={
+                "start": start, "end": end, "queries_dir": [str(d) for d in args.queries_dir]})
     if args.format == "json":
         print(json.dumps([f.to_json() for f in found], indent=2))
     else:
         print_frame(findings_frame(found), args.format)
         if args.format == "table":
-            print(f"{len(found)} detections fired; saved to {path}", file=sys.stderr)
+            saved = f"; saved to {path}" if path else " (a lake's findings are printed, not saved)"
+            print(f"{len(found)} detections fired{saved}", file=sys.stderr)
     return 0

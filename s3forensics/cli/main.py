@@ -14,7 +14,7 @@ from ..errors import ParameterError, S3ForensicsError
 
 # Each module defines `register(subparsers)`; it adds its command(s) and sets `func` on them.
 _COMMAND_MODULES = ("ingest", "samples", "acquire", "investigate", "enrich", "integrity", "report",
-                    "export")
+                    "export", "lake")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,8 @@ FINDING_COLUMNS = ("first_seen", "last_seen", "principal", "source_ip", "access_
 _HEADER_END = "---"
 # Stratus Red Team technique ids look like aws.<tactic>.<technique>.
 _STRATUS_ID = re.compile(r"^aws\.[a-z-]+\.[a-z0-9-]+$")
+#: `<name>.spark.sql` beside `<name>.sql`: the same query for another engine, not a query itself.
+DIALECT_VARIANTS = (".spark.sql", ".athena.sql")
 _PARAM_REF = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 # String literals and comments are blanked before looking for $params, so text inside them
 # is never mistaken for a parameter.
@@ -203,6 +205,8 @@ class QueryRegistry:
             if not Path(folder).is_dir():
                 raise QueryError(f"{folder}: query folder not found")
             for path in sorted(Path(folder).rglob("*.sql")):
+                if path.name.endswith(DIALECT_VARIANTS):
+                    continue  # another engine's hand-written version of a query (lake/translate.py)
                 query = _parse_file(path)
                 if query.name in self._queries and folder == BUILTIN_DIR:
                     raise QueryError(f"{path}: duplicate query name {query.name}")

@@ -8,7 +8,9 @@ import duckdb
 
 __all__ = ["VIEW_FILES", "comment_views", "install_address_classes", "install_views"]
 
-VIEW_FILES = sorted(Path(__file__).parent.glob("*.sql"))
+# `<name>.spark.sql` files are another engine's version of a view (s3forensics/lake/translate.py).
+VIEW_FILES = sorted(p for p in Path(__file__).parent.glob("*.sql")
+                    if not p.name.endswith((".spark.sql", ".athena.sql")))
 
 
 def install_views(con: duckdb.DuckDBPyConnection) -> None:

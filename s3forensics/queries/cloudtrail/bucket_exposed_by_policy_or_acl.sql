@@ -68,7 +68,7 @@ exposures AS (
                      array_to_string(list_sort(list_distinct(flatten(list(foreign_accounts)))), ', ')
            END AS what
     FROM policy_findings
-    WHERE is_public OR len(foreign_accounts) > 0
+    WHERE is_public OR array_length(foreign_accounts) > 0
     GROUP BY event_time, actor, source_ip, access_key_id, bucket, object_key, event_name, event_id
     UNION ALL
     SELECT event_time, actor, source_ip, access_key_id, bucket, object_key, event_name,

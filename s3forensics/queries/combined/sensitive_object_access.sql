@@ -38,6 +38,6 @@ SELECT bucket, object_key, principal, source_ip,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen
 FROM hits
-WHERE len(matched) > 0
+WHERE array_length(matched) > 0
 GROUP BY bucket, object_key, principal, source_ip
 ORDER BY first_seen, bucket, object_key, principal, source_ip NULLS LAST

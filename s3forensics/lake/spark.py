@@ -1,0 +1,316 @@
+"""Spark as the lake's engine: tasks run our parser over the objects; the catalogue runs as Spark SQL.
+
+Building: the driver plans the object list (`build.plan_objects`) and cuts it into chunks in
+location order; a DataFrame of object references is spread over the tasks, and each task runs
+`build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return one wide
+Arrow batch per chunk holding every lake table's rows side by side (`<table>__<column>`), which
+is persisted once and written table by table with Spark's Parquet writer, partitioned as
+`layout.LAKE_TABLES` says. There is no second parser in Spark SQL.
+
+Querying: `SparkLake` registers the lake tables as temporary views with the case tables' names,
+columns and types, creates the derived views translated by sqlglot, and runs each catalogue
+query translated the same way, with its parameters bound by Spark (`spark.sql(sql, args=...)`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import polars as pl
+
+from ..errors import QueryError
+from ..extras import require
+from ..queries.registry import Query
+from .build import (
+    CHUNK_BYTES,
+    CHUNK_OBJECTS,
+    DUPLICATES_SQL,
+    LakeBuildResult,
+    LakeError,
+    ObjectRef,
+    chunk_frames,
+    parse_chunk,
+)
+from .layout import LAKE_TABLES, is_remote, spark_type, table_path
+
+__all__ = ["SparkLake", "build_lake_spark", "get_spark", "java_available"]
+
+_NOTE_COLUMNS = {"note__location": pl.String(), "note__text": pl.String(),
+                 "note__count": pl.Int64()}
+
+
+def java_available() -> bool:
+    """True when a Java runtime Spark can start is on this machine (JAVA_HOME or PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    if home and os.path.exists(os.path.join(home, "bin", "java")):
+        return True
+    return shutil.which("java") is not None
+
+
+def get_spark(*, master: str | None = None, app_name: str = "s3forensics") -> Any:
+    """The active SparkSession, or a new one (UTC session time zone, microsecond Parquet times)."""
+    require("spark", needed_for="--engine spark")
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        _configure(active)
+        return active
+    if not java_available():
+        raise LakeError("--engine spark needs a Java 17+ runtime (java on PATH or JAVA_HOME); "
+                        "install one, e.g. apt-get install openjdk-17-jre-headless")
+    # Python workers run this interpreter unless the cluster says otherwise.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (SparkSession.builder.appName(app_name)
+               .master(master or os.environ.get("S3FORENSICS_SPARK_MASTER", "local[*]"))
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "8"))
+    spark = builder.getOrCreate()
+    _configure(spark)
+    return spark
+
+
+def _configure(spark: Any) -> None:
+    # Event times are UTC end to end: the session zone decides how Spark shows and casts them.
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    # Parquet timestamps as INT64 microseconds adjusted to UTC, as DuckDB and Athena read them
+    # (Spark's legacy INT96 is read as naive time by some engines).
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    spark.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
+
+
+# -- building ------------------------------------------------------------------------------------
+
+
+def _union_columns(tables: list[str]) -> dict[str, pl.DataType]:
+    """The wide row every task returns: `_table`, each table's file and partition columns, notes."""
+    cols: dict[str, pl.DataType] = {"_table": pl.String(), "_chunk": pl.Int64()}
+    for table in tables:
+        layout = LAKE_TABLES[table]
+        for c, t in layout.file_columns().items():
+            cols[f"{table}__{c}"] = t
+        for part in layout.partitions:
+            cols[f"{table}__{part}"] = pl.String()
+    cols.update(_NOTE_COLUMNS)
+    return cols
+
+
+def _spark_schema(cols: Mapping[str, pl.DataType]) -> str:
+    return ", ".join(f"`{c}` {spark_type(t)}" for c, t in cols.items())
+
+
+def _chunk_ids(refs: list[ObjectRef], parallelism: int) -> list[int]:
+    """Chunks in location order: several per task, so a slow object does not hold up a core."""
+    per_chunk = max(1, min(CHUNK_OBJECTS, math.ceil(len(refs) / max(1, parallelism * 4))))
+    ids, chunk, n, size = [], 0, 0, 0
+    for ref in refs:
+        if n >= per_chunk or size >= CHUNK_BYTES:
+            chunk, n, size = chunk + 1, 0, 0
+        ids.append(chunk)
+        n += 1
+        size += ref.size
+    return ids
+
+
+def _parse_partition(batches: Iterator[Any], *, kind: str, known: frozenset[str],
+                     endpoint_url: str | None, columns: dict[str, pl.DataType]) -> Iterator[Any]:
+    """mapInArrow body: parse each chunk of this partition with our parser, yield wide batches."""
+    import pyarrow as pa
+
+    frames = [pl.DataFrame(pl.from_arrow(b)) for b in batches]
+    if not frames:
+        return
+    refs = pl.concat(frames, how="vertical_relaxed")
+    if refs.height == 0:
+        return
+    schema = pa.schema([(c, _arrow_type(t)) for c, t in columns.items()])
+    for chunk_id, group in refs.sort("_chunk", "location").group_by("_chunk", maintain_order=True):
+        objs = [ObjectRef(r["location"], r["size"], r["bucket"], r["key"], r["etag"],
+                          r["last_modified"], r["kind"]) for r in group.iter_rows(named=True)]
+        chunk = parse_chunk(objs, kind=kind, known=known, endpoint_url=endpoint_url)
+        parts = []
+        for table, frame in chunk_frames(chunk):
+            parts.append(frame.rename({c: f"{table}__{c}" for c in frame.columns})
+                         .with_columns(pl.lit(table).alias("_table")))
+        notes = ([("skipped", loc, why, None) for loc, why in chunk.skipped]
+                 + [("error", None, e, None) for e in chunk.errors]
+                 + ([("known", None, None, chunk.already_in_lake)] if chunk.already_in_lake else []))
+        if notes:
+            parts.append(pl.DataFrame(notes, schema={"_table": pl.String, **_NOTE_COLUMNS},
+                                      orient="row"))
+        if not parts:
+            continue
+        wide = pl.concat(parts, how="diagonal_relaxed").with_columns(
+            pl.lit(chunk_id[0], pl.Int64).alias("_chunk"))
+        wide = wide.select([(pl.col(c) if c in wide.columns else pl.lit(None)).cast(t).alias(c)
+                            for c, t in columns.items()])
+        yield from wide.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema).to_batches()
+
+
+def _arrow_type(dtype: pl.DataType) -> Any:
+    import pyarrow as pa
+
+    if isinstance(dtype, pl.Datetime):
+        return pa.timestamp("us", tz="UTC")
+    return {pl.String: pa.string(), pl.Int64: pa.int64(), pl.Int32: pa.int32(),
+            pl.Int16: pa.int16(), pl.Boolean: pa.bool_(), pl.Float64: pa.float64()}[type(dtype)]
+
+
+def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[str],
+                     endpoint_url: str | None, result: LakeBuildResult, spark: Any = None,
+                     partitions: int | None = None) -> None:
+    """Parse `refs` in Spark tasks and append their rows, rejects and evidence to the lake."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    spark = spark or get_spark()
+    if is_remote(lake):
+        known = known | _known_hashes_spark(spark, lake)
+    parallelism = partitions or spark.sparkContext.defaultParallelism
+    tables = ["s3_access_logs", "cloudtrail_events", "rejects", "evidence"]
+    if kind == "s3-access":
+        tables.remove("cloudtrail_events")
+    elif kind == "cloudtrail":
+        tables.remove("s3_access_logs")
+    columns = _union_columns(tables)
+    ref_schema = ("_chunk BIGINT, location STRING, size BIGINT, bucket STRING, `key` STRING, "
+                  "etag STRING, last_modified TIMESTAMP, kind STRING")
+    rows = [(c, r.location, r.size, r.bucket, r.key, r.etag, r.last_modified, r.kind)
+            for c, r in zip(_chunk_ids(refs, parallelism), refs)]
+    if not rows:
+        return
+    objects = spark.createDataFrame(rows, ref_schema).repartition(parallelism, "_chunk")
+    body = functools.partial(_parse_partition, kind=kind, known=frozenset(known),
+                             endpoint_url=endpoint_url, columns=columns)
+    wide = objects.mapInArrow(body, _spark_schema(columns)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        wide.count()  # parse once; every table below is written from the persisted rows
+        for table in tables:
+            layout = LAKE_TABLES[table]
+            names = [*layout.file_columns(), *layout.partitions]
+            part = wide.where(F.col("_table") == table).select(
+                *[F.col(f"`{table}__{c}`").alias(c) for c in names])
+            writer = part.write.mode("append").option("compression", "zstd")
+            if layout.partitions:
+                writer = writer.partitionBy(*layout.partitions)
+            writer.parquet(table_path(lake, table))
+        ev = wide.where(F.col("_table") == "evidence").select(
+            F.col("`evidence__kind`").alias("kind"), F.col("`evidence__records`").alias("records"),
+            F.col("`evidence__rejects`").alias("rejects"),
+            F.col("`evidence__sha256`").alias("sha256")).toArrow()
+        notes = wide.where(F.col("_table").isin("skipped", "error", "known")).select(
+            "_table", "note__location", "note__text", "note__count").collect()
+    finally:
+        wide.unpersist()
+    evidence = pl.from_arrow(ev)
+    assert isinstance(evidence, pl.DataFrame)
+    if evidence.height:
+        result.add(evidence)
+        twice = evidence.filter(pl.col("sha256").is_duplicated())["sha256"].unique().to_list()
+        if twice:
+            # Two tasks each met a copy of the same object; a case would load it once.
+            result.errors.append(f"{len(twice)} objects were given twice (same SHA-256, e.g. "
+                                 f"{twice[0]}); the lake holds them twice: build from distinct inputs")
+    for note in notes:
+        if note["_table"] == "skipped":
+            result.skipped.append((note["note__location"], note["note__text"]))
+        elif note["_table"] == "error":
+            result.errors.append(note["note__text"])
+        else:
+            result.already_in_lake += int(note["note__count"])
+    result.duplicates = _duplicates_spark(spark, lake)
+
+
+def _read_table(spark: Any, lake: str, table: str) -> Any:
+    """One lake table as a DataFrame with exactly the case columns and types (empty if absent)."""
+    from pyspark.sql import functions as F
+
+    layout = LAKE_TABLES[table]
+    schema = layout.schema()
+    ddl = ", ".join(f"`{c}` {spark_type(t)}" for c, t in schema.items())
+    path = table_path(lake, table)
+    if not _exists(spark, path):
+        return spark.createDataFrame([], ddl)
+    frame = spark.read.option("basePath", path).parquet(path)
+    return frame.select(*[F.col(f"`{c}`").cast(spark_type(t)).alias(c) for c, t in schema.items()])
+
+
+def _exists(spark: Any, path: str) -> bool:
+    if not is_remote(path):
+        return os.path.isdir(path) and any(
+            f.endswith(".parquet") for _, _, files in os.walk(path) for f in files)
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    return bool(fs.exists(hpath))
+
+
+def _known_hashes_spark(spark: Any, lake: str) -> set[str]:
+    ev = _read_table(spark, lake, "evidence")
+    return {r[0] for r in ev.select("sha256").collect()}
+
+
+def _duplicates_spark(spark: Any, lake: str) -> int:
+    """Find CloudTrail records repeated across objects with the same SQL the local engine runs."""
+    if not _exists(spark, table_path(lake, "cloudtrail_events")):
+        return 0
+    _read_table(spark, lake, "cloudtrail_events").createOrReplaceTempView("ct")
+    _read_table(spark, lake, "evidence").createOrReplaceTempView("ev")
+    # Computed in full, then written over the table: it is a property of the whole lake.
+    dups = spark.sql(DUPLICATES_SQL).selectExpr(
+        "CAST(evidence_id AS STRING) evidence_id", "CAST(record_no AS BIGINT) record_no",
+        "CAST(event_id AS STRING) event_id", "CAST(kept_evidence_id AS STRING) kept_evidence_id",
+        "CAST(kept_record_no AS BIGINT) kept_record_no").localCheckpoint()
+    dups.coalesce(1).write.mode("overwrite").option("compression", "zstd").parquet(
+        table_path(lake, "cloudtrail_duplicates"))
+    return int(dups.count())
+
+
+# -- querying ------------------------------------------------------------------------------------
+
+
+class SparkLake:
+    """A lake's tables and views as Spark temporary views, running catalogue queries as Spark SQL."""
+
+    def __init__(self, spark: Any, lake: str) -> None:
+        from ..views import VIEW_FILES
+        from .local import CLOUDTRAIL_VIEW, EVIDENCE_VIEW
+        from .translate import spark_view_sql, to_spark
+
+        self.spark = spark
+        self.lake = lake
+        if not is_remote(lake) and not os.path.isdir(lake):
+            raise LakeError(f"{lake}: no such lake folder")
+        for table, name in (("s3_access_logs", "s3_access_logs"),
+                            ("cloudtrail_events", "_lake_cloudtrail_events"),
+                            ("cloudtrail_duplicates", "cloudtrail_duplicates"),
+                            ("evidence", "_lake_evidence"), ("rejects", "rejects")):
+            _read_table(spark, lake, table).createOrReplaceTempView(name)
+        for sql in (to_spark(CLOUDTRAIL_VIEW, view=True), to_spark(EVIDENCE_VIEW, view=True),
+                    *(spark_view_sql(p) for p in VIEW_FILES)):
+            spark.sql(sql)
+
+    def run(self, query: Query, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
+        """Run a catalogue query (its Spark variant file when it has one) with bound parameters."""
+        from .translate import spark_args, spark_sql_for
+
+        bound = query.bind(params)
+        sql = spark_sql_for(query)
+        try:
+            table = self.spark.sql(sql, args=spark_args(query, bound)).toArrow()
+        except Exception as exc:  # Spark's errors come from the JVM; name the query and say why
+            lines = [ln.strip(": \t") for ln in str(exc).strip().splitlines() if ln.strip()]
+            # Py4J puts the Java exception on the line after "An error occurred while calling".
+            useful = [ln for ln in lines if not ln.startswith("An error occurred")]
+            first = useful[0] if useful else type(exc).__name__
+            raise QueryError(f"query {query.name} on Spark failed: {first}") from exc
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame

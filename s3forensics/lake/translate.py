@@ -1,0 +1,273 @@
+"""The one catalogue in other dialects: DuckDB SQL translated by sqlglot to Spark SQL and Trino.
+
+Queries and views are written once, for DuckDB. sqlglot parses them as DuckDB and writes them as
+Spark SQL (for `--engine spark`) or Trino (Athena); `$name` parameters become named parameters
+(`:name`), which Spark binds itself (`spark.sql(sql, args=...)`): values never enter SQL text.
+
+A few DuckDB idioms have no faithful automatic translation; the rewrites below fix those that
+can be fixed mechanically (each says why). A query or view that still cannot be translated
+faithfully has a hand-written variant beside it, `<name>.spark.sql` (SQL body only, same
+parameters as Spark's `:name` markers), which the registry and the view installer ignore and
+`spark_sql_for` / `spark_view_sql` prefer; the test suite holds every variant to the DuckDB answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..extras import require
+from ..queries.registry import DIALECT_VARIANTS, Query
+
+__all__ = ["VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for", "spark_view_sql",
+           "to_athena", "to_spark", "variant_path"]
+
+#: Hand-written dialect variants live beside the DuckDB file with these suffixes.
+VARIANT_SUFFIXES = DIALECT_VARIANTS
+
+
+def _sqlglot() -> Any:
+    require("lake", needed_for="translating the catalogue (Spark, Athena)")
+    import sqlglot
+
+    return sqlglot
+
+
+class Untranslatable(ValueError):
+    """A DuckDB construct with no faithful automatic translation: give the query a variant file."""
+
+
+def _spark_rewrite(node: Any) -> Any:
+    """Rewrite one DuckDB construct Spark SQL reads differently (each case says why)."""
+    import re
+
+    from sqlglot import exp
+
+    if isinstance(node, exp.RegexpReplace):
+        # DuckDB writes capture groups as \1; Java's regex (Spark) wants $1.
+        repl = node.args.get("replacement")
+        if isinstance(repl, exp.Literal) and repl.is_string:
+            node.set("replacement", exp.Literal.string(re.sub(r"\\(\d)", r"$\1", repl.this)))
+        return node
+    if isinstance(node, exp.Literal) and not node.is_string and re.fullmatch(r"\d+\.\d*", node.this):
+        # 3600.0 is DECIMAL in both, but DuckDB divides DECIMALs as DOUBLE and Spark as DECIMAL
+        # (rounding to 6 places): a DOUBLE literal gives Spark DuckDB's arithmetic.
+        return exp.Cast(this=node, to=exp.DataType.build("double"))
+    if isinstance(node, exp.SimilarTo):
+        # DuckDB's SIMILAR TO is a full-string regular expression match.
+        pattern = node.expression
+        if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+            raise Untranslatable("SIMILAR TO with a computed pattern")
+        return exp.RegexpLike(this=_t(node.this),
+                              expression=exp.Literal.string(f"^(?:{pattern.this})$"))
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "list_slice":
+        # list_slice(list, begin, end) is inclusive of end; Spark's slice takes a length.
+        arr, begin, end = node.expressions
+        length = exp.Add(this=exp.Sub(this=_t(end), expression=_t(begin)),
+                         expression=exp.Literal.number(1))
+        return exp.Anonymous(this="SLICE", expressions=[_t(arr), _t(begin), length])
+    if isinstance(node, (exp.TimeToUnix, exp.StrToUnix)) and node.args.get("format") is None:
+        # epoch() keeps fractions of a second; Spark's unix_timestamp() drops them. epoch() of
+        # a difference of times (an interval) is its length in seconds.
+        if isinstance(node.this, exp.Sub):
+            return _spark("(UNIX_MICROS(a) - UNIX_MICROS(b)) / CAST(1000000 AS DOUBLE)",
+                          a=node.this.this, b=node.this.expression)
+        return _spark("UNIX_MICROS(t) / CAST(1000000 AS DOUBLE)", t=node.this)
+    if isinstance(node, exp.GroupConcat) and isinstance(node.this, exp.Order) \
+            and isinstance(node.this.this, exp.Distinct):
+        # string_agg(DISTINCT k, sep ORDER BY k): Spark's LISTAGG(DISTINCT ...) WITHIN GROUP
+        # fails beside other DISTINCT aggregates (a ClassCastException in Spark 4.x), so: the
+        # sorted set, joined; NULL when there is nothing, as in DuckDB.
+        order = node.this
+        (value,) = order.this.expressions
+        if [o.this for o in order.expressions] != [value] or order.expressions[0].args.get("desc"):
+            raise Untranslatable("string_agg(DISTINCT x ORDER BY something other than x)")
+        sep = node.args.get("separator") or exp.Literal.string(",")
+        return _spark("CASE WHEN SIZE(COLLECT_SET(k)) = 0 THEN NULL "
+                      "ELSE ARRAY_JOIN(ARRAY_SORT(COLLECT_SET(k)), s) END", k=value, s=sep)
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "json_valid":
+        return _spark("TRY_PARSE_JSON(d) IS NOT NULL", d=node.expressions[0])
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() in _INTERVALS:
+        # to_minutes(n) and friends build intervals; Spark's make_dt_interval(days, h, m, s).
+        parts = [exp.Literal.number(0)] * 4
+        parts[_INTERVALS[str(node.this).lower()]] = _t(node.expressions[0])
+        return exp.Anonymous(this="MAKE_DT_INTERVAL", expressions=parts)
+    if isinstance(node, exp.DateBin):
+        # time_bucket(width, t): DuckDB counts buckets from 2000-01-03 00:00 UTC (a Monday);
+        # the same arithmetic in microseconds, the width measured as an interval after epoch 0.
+        origin = exp.Literal.number(946857600 * 1_000_000)
+        width = _spark("UNIX_MICROS(TIMESTAMP '1970-01-01 00:00:00' + w)", w=node.this)
+        ts = _spark("UNIX_MICROS(t)", t=node.expression)
+        return _spark("TIMESTAMP_MICROS(CAST(FLOOR((ts - o) / w) AS BIGINT) * w + o)",
+                      ts=ts, o=origin, w=width)
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "timezone":
+        # timezone(zone, timestamptz): the wall-clock time in `zone`, as a timestamp without zone.
+        zone, moment = node.expressions
+        return _spark("CAST(FROM_UTC_TIMESTAMP(t, z) AS TIMESTAMP_NTZ)", t=moment, z=zone)
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "error":
+        return exp.Anonymous(this="RAISE_ERROR", expressions=[_t(e) for e in node.expressions])
+    if isinstance(node, exp.Anonymous) and str(node.this).lower() == "json_array_length" \
+            and len(node.expressions) == 2:
+        doc, path = node.expressions
+        return _spark("JSON_ARRAY_LENGTH(GET_JSON_OBJECT(d, p))", d=doc, p=path)
+    if isinstance(node, exp.JSONExtract) and isinstance(node.expression, exp.JSONPath) \
+            and node.expression.sql().strip("'").endswith("[*]"):
+        # json_extract(x, '$.a[*]') is a DuckDB list of JSON values; Spark reads the array's
+        # elements as text with from_json (objects keep their JSON text).
+        path = node.expression.sql().strip("'")[: -len("[*]")] or "$"
+        return _spark("FROM_JSON(GET_JSON_OBJECT(d, p), 'ARRAY<STRING>')", d=node.this,
+                      p=exp.Literal.string(path if path.startswith("$") else "$" + path))
+    if isinstance(node, exp.JSONType):
+        # Spark has no json_type; a VARIANT knows the type of the value at a path.
+        doc, path = node.this, node.args.get("expression")
+        if path is None and isinstance(doc, (exp.JSONExtract, exp.JSONExtractScalar)):
+            doc, path = doc.this, doc.expression
+        value = _spark("PARSE_JSON(d)", d=doc) if path is None else \
+            _spark("VARIANT_GET(PARSE_JSON(d), p)", d=doc, p=path)
+        return _spark("CASE WHEN SCHEMA_OF_VARIANT(v) LIKE 'OBJECT%' THEN 'OBJECT' "
+                      "WHEN SCHEMA_OF_VARIANT(v) LIKE 'ARRAY%' THEN 'ARRAY' "
+                      "WHEN SCHEMA_OF_VARIANT(v) = 'STRING' THEN 'VARCHAR' "
+                      "WHEN SCHEMA_OF_VARIANT(v) = 'VOID' THEN 'NULL' "
+                      "WHEN SCHEMA_OF_VARIANT(v) LIKE 'DECIMAL%' THEN 'DOUBLE' "
+                      "ELSE SCHEMA_OF_VARIANT(v) END", v=value)
+    if isinstance(node, exp.DayOfWeekIso):
+        # Monday 1 .. Sunday 7 from Spark's Sunday 1 .. Saturday 7.
+        return _spark("((DAYOFWEEK(t) + 5) % 7) + 1", t=node.this)
+    if isinstance(node, exp.Dayname):
+        return _spark("DATE_FORMAT(t, 'EEEE')", t=node.this)  # DuckDB names the day in full
+    if isinstance(node, exp.First) and isinstance(node.this, exp.Order):
+        # first(x ORDER BY k1, k2) -> min_by(x, struct(k1, k2)); DESC numeric keys are negated.
+        order = node.this
+        keys = []
+        for o in order.expressions:
+            key = _t(o.this)
+            keys.append(exp.Neg(this=exp.Paren(this=key)) if o.args.get("desc") else key)
+        return exp.Anonymous(this="MIN_BY", expressions=[_t(order.this), exp.Struct(expressions=keys)])
+    agg = node.this if isinstance(node, exp.Filter) else node
+    if isinstance(agg, exp.ArrayAgg) and isinstance(agg.this, exp.Order):
+        # list(x ORDER BY k) -> the x of the sorted list of (k, x): Spark's collect_list has no
+        # order of its own.
+        order = agg.this
+        if any(o.args.get("desc") for o in order.expressions) or isinstance(order.this, exp.Distinct):
+            raise Untranslatable("list(DISTINCT ...) or list(... ORDER BY ... DESC)")
+        fields = [exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=_t(o.this))
+                  for i, o in enumerate(order.expressions)]
+        fields.append(exp.PropertyEQ(this=exp.to_identifier("v"), expression=_t(order.this)))
+        collected: exp.Expression = exp.Anonymous(
+            this="COLLECT_LIST", expressions=[exp.Struct(expressions=fields)])
+        if isinstance(node, exp.Filter):
+            collected = exp.Filter(this=collected, expression=_t(node.expression))
+        return exp.Anonymous(this="TRANSFORM", expressions=[
+            exp.Anonymous(this="ARRAY_SORT", expressions=[collected]),
+            exp.Lambda(this=exp.column("v", table="s"), expressions=[exp.to_identifier("s")])])
+    return node
+
+
+def _t(node: Any) -> Any:
+    """A copy of `node` with its own sub-expressions rewritten (a replaced node is not revisited)."""
+    return node.copy().transform(_spark_rewrite)
+
+
+_INTERVALS = {"to_days": 0, "to_hours": 1, "to_minutes": 2, "to_seconds": 3}
+
+
+def _spark(template: str, **parts: Any) -> Any:
+    """A Spark SQL expression from a template whose single-letter names stand for `parts`."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(template, read="spark")
+
+    def put(node: Any) -> Any:
+        if isinstance(node, exp.Column) and not node.table and node.name in parts:
+            return _t(parts[node.name])
+        if isinstance(node, exp.ParseJSON):
+            # sqlglot writes parse_json(x) as plain x for Spark; we need the VARIANT.
+            return exp.Anonymous(this="PARSE_JSON", expressions=[put(node.this)])
+        return node
+
+    return tree.transform(put)
+
+
+def _typed_parameters(tree: Any, types: Mapping[str, str]) -> Any:
+    """`$name` as CAST(:name AS <declared type>): Spark then binds plain values (NULL included)."""
+    from sqlglot import exp
+
+    spark_types = {"timestamp": "TIMESTAMP", "integer": "BIGINT", "float": "DOUBLE",
+                   "string": "STRING", "string[]": "ARRAY<STRING>", "boolean": "BOOLEAN"}
+
+    def typed(node: Any) -> Any:
+        if isinstance(node, exp.Placeholder) and node.this in types:
+            kind = spark_types[types[node.this]]
+            if isinstance(node.parent, (exp.Limit, exp.Offset)):
+                kind = "INT"  # LIMIT and OFFSET take INT, not BIGINT
+            return exp.Cast(this=node.copy(), to=exp.DataType.build(kind, dialect="spark"))
+        return node
+
+    return tree.transform(typed)
+
+
+def _parse(sql: str) -> Any:
+    sqlglot = _sqlglot()
+    statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    if len(statements) != 1:
+        raise ValueError(f"expected one SQL statement, found {len(statements)}")
+    return statements[0]
+
+
+def to_spark(sql: str, *, view: bool = False, params: Mapping[str, str] | None = None) -> str:
+    """DuckDB SQL (a query, or with `view` a CREATE VIEW made temporary) as Spark SQL.
+
+    `params` maps parameter names to their declared types, so each is cast where it is used.
+    """
+    from sqlglot import exp
+
+    tree = _parse(sql).transform(_spark_rewrite)
+    if params:
+        tree = _typed_parameters(tree, params)
+    if view and isinstance(tree, exp.Create):
+        # Views over a session's temporary views must themselves be temporary in Spark.
+        tree.set("properties", exp.Properties(expressions=[exp.TemporaryProperty()]))
+    return str(tree.sql(dialect="spark"))
+
+
+def to_athena(sql: str) -> str:
+    """DuckDB SQL as Athena (Trino) SQL; `$name` parameters become `?`-free named markers."""
+    return str(_parse(sql).sql(dialect="trino", pretty=True))
+
+
+def variant_path(query: Query, dialect: str = "spark") -> Path:
+    """Where a hand-written dialect variant of `query` lives: beside its .sql file."""
+    return query.path.with_name(f"{query.name}.{dialect}.sql")
+
+
+def spark_sql_for(query: Query) -> str:
+    """The Spark SQL of a catalogue query: its variant file if it has one, else the translation."""
+    types = {name: p.type for name, p in query.params.items()}
+    variant = variant_path(query, "spark")
+    if variant.exists():
+        # Written in Spark SQL, parameters as Spark's own named markers (:name): used as is.
+        return variant.read_text(encoding="utf-8").strip().rstrip(";")
+    return to_spark(query.sql, params=types)
+
+
+def spark_view_sql(path: Path) -> str:
+    """The Spark SQL creating a derived view: its `.spark.sql` variant if any, else the translation."""
+    variant = path.with_name(path.name[: -len(".sql")] + ".spark.sql")
+    if variant.exists():
+        return variant.read_text(encoding="utf-8").strip().rstrip(";")
+    return to_spark(path.read_text(encoding="utf-8"), view=True)
+
+
+def spark_args(query: Query, bound: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameter values for `spark.sql(args=...)`: literals, lists as array() (typed in the SQL)."""
+    from pyspark.sql import functions as F
+
+    args: dict[str, Any] = {}
+    for name, value in bound.items():
+        if isinstance(value, list):
+            args[name] = F.array(*[F.lit(v) for v in value])
+        else:
+            args[name] = value
+    return args

@@ -1,0 +1,227 @@
+"""The case lake with the local engine: layout, types, counts that reconcile, the catalogue on it.
+
+The lake is built from the bundled samples and compared with the sample case ingested from the
+same files: same columns and types, same rows, same findings.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from s3forensics import store
+from s3forensics.cli.main import main
+from s3forensics.lake.build import build_lake
+from s3forensics.lake.local import connect_lake
+from s3forensics.queries.registry import default_registry
+
+from .conftest import SAMPLES
+from .factories import ct_object, ct_record, sal_object
+
+CASE_TABLES = ("s3_access_logs", "cloudtrail_events", "rejects", "evidence")
+# Where a lake and a case differ by nature: when the object was loaded, and where its copy is
+# (a lake makes none: `case_path` holds the object's location, as `source` does).
+_NOT_COMPARED = {"evidence": ("loaded_at", "case_path")}
+
+
+@pytest.fixture(scope="session")
+def sample_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake built with the local engine from the bundled samples (do not modify it)."""
+    lake = tmp_path_factory.mktemp("sample-lake") / "lake"
+    build_lake(lake, paths=[SAMPLES])
+    return lake
+
+
+def _frame(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
+    drop = _NOT_COMPARED.get(table, ())
+    frame = con.sql(f"SELECT * FROM {table}").pl().drop(drop)
+    return frame.sort(frame.columns, nulls_last=True)
+
+
+def test_lake_tables_have_the_case_columns_and_types(sample_lake: Path,
+                                                     sample_case_dir: Path) -> None:
+    lake = connect_lake(sample_lake)
+    case = store.connect(sample_case_dir / "case.duckdb", read_only=True)
+    for table in CASE_TABLES:
+        want = case.sql(f"SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
+                        f"'{table}' ORDER BY column_index").fetchall()
+        got = [(c, t) for c, t in zip(lake.sql(f"SELECT * FROM {table} LIMIT 0").columns,
+                                      map(str, lake.sql(f"SELECT * FROM {table} LIMIT 0").types))]
+        assert got == want, table
+
+
+def test_lake_holds_the_rows_a_case_holds(sample_lake: Path, sample_case_dir: Path) -> None:
+    lake = connect_lake(sample_lake)
+    case = store.connect(sample_case_dir / "case.duckdb", read_only=True)
+    for table in CASE_TABLES:
+        assert _frame(lake, table).equals(_frame(case, table)), table
+
+
+def test_lake_files_are_partitioned_by_source_and_utc_event_date(sample_lake: Path) -> None:
+    files = sorted((sample_lake / "s3_access_logs").rglob("*.parquet"))
+    assert files and all(f.parent.parent.name == "source=s3-access" for f in files)
+    assert {f.parent.name for f in files} == {f"event_date=2026-10-{d:02d}" for d in range(5, 13)}
+    for table, source in (("s3_access_logs", "s3-access"), ("cloudtrail_events", "cloudtrail")):
+        glob = str(sample_lake / table / "**" / "*.parquet")
+        rows = duckdb.sql(f"SELECT source, event_date, event_time FROM read_parquet('{glob}', "
+                          "hive_partitioning = true)").pl()
+        assert rows["source"].unique().to_list() == [source]
+        # The partition is the UTC day of the event, whatever the session time zone.
+        assert (rows["event_date"] == rows["event_time"].dt.convert_time_zone("UTC").dt.date()).all()
+        # Partition columns live in the path only.
+        import pyarrow.parquet as pq
+
+        names = pq.read_schema(next((sample_lake / table).rglob("*.parquet"))).names
+        assert "source" not in names and "event_date" not in names
+    assert {p.name for p in (sample_lake / "evidence").iterdir()} == {
+        "kind=s3-access", "kind=cloudtrail", "kind=cloudtrail-digest"}
+
+
+@pytest.mark.parametrize("chunk_objects", [1, 2000])
+def test_lake_counts_reconcile_per_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          chunk_objects: int) -> None:
+    # One object per chunk: the repeat is found across chunks, over the lake; else by the parser.
+    monkeypatch.setattr("s3forensics.lake.build.CHUNK_OBJECTS", chunk_objects)
+    src = tmp_path / "src"
+    sal = src / "logs" / "2024-05-01-12-10-00-0123456789ABCDEF"
+    sal.parent.mkdir(parents=True)
+    sal.write_bytes(sal_object(5, bad=["garbage line that is not a record"]))
+    trail = src / "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01"
+    trail.mkdir(parents=True)
+    first = trail / "111122223333_CloudTrail_us-east-1_20240501T1215Z_aaaaEFGH12345678.json.gz"
+    first.write_bytes(ct_object(range(4)))
+    # Record 3 again, in a later object: a case loads it once and counts it as a duplicate.
+    second = trail / "111122223333_CloudTrail_us-east-1_20240501T1220Z_bbbbEFGH12345678.json.gz"
+    second.write_bytes(gzip.compress(json.dumps(
+        {"Records": [ct_record(3), ct_record(4)]}).encode()))
+    result = build_lake(tmp_path / "lake", paths=[src])
+    assert result.objects == {"s3-access": 1, "cloudtrail": 2}
+    con = connect_lake(tmp_path / "lake")
+    ev = {r["source"]: r for r in con.sql("SELECT * FROM evidence").pl().iter_rows(named=True)}
+    assert ev[str(sal)]["records"] + ev[str(sal)]["rejects"] == 6  # lines in the object
+    assert (ev[str(sal)]["records"], ev[str(sal)]["rejects"]) == (5, 1)
+    assert (ev[str(second)]["records"], ev[str(second)]["duplicates"]) == (1, 1)
+    for path, row in ev.items():
+        data = Path(path).read_bytes()
+        assert row["sha256"] == hashlib.sha256(data).hexdigest()
+        assert row["size"] == len(data)
+        held = con.execute(f"SELECT count(*) FROM {'s3_access_logs' if row['kind'] == 's3-access' else 'cloudtrail_events'} "
+                           f"WHERE evidence_id = '{row['evidence_id']}'").fetchall()[0]
+        assert held == (row["records"],)
+    assert con.execute("SELECT count(*) FROM cloudtrail_events").fetchall()[0] == (5,)
+    if chunk_objects == 1:
+        # The lake keeps the repeated record's row in its files, listed as a duplicate.
+        assert con.sql("SELECT evidence_id, kept_evidence_id FROM cloudtrail_duplicates").fetchall() == [
+            (ev[str(second)]["evidence_id"], ev[str(first)]["evidence_id"])]
+
+
+def test_lake_build_again_adds_nothing(sample_lake: Path, tmp_path: Path) -> None:
+    import shutil
+
+    lake = tmp_path / "lake"
+    shutil.copytree(sample_lake, lake)
+    before = sorted(p.relative_to(lake) for p in lake.rglob("*.parquet"))
+    result = build_lake(lake, paths=[SAMPLES])
+    assert result.loaded == 0 and result.already_in_lake == 609
+    assert sorted(p.relative_to(lake) for p in lake.rglob("*.parquet")) == before
+
+
+def test_lake_build_cli_reports_and_refuses_misuse(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src" / "2024-05-01-12-10-00-0123456789ABCDEF"
+    src.parent.mkdir()
+    src.write_bytes(sal_object(3))
+    assert main(["lake", "build", "--lake", str(tmp_path / "lake"), "--kind", "s3-access",
+                 str(src.parent)]) == 0
+    assert "s3-access                1 objects          3 rows" in capsys.readouterr().out
+    assert main(["lake", "build", "--lake", str(tmp_path / "lake2"), "--start",
+                 "2024-05-01T00:00Z", str(src.parent)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["s3forensics lake: error: --start/--end narrow an S3 listing (--bucket); "
+                   "local PATHs are read whole"]
+    assert main(["lake", "build", "--lake", str(tmp_path / "src"), str(src.parent)]) == 1
+    assert "is not a lake" in capsys.readouterr().err
+    assert main(["query", "top_requesters", "--lake", str(tmp_path / "src")]) == 1
+    assert "not a case lake" in capsys.readouterr().err
+
+
+def test_findings_on_a_lake_equal_the_case_findings(sample_lake: Path, sample_case_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    import shutil
+
+    case = tmp_path / "case"  # a copy: findings are saved into the case
+    shutil.copytree(sample_case_dir, case)
+    assert main(["findings", "--case", str(case), "--format", "json"]) == 0
+    from_case = json.loads(capsys.readouterr().out)
+    assert main(["findings", "--lake", str(sample_lake), "--engine", "local", "--format",
+                 "json"]) == 0
+    from_lake = json.loads(capsys.readouterr().out)
+    assert from_case and from_lake == from_case
+    assert not (sample_lake / "findings").exists()
+
+
+@pytest.mark.parametrize("query", [q.name for q in default_registry().list()])
+def test_every_query_on_a_local_lake_answers_as_on_the_case(query: str, sample_lake: Path,
+                                                            sample_case_dir: Path) -> None:
+    q = default_registry().get(query)
+    lake = connect_lake(sample_lake)
+    case = store.connect(sample_case_dir / "case.duckdb", read_only=True)
+    got, want = q.run(lake, {}), q.run(case, {})
+    assert got.columns == want.columns
+    if "loaded_at" in got.columns or query == "evidence_coverage":
+        # Evidence coverage names where each copy is; a lake holds none.
+        got, want = got.drop("loaded_at", "case_path", strict=False), want.drop(
+            "loaded_at", "case_path", strict=False)
+    assert got.sort(got.columns, nulls_last=True).equals(want.sort(want.columns, nulls_last=True))
+
+
+def test_event_date_partition_of_a_late_evening_event_is_its_utc_day(tmp_path: Path) -> None:
+    # 23:30 at -05:00 is 04:30 the next day in UTC.
+    line = sal_object(1).decode().replace("[01/May/2024:12:00:00 +0000]", "[01/May/2024:23:30:00 -0500]")
+    src = tmp_path / "src" / "2024-05-02-04-40-00-0123456789ABCDEF"
+    src.parent.mkdir()
+    src.write_text(line)
+    build_lake(tmp_path / "lake", paths=[src], kind="s3-access")
+    (part,) = (tmp_path / "lake" / "s3_access_logs" / "source=s3-access").iterdir()
+    assert part.name == "event_date=2024-05-02"
+    con = connect_lake(tmp_path / "lake")
+    assert con.execute("SELECT CAST(event_time AS DATE) FROM s3_access_logs").fetchall()[0] == (
+        date(2024, 5, 2),)
+
+
+def test_athena_ddl_and_queries_parse_as_athena_and_trino(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlglot
+    from sqlglot import exp
+
+    assert main(["lake", "ddl", "--dialect", "athena", "--lake", "s3://acme-ir/lake"]) == 0
+    ddl = capsys.readouterr().out
+    statements = [s for s in sqlglot.parse(ddl, read="athena") if s is not None]
+    tables = {s.this.this.name for s in statements if isinstance(s, exp.Create) and s.kind == "TABLE"}
+    assert tables == {"s3_access_logs", "lake_cloudtrail_events", "rejects", "lake_evidence",
+                      "cloudtrail_duplicates"}
+    assert "'projection.event_date.type' = 'date'" in ddl
+    assert ("'storage.location.template' = 's3://acme-ir/lake/s3_access_logs/source=${source}/"
+            "event_date=${event_date}/'") in ddl
+    views = {s.this.name for s in statements if isinstance(s, exp.Create) and s.kind == "VIEW"}
+    assert {"cloudtrail_events", "evidence", "access_requests", "timeline"} <= views
+    assert main(["lake", "ddl", "--lake", "/tmp/lake"]) == 1
+    assert "give s3://bucket/prefix" in capsys.readouterr().err
+
+    out = tmp_path / "athena"
+    assert main(["queries", "--dialect", "athena", "--out", str(out)]) == 0
+    files = sorted(out.glob("*.sql"))
+    assert len(files) == len(default_registry())
+    for q in default_registry().list():
+        sql = (out / f"{q.name}.sql").read_text()
+        assert sqlglot.parse_one(sql, read="trino") is not None, q.name
+        for name in q.params:  # parameters stay named markers, never values
+            assert f":{name}" in sql and f"${name}" not in sql, (q.name, name)

@@ -1,0 +1,181 @@
+"""The case lake on Spark (local mode, two cores): the same lake, the same answers, the same findings.
+
+One SparkSession serves every test here. Without a Java runtime the tests skip and say why; under
+CI (CI=true) a missing Java fails them, since `make test` installs one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from s3forensics import store
+from s3forensics.cli.main import main
+from s3forensics.lake.build import build_lake
+from s3forensics.lake.local import connect_lake
+from s3forensics.queries.registry import default_registry
+
+from .conftest import SAMPLES
+
+# Queries whose Spark answer differs from DuckDB's on the sample case, and why. Each is expected
+# to fail (strict): when one is fixed, its entry must go.
+KNOWN_GAPS = {
+    "first_seen_ips_per_bucket": "round(x, 2) of a double halfway in decimal (58.065): DuckDB "
+                                 "rounds the exact binary value (58.06), Spark the decimal text (58.07)",
+    "first_seen_user_agents_per_bucket": "the same round(x, 2) difference as first_seen_ips_per_bucket",
+    "objects_read_in_bulk": "its detail text shows a large DOUBLE as Spark casts it to text "
+                            "(4.2271102E7, DuckDB 42271102.0); the findings JSON is equal",
+    "activity_heatmap": "validates time_zone with DuckDB's pg_timezone_names(); Spark has no list "
+                        "of zones to check against (needs a .spark.sql variant)",
+    "off_hours_object_reads": "the same pg_timezone_names() check as activity_heatmap",
+    "evidence_coverage": "range(start, end, INTERVAL 1 hour) becomes a Spark sequence() whose "
+                         "step check fails on intervals (needs a .spark.sql variant)",
+}
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """One local Spark session (two cores) for the whole test session."""
+    from s3forensics.lake.spark import java_available
+
+    if not java_available():
+        if os.environ.get("CI", "").lower() in ("1", "true"):
+            pytest.fail("no Java runtime: `make test` installs openjdk-17-jre-headless (as root)")
+        pytest.skip("Spark needs a Java 17+ runtime (install openjdk-17-jre-headless); "
+                    "the Spark tests did not run")
+    pytest.importorskip("pyspark", reason="the 'spark' extra is not installed")
+    os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+    # Workers import s3forensics from this checkout.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")) if p)
+    from s3forensics.lake.spark import get_spark
+
+    session = get_spark(master="local[2]")
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_lake(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The samples built into a lake by Spark tasks (do not modify it)."""
+    lake = tmp_path_factory.mktemp("spark-lake") / "lake"
+    result = build_lake(lake, paths=[SAMPLES], engine="spark", spark=spark)
+    assert result.objects == {"s3-access": 160, "cloudtrail": 269, "cloudtrail-digest": 180}
+    return lake
+
+
+@pytest.fixture(scope="session")
+def spark_views(spark: Any, spark_lake: Path) -> Any:
+    """The lake's tables and the derived views registered once in the Spark session."""
+    from s3forensics.lake.spark import SparkLake
+
+    return SparkLake(spark, str(spark_lake))
+
+
+@pytest.fixture(scope="session")
+def local_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    lake = tmp_path_factory.mktemp("local-lake") / "lake"
+    build_lake(lake, paths=[SAMPLES])
+    return lake
+
+
+def _norm_value(v: Any) -> Any:
+    """One value with engine differences in type removed: numbers as floats, times in UTC."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float | decimal.Decimal):
+        f = float(v)
+        return "nan" if math.isnan(f) else float(f"{f:.12g}")
+    if isinstance(v, dt.datetime):
+        return v.astimezone(dt.UTC).isoformat() if v.tzinfo else v.isoformat() + " (no zone)"
+    if isinstance(v, dt.date | dt.time):
+        return v.isoformat()
+    if isinstance(v, list | tuple):
+        return tuple(_norm_value(x) for x in v)
+    return v
+
+
+def _rows(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows, order-insensitive, types normalised."""
+    return sorted((tuple(_norm_value(v) for v in row) for row in frame.iter_rows()), key=repr)
+
+
+def test_spark_built_lake_equals_local_built_lake(spark_lake: Path, local_lake: Path) -> None:
+    a, b = connect_lake(spark_lake), connect_lake(local_lake)
+    for table in ("s3_access_logs", "cloudtrail_events", "rejects", "evidence",
+                  "cloudtrail_duplicates"):
+        got = a.sql(f"SELECT * EXCLUDE (loaded_at) FROM {table}" if table == "evidence"
+                    else f"SELECT * FROM {table}").pl()
+        want = b.sql(f"SELECT * EXCLUDE (loaded_at) FROM {table}" if table == "evidence"
+                     else f"SELECT * FROM {table}").pl()
+        assert got.schema == want.schema, table
+        assert _rows(got) == _rows(want), table
+    # Spark wrote the same partitions.
+    days = {p.name for p in (spark_lake / "s3_access_logs" / "source=s3-access").iterdir()}
+    assert days == {f"event_date=2026-10-{d:02d}" for d in range(5, 13)}
+
+
+@pytest.mark.parametrize("query", [
+    pytest.param(q.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[q.name]))
+    if q.name in KNOWN_GAPS else q.name
+    for q in default_registry().list()])
+def test_every_query_on_spark_answers_as_duckdb_on_the_case(query: str, spark_views: Any,
+                                                            sample_case_dir: Path) -> None:
+    q = default_registry().get(query)
+    got = spark_views.run(q, {})
+    con = store.connect(sample_case_dir / "case.duckdb", read_only=True)
+    want = q.run(con, {})
+    con.close()
+    assert got.columns == want.columns
+    if query == "evidence_coverage":
+        got, want = got.drop("case_path", strict=False), want.drop("case_path", strict=False)
+    assert _rows(got) == _rows(want)
+
+
+def test_findings_json_from_spark_equals_the_case_findings(spark: Any, spark_lake: Path,
+                                                           sample_case_dir: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    case = tmp_path / "case"
+    shutil.copytree(sample_case_dir, case)
+    assert main(["findings", "--case", str(case), "--format", "json"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main(["findings", "--lake", str(spark_lake), "--engine", "spark", "--format",
+                 "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert [f["detection"] for f in got] == [f["detection"] for f in want]
+    assert got == want
+
+
+def test_query_parameters_are_bound_by_spark_not_pasted(spark: Any, spark_lake: Path,
+                                                        sample_case_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "ip_activity", "--lake", str(spark_lake), "--engine", "spark",
+                 "-p", "ip", "203.0.113.77", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {r["source_ip"] for r in rows} == {"203.0.113.77"}
+    # A value that would change the query if it were pasted into the SQL text matches nothing.
+    assert main(["query", "ip_activity", "--lake", str(spark_lake), "--engine", "spark",
+                 "-p", "ip", "x' OR '1'='1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_engine_spark_without_a_lake_is_a_one_line_error(sample_case_dir: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["query", "top_requesters", "--case", str(sample_case_dir), "--engine",
+                 "spark"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["s3forensics query: error: --engine spark runs on a lake: give --lake PATH "
+                   "instead of --case"]
