@@ -1102,3 +1102,28 @@ def test_samples_acquired_from_s3_equal_the_samples_ingested_from_disk(
         case.ingest([SAMPLES / name for name in buckets], progress=False)
         assert case.tables() == acquired
         assert set(case.sql("SELECT sha256 FROM evidence")["sha256"]) == acquired_hashes
+
+
+def test_lake_build_from_s3_reads_only_the_planned_objects_and_writes_nothing(
+        world: World, tmp_path: Path) -> None:
+    """`lake build --bucket` (issue 14): the acquisition's narrowing, GETs of exactly those keys."""
+    from s3forensics.lake.build import build_lake
+
+    seeded = world.simple
+    s3 = client(world.endpoint)
+    before = sorted((o["Key"], o["ETag"]) for o in s3.list_objects_v2(
+        Bucket=seeded.bucket, MaxKeys=1000).get("Contents", []))
+    plan = plan_acquisition(bucket=seeded.bucket, prefix=seeded.prefix, kind="s3-access",
+                            start=START, end=END, endpoint_url=world.endpoint,
+                            boto3_session=s3_session())
+    session = s3_session()
+    recorder = Recorder(session)
+    result = build_lake(tmp_path / "lake", bucket=seeded.bucket, prefix=seeded.prefix,
+                        kind="s3-access", start=START, end=END, endpoint_url=world.endpoint,
+                        boto3_session=session)
+    recorder.assert_read_only()
+    assert plan.objects and recorder.count("GetObject") == len(plan.objects)
+    assert result.objects.get("s3-access") == len(plan.objects) and not result.errors
+    after = sorted((o["Key"], o["ETag"]) for o in s3.list_objects_v2(
+        Bucket=seeded.bucket, MaxKeys=1000).get("Contents", []))
+    assert after == before  # nothing written to the source bucket

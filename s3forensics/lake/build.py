@@ -210,8 +210,12 @@ def parse_chunk(
     kind: str = "auto",
     known: frozenset[str] | set[str] = frozenset(),
     endpoint_url: str | None = None,
+    boto3_session: Any = None,
 ) -> Chunk:
-    """Fetch (read-only), recognise and parse objects with the case's parsers; skip known SHA-256."""
+    """Fetch (read-only), recognise and parse objects with the case's parsers; skip known SHA-256.
+
+    `boto3_session` is for the local engine; Spark tasks make their own from their environment.
+    """
     from ..detect import detect_kind
     from ..parse.common import decompress
 
@@ -226,7 +230,7 @@ def parse_chunk(
                 if reader is None:
                     from ..acquire import ObjectReader  # boto3: only for objects on S3
 
-                    reader = ObjectReader(endpoint_url=endpoint_url)
+                    reader = ObjectReader(endpoint_url=endpoint_url, boto3_session=boto3_session)
                 data, meta = reader.get(str(ref.bucket), str(ref.key), etag=ref.etag)
             else:
                 data = _read_local(ref.location)
@@ -322,6 +326,11 @@ def _parse(
     return row_frame, rej_frame, good
 
 
+_EVIDENCE_FROM_LAKE = ("evidence_id", "sha256", "kind", "source", "case_path", "size", "records",
+                       "rejects", "duplicates", "loaded_at", "bucket", "key", "version_id", "etag",
+                       "last_modified", "acquired_at")
+
+
 def _evidence(objs: list[_Obj], counts: dict[str, tuple[int, int, int]]) -> pl.DataFrame:
     """One evidence row per object, with the case's evidence columns."""
     now = datetime.now(UTC)
@@ -346,8 +355,11 @@ def _evidence(objs: list[_Obj], counts: dict[str, tuple[int, int, int]]) -> pl.D
             "last_modified": [o.ref.last_modified for o in objs],
             "acquired_at": [o.meta.get("acquired_at") for o in objs],
         },
-        schema=schema,
-    )
+        schema={c: t for c, t in schema.items() if c in _EVIDENCE_FROM_LAKE},
+    ).with_columns(
+        # Columns about a case's stored copy (how it was named, links): a lake holds no copy.
+        [pl.lit(None, t).alias(c) for c, t in schema.items() if c not in _EVIDENCE_FROM_LAKE]
+    ).select(list(schema))
 
 
 # -- frames as lake files -------------------------------------------------------------------------
@@ -547,7 +559,8 @@ def build_lake(
         return result
     tag = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     for n, batch in enumerate(_chunks(refs)):
-        chunk = parse_chunk(batch, kind=kind, known=known, endpoint_url=endpoint_url)
+        chunk = parse_chunk(batch, kind=kind, known=known, endpoint_url=endpoint_url,
+                            boto3_session=boto3_session)
         for table, frame in chunk_frames(chunk):
             _write_local(lake, table, frame, f"{tag}-{n:05d}")
         if chunk.evidence is not None:

@@ -55,19 +55,13 @@ DUPLICATES_SCHEMA: dict[str, pl.DataType] = {
 def lake_table_schemas() -> dict[str, Mapping[str, pl.DataType]]:
     """The case tables' columns and types, in order: the one source of every lake schema.
 
-    Taken from what the parsers and the store declare, so a lake has exactly a case's columns;
-    when the schema moves to one declaration module, this is the only function to change.
+    Taken from the declared schema (schema.py), so a lake has exactly a case's columns.
     """
-    from ..parse.cloudtrail import CLOUDTRAIL_SCHEMA
-    from ..parse.common import REJECT_SCHEMA
-    from ..parse.s3_access import ACCESS_LOG_SCHEMA
-    from ..store import EVIDENCE_SCHEMA
+    from ..schema import CASE_TABLES
 
     return {
-        "s3_access_logs": ACCESS_LOG_SCHEMA,
-        "cloudtrail_events": CLOUDTRAIL_SCHEMA,
-        "rejects": REJECT_SCHEMA,
-        "evidence": EVIDENCE_SCHEMA,
+        **{name: CASE_TABLES[name].polars_schema()
+           for name in ("s3_access_logs", "cloudtrail_events", "rejects", "evidence")},
         "cloudtrail_duplicates": DUPLICATES_SCHEMA,
     }
 

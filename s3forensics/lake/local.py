@@ -78,6 +78,7 @@ WITH d AS (SELECT evidence_id, count(*) AS n FROM cloudtrail_duplicates GROUP BY
 SELECT e.evidence_id, e.sha256, e.kind, e.source, e.case_path, e.size,
        e.records - coalesce(d.n, 0) AS records, e.rejects,
        e.duplicates + coalesce(d.n, 0) AS duplicates,
-       e.loaded_at, e.bucket, e.key, e.version_id, e.etag, e.last_modified, e.acquired_at
+       e.loaded_at, e.bucket, e.key, e.version_id, e.etag, e.last_modified, e.acquired_at,
+       e.stored_as, e.name_escaped, e.identical_to, e.link_target
 FROM _lake_evidence e LEFT JOIN d ON e.evidence_id = d.evidence_id
 """
