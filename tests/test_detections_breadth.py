@@ -536,3 +536,24 @@ def test_stratus_and_benign_headers_are_checked(tmp_path: Path, header: str, mes
         "-- description: Mine.\n" + header + "-- ---\nSELECT 1\n")
     with pytest.raises(QueryError, match=message):
         QueryRegistry([folder])
+
+
+def test_mfa_delete_disabled_is_found_and_enabling_protection_is_not(tmp_path: Path) -> None:
+    """Stratus-style defence evasion before destruction: MFA delete switched off on a bucket."""
+
+    def versioning(i: int, config: dict[str, str], **kw: Any) -> dict[str, Any]:
+        return event(i, "PutBucketVersioning",
+                     {"bucketName": "acme-vault", "versioning": "", "VersioningConfiguration": config}, **kw)
+
+    trail = [
+        # The administrator turns versioning and MFA delete on: protection added, quiet.
+        versioning(1, {"Status": "Enabled", "MfaDelete": "Enabled"}, identity=ADMIN, ip=OFFICE_IP),
+        # The attacker keeps versioning on but disables MFA delete, then suspends versioning.
+        versioning(2, {"Status": "Enabled", "MfaDelete": "Disabled"}, minutes=10),
+        versioning(3, {"Status": "Suspended"}, minutes=11),
+    ]
+    rows = run(build_case(tmp_path, trail=trail), "bucket_versioning_suspended")
+    assert rows.select("principal", "bucket", "detail").rows() == [
+        (ATTACKER_ARN, "acme-vault", "MFA delete disabled"),
+        (ATTACKER_ARN, "acme-vault", "versioning suspended"),
+    ]
