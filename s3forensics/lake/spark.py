@@ -276,6 +276,12 @@ def _duplicates_spark(spark: Any, lake: str) -> int:
 # -- querying ------------------------------------------------------------------------------------
 
 
+# A lake is not enriched: detections that ask for address classes see none, as on a case that
+# was never enriched (views.install_address_classes makes the same empty view in DuckDB).
+_ADDRESS_CLASSES = ("CREATE OR REPLACE TEMP VIEW address_classes AS SELECT CAST(NULL AS STRING) AS ip, "
+                    "CAST(NULL AS STRING) AS ip_class, CAST(NULL AS STRING) AS aws_service WHERE false")
+
+
 class SparkLake:
     """A lake's tables and views as Spark temporary views, running catalogue queries as Spark SQL."""
 
@@ -294,7 +300,7 @@ class SparkLake:
                             ("evidence", "_lake_evidence"), ("rejects", "rejects")):
             _read_table(spark, lake, table).createOrReplaceTempView(name)
         for sql in (to_spark(CLOUDTRAIL_VIEW, view=True), to_spark(EVIDENCE_VIEW, view=True),
-                    *(spark_view_sql(p) for p in VIEW_FILES)):
+                    *(spark_view_sql(p) for p in VIEW_FILES), _ADDRESS_CLASSES):
             spark.sql(sql)
 
     def run(self, query: Query, params: Mapping[str, Any] | None = None) -> pl.DataFrame:

@@ -87,7 +87,7 @@ context AS (
 ),
 judged AS (
     SELECT *,
-           CASE WHEN event_name IN ('UpdateAssumeRolePolicy', 'CreateRole') AND (trusts_anyone OR len(foreign_accounts) > 0)
+           CASE WHEN event_name IN ('UpdateAssumeRolePolicy', 'CreateRole') AND (trusts_anyone OR array_length(foreign_accounts) > 0)
                 THEN 'role ' || coalesce(target_role, '?') || ' may now be assumed by ' ||
                      CASE WHEN trusts_anyone THEN 'anyone ("*")'
                           ELSE 'foreign account(s) ' || array_to_string(list_sort(foreign_accounts), ', ') END

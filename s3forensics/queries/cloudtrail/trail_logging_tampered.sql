@@ -48,20 +48,20 @@ selectors AS (
 selector_verdicts AS (
     SELECT event_id,
            nullif(concat_ws('; ',
-               CASE WHEN len(basic) > 0 AND list_bool_and(list_transform(basic,
-                         lambda s: lower(json_extract_string(s, '$.includeManagementEvents')) = 'false'))
-                         OR len(advanced) > 0 AND NOT list_bool_or(list_transform(advanced,
-                         lambda s: s::VARCHAR LIKE '%"Management"%'))
+               CASE WHEN array_length(basic) > 0 AND array_length(list_filter(basic,
+                         lambda s: NOT (lower(json_extract_string(s, '$.includeManagementEvents')) = 'false'))) = 0
+                         OR array_length(advanced) > 0 AND NOT array_length(list_filter(advanced,
+                         lambda s: s::VARCHAR LIKE '%"Management"%')) > 0
                     THEN 'management events excluded' END,
-               CASE WHEN list_bool_or(list_transform(basic,
-                         lambda s: json_extract_string(s, '$.readWriteType') IN ('ReadOnly', 'WriteOnly')))
+               CASE WHEN array_length(list_filter(basic,
+                         lambda s: json_extract_string(s, '$.readWriteType') IN ('ReadOnly', 'WriteOnly'))) > 0
                     THEN 'only ' || list_transform(basic, lambda s: json_extract_string(s, '$.readWriteType'))[1]
                          || ' events kept' END,
-               CASE WHEN list_bool_or(list_transform(basic,
-                         lambda s: json_array_length(s, '$.excludeManagementEventSources') > 0))
+               CASE WHEN array_length(list_filter(basic,
+                         lambda s: json_array_length(s, '$.excludeManagementEventSources') > 0)) > 0
                     THEN 'management events of some services excluded' END,
-               CASE WHEN list_bool_or(list_transform(advanced,
-                         lambda s: regexp_matches(s::VARCHAR, '"(NotEquals|NotStartsWith|NotEndsWith)"', 'i')))
+               CASE WHEN array_length(list_filter(advanced,
+                         lambda s: regexp_matches(s::VARCHAR, '"(NotEquals|NotStartsWith|NotEndsWith)"', 'i'))) > 0
                     THEN 'advanced selectors exclude events' END,
                CASE WHEN logged_s3_data_before AND NOT logs_s3_data THEN 'S3 data events no longer logged' END
            ), '') AS what

@@ -33,7 +33,7 @@ WITH deletes AS (
     SELECT event_time, actor, source_ip, access_key_id, bucket, object_key,
            CASE WHEN event_name = 'DeleteObjects'
                 -- CloudTrail names the versions of a batch only when the request body is logged.
-                THEN greatest(len(regexp_extract_all(coalesce(request_parameters, ''), '"VersionId"\s*:')), 1)
+                THEN greatest(array_length(regexp_extract_all(coalesce(request_parameters, ''), '"VersionId"\s*:')), 1)
                 ELSE 1 END
     FROM trail_events
     WHERE succeeded AND NOT is_service
