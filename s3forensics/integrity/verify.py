@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import InputError, S3ForensicsError
+from ..evidence_files import read_evidence
 from ..layouts import CLOCK_MARGIN, LAYOUTS, TRAIL_TAIL, ListingRange, listing_ranges
 from ..manifest import read_manifest
 from ..parse.common import decompress
@@ -312,9 +313,8 @@ def _read_copy(
     root: Path, case_path: str, sha256: str
 ) -> tuple[bytes | None, str | None, str | None]:
     """(uncompressed content, note on the copy, note on reading it)."""
-    path = root / case_path
     try:
-        data = path.read_bytes()
+        data = read_evidence(root, case_path)  # a file of its own or a member of a pack
     except OSError as exc:
         return None, f"the case copy {case_path} cannot be read ({exc.strerror or exc})", None
     copy_note = None
