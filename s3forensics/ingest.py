@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +38,6 @@ from .evidence_files import (
     file_destinations,
     object_destinations,
 )
-from .parse.cloudtrail import parse_cloudtrail
 from .parse.common import MAX_OBJECT_BYTES, ParseResult, decompress, too_large
 from .parse.s3_access import parse_access_logs
 
@@ -406,7 +405,13 @@ class _Pipeline:
         own = [i for i in items if i.identical_to is None]
         result: ParseResult | None = None
         dups: dict[str, int] = {}
-        parser = parse_access_logs if kind == "s3-access" else parse_cloudtrail
+        if kind == "s3-access":
+            parser: Callable[[list[tuple[str, bytes]]], ParseResult] = parse_access_logs
+        else:
+            # Imported on first use: it loads pyarrow, which access logs alone never need.
+            from .parse.cloudtrail import parse_cloudtrail
+
+            parser = parse_cloudtrail
         if kind != "cloudtrail-digest" and own:
             try:
                 result = parser([(i.evidence_id, i.content) for i in own])
