@@ -555,3 +555,48 @@ def test_a_case_made_before_the_anomalies_column_gains_it_and_keeps_loading(
         case.ingest([more], progress=False)
         counts = case.sql("SELECT count(*) AS n, count(anomalies) AS flagged FROM s3_access_logs")
     assert counts["n"][0] == 8 and counts["flagged"][0] == 0
+
+
+# -- evidence packs (issue 15) -------------------------------------------------------------------
+
+
+def test_ingested_objects_are_kept_in_a_standard_tar_that_verify_rehashes(
+    tmp_path: Path, logs: Path
+) -> None:
+    import os
+    import shutil
+    import subprocess
+    import tarfile
+
+    from s3forensics.manifest import verify_case
+
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([logs], progress=False)
+        ev = case.sql("SELECT source, case_path FROM evidence ORDER BY source").rows()
+    (pack,) = (tmp_path / "case" / "evidence" / "@packs").iterdir()
+    assert all(p.startswith(f"evidence/@packs/{pack.name}/") for _, p in ev)
+    # A responder extracts the pack with a standard tool: each object under its member name,
+    # byte for byte.
+    out = tmp_path / "extracted"
+    out.mkdir()
+    if shutil.which("tar"):
+        subprocess.run(["tar", "-xf", str(pack), "-C", str(out)], check=True)
+    else:
+        with tarfile.open(pack) as tar:
+            tar.extractall(out, filter="data")
+    for source, case_path in ev:
+        member = case_path.removeprefix(f"evidence/@packs/{pack.name}/")
+        assert (out / member).read_bytes() == Path(source).read_bytes()
+    assert verify_case(tmp_path / "case").ok
+    # One byte changed inside one member: verify names that object, and only it.
+    changed_source, changed = ev[0]
+    span_bytes = Path(changed_source).read_bytes()
+    data = pack.read_bytes()
+    at = data.index(span_bytes) + len(span_bytes) // 2
+    os.chmod(pack, 0o644)
+    with open(pack, "r+b") as fh:
+        fh.seek(at)
+        fh.write(bytes([data[at] ^ 0xFF]))
+    report = verify_case(tmp_path / "case")
+    assert report.changed == [changed] and not report.missing and not report.unexpected
+    assert report.checked == len(ev)
