@@ -147,6 +147,39 @@ def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
         assert ev.row(0) == (14, 10)
 
 
+def test_loads_commit_between_objects_on_row_group_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit ends where the open load holds whole row groups, never inside an object (issue 15)."""
+    import s3forensics.ingest as case_mod
+
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 3)  # parse batches of 3 objects, 9 rows
+    monkeypatch.setattr(case_mod, "ROW_GROUP", 4)
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 8)
+    committed: list[int] = []
+    real_commit = case_mod._Loader._commit
+
+    def commit(self: case_mod._Loader) -> None:
+        if self._in_transaction:
+            committed.append(self._rows)
+        real_commit(self)
+
+    monkeypatch.setattr(case_mod._Loader, "_commit", commit)
+    src = tmp_path / "src"
+    for n in range(6):
+        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 6} and summary.rows == {"s3-access": 18}
+        # The first batch fills the load to 8 rows at most between objects: 2 objects (6 rows);
+        # the third object opens the next load, which the second batch fills to 12 = 3 row groups.
+        assert committed == [6, 12]
+        per_object = case.sql("SELECT evidence_id, count(*) FROM s3_access_logs GROUP BY 1").rows()
+        assert sorted(n for _, n in per_object) == [3] * 6
+        ev = case.sql("SELECT sum(records) FROM evidence").row(0)
+        assert ev == (18,)
+
+
 def test_bad_inputs_are_named_and_the_rest_loads(tmp_path: Path, logs: Path) -> None:
     write(logs, "broken/corrupt.json.gz", b"\x1f\x8b\x08\x00garbage-not-deflate")
     good = gzip.decompress(ct_object(range(100, 103)))
