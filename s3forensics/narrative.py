@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from .findings import Finding
+from .findings import Finding, entity_lists
 from .pivots import Profile
 from .queries.registry import SEVERITIES
 from .store import fetch_frame
@@ -103,8 +103,8 @@ def rank_entities(findings: Sequence[Finding], kind: str) -> pl.DataFrame:
         raise ValueError(f"unknown entity kind {kind!r}: use one of {', '.join(ENTITY_COLUMNS)}")
     column = ENTITY_COLUMNS[kind]
     parts = [
-        f.rows.select(
-            pl.col(column).cast(pl.String).str.split(", ").alias("value"),
+        entity_lists(f.rows).select(
+            pl.col(column).alias("value"),
             pl.col("events").cast(pl.Int64).fill_null(1) if "events" in f.rows.columns
             else pl.lit(1, pl.Int64).alias("events"),
         ).with_columns(pl.lit(f.detection).alias("detection"),

@@ -27,7 +27,11 @@ KINDS = ("detection", "hunt", "summary")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SOURCES = ("s3-access", "cloudtrail", "both")
 PARAM_TYPES = ("timestamp", "integer", "float", "string", "string[]", "boolean")
-#: Columns every detection returns, so findings stack and display alike.
+#: Columns every detection returns, so findings stack and display alike. The entity columns
+#: (principal, source_ip, access_key_id, bucket, object_key) hold one value (VARCHAR) or, in a row
+#: that sums up several requests, a sorted list of distinct values (VARCHAR[], from
+#: `list_sort(list_distinct(list(x)))`, which Spark also reads): never text joined with ', ',
+#: which object keys and user agents contain.
 FINDING_COLUMNS = ("first_seen", "last_seen", "principal", "source_ip", "access_key_id",
                    "bucket", "object_key", "events", "detail")
 _HEADER_END = "---"
