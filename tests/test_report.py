@@ -102,6 +102,17 @@ def test_summary_of_access_logs_only_says_what_it_cannot_see(partial_cases: dict
     assert "could not fire" in text and "their silence proves nothing" in text
 
 
+def test_notebook_and_summary_say_the_same_words_when_there_is_no_trail(
+        partial_cases: dict[str, Path]) -> None:
+    from s3forensics.notebook import check_trail_integrity
+
+    text, _ = _summary_text(partial_cases["access-logs"])
+    with Case.open(partial_cases["access-logs"], create=False, read_only=True) as case:
+        said = check_trail_integrity(case)
+    assert said == "The case holds no CloudTrail log files: there is nothing to validate."
+    assert said in text
+
+
 def test_summary_of_cloudtrail_only_says_batch_deletes_name_no_keys(
         partial_cases: dict[str, Path]) -> None:
     text, _ = _summary_text(partial_cases["cloudtrail"])

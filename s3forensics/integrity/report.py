@@ -84,6 +84,20 @@ class Verdict:
         return self.text()
 
 
+def _no_digests(log_files: int) -> Verdict:
+    """The verdict on log files held without a digest to prove them."""
+    return Verdict(
+        "UNVERIFIABLE",
+        f"the case holds no CloudTrail digest files, so none of its "
+        f"{_plural(log_files, 'log file')} can be proven unchanged.",
+        (
+            "acquire the trail's digests too (AWSLogs/.../CloudTrail-Digest/, fetched by "
+            "`s3forensics acquire --kind cloudtrail`), or copy them and ingest them with "
+            "the logs",
+        ),
+    )
+
+
 @dataclass
 class IntegrityReport:
     """What offline CloudTrail validation found: per-file rows, coverage periods, notes."""
@@ -210,6 +224,21 @@ class IntegrityReport:
 
     # -- the verdict ----------------------------------------------------------------------------
 
+    @staticmethod
+    def not_validated(*, log_files: int, digest_files: int) -> str:
+        """What to say of a case's CloudTrail integrity when no validation result is stored: there
+        is nothing to validate, nothing can be proven (no digests), or validation has not run.
+
+        With `verdict`, the one place the integrity wording is chosen (the notebooks, the report
+        and the incident summary all show these words).
+        """
+        if not log_files:
+            return "The case holds no CloudTrail log files: there is nothing to validate."
+        if not digest_files:
+            verdict = _no_digests(log_files)
+            return f"Not validated: {verdict.reason} ({'; '.join(verdict.advice)})."
+        return "Not validated yet: run notebook 01 or `s3forensics verify-trail`."
+
     @property
     def verdict(self) -> Verdict:
         """VALID, UNVERIFIABLE or FAILED, why, and what to supply or do next."""
@@ -237,16 +266,7 @@ class IntegrityReport:
             )
         logs_held = f.filter((pl.col("kind") == "log") & pl.col("evidence_id").is_not_null())
         if self.digests_checked == 0:
-            return Verdict(
-                "UNVERIFIABLE",
-                f"the case holds no CloudTrail digest files, so none of its "
-                f"{_plural(logs_held.height, 'log file')} can be proven unchanged.",
-                (
-                    "acquire the trail's digests too (AWSLogs/.../CloudTrail-Digest/, fetched by "
-                    "`s3forensics acquire --kind cloudtrail`), or copy them and ingest them with "
-                    "the logs",
-                ),
-            )
+            return _no_digests(logs_held.height)
         open_digests = f.filter(
             (pl.col("kind") == "digest") & pl.col("status").is_in(["no_public_key", "unsigned"])
         )
