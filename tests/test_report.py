@@ -245,3 +245,7 @@ def test_notebook_01_prints_the_trail_verdict_without_flags(report_case_dir: Pat
     assert "VALID: every one of the 269 CloudTrail log files held is proven by 180 signed digests" \
         in printed
     assert "NO_PUBLIC_KEY" not in printed and "FAILED" not in printed
+    # The report page counts the files in the words the notebook printed (one method says them).
+    page = html.unescape((report_case_dir / "reports" / "index.html").read_text(encoding="utf-8"))
+    counts = re.findall(r"^  (?:digests|logs) +([\d,]+ held: .*)$", printed, re.M)
+    assert counts and all(c in page for c in counts), counts

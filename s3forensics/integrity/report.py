@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -358,34 +358,55 @@ class IntegrityReport:
 
     # -- text -----------------------------------------------------------------------------------
 
+    def account_counts(self) -> list[dict[str, Any]]:
+        """Per account and region, what became of the files: digests and log files held, and the
+        words for their counts, which the text report and the HTML report both show.
+
+        Keys: account, region ('?' when unknown), covered_from, covered_to, digests_held,
+        digests (text), logs_held, logs (text), hours_without_digest, restarts.
+        """
+        out = []
+        for r in self.summary().iter_rows(named=True):
+            out.append({
+                "account": r["account"] or "?",
+                "region": r["region"] or "?",
+                "covered_from": r["covered_from"],
+                "covered_to": r["covered_to"],
+                "digests_held": r["digests"],
+                "digests": (
+                    f"{r['digests_valid']:,} valid, {r['digests_failed']:,} failed "
+                    f"({r['links_broken']:,} broken links), {r['digests_unverifiable']:,} "
+                    f"unverifiable; {r['digests_missing']:,} missing"
+                ),
+                "logs_held": sum(
+                    r[f"logs_{s}"] for s in _LOG_STATUSES if s not in ("missing", "not_acquired")
+                ),
+                "logs": (
+                    f"{r['logs_valid']:,} valid, {r['logs_modified']:,} modified, "
+                    f"{r['logs_extra']:,} extra, {r['logs_unverified']:,} unverified; "
+                    f"{r['logs_missing']:,} missing, {r['logs_not_acquired']:,} not acquired"
+                ),
+                "hours_without_digest": r["hours_without_digest"],
+                "restarts": r["restarts"],
+            })
+        return out
+
     def render(self, *, limit: int = 3, verbose: bool = False) -> str:
         """A text report: per account/region counts, problems grouped by kind, gaps, verdict.
 
         Each kind of problem shows its count and `limit` examples; `verbose` lists every file.
         """
         lines: list[str] = []
-        for r in self.summary().iter_rows(named=True):
-            held = sum(
-                r[f"logs_{s}"] for s in _LOG_STATUSES if s not in ("missing", "not_acquired")
-            )
+        for r in self.account_counts():
             span = (
                 f"digests span {r['covered_from']:{_ISO}} .. {r['covered_to']:{_ISO}}"
                 if r["covered_from"] is not None
                 else "no digest"
             )
             lines += [
-                f"{r['account'] or '?'} {r['region'] or '?'}  ({span})",
-                (
-                    f"  digests  {r['digests']:>7,} held: {r['digests_valid']:,} valid, "
-                    f"{r['digests_failed']:,} failed ({r['links_broken']:,} broken links), "
-                    f"{r['digests_unverifiable']:,} unverifiable; {r['digests_missing']:,} missing"
-                ),
-                (
-                    f"  logs     {held:>7,} held: {r['logs_valid']:,} valid, "
-                    f"{r['logs_modified']:,} modified, {r['logs_extra']:,} extra, "
-                    f"{r['logs_unverified']:,} unverified; {r['logs_missing']:,} missing, "
-                    f"{r['logs_not_acquired']:,} not acquired"
-                ),
+                f"{r['account']} {r['region']}  ({span})",
+                f"  digests  {r['digests_held']:>7,} held: {r['digests']}",
+                f"  logs     {r['logs_held']:>7,} held: {r['logs']}",
                 (
                     f"  coverage {r['hours_without_digest']:>7.1f} hours without a digest, "
                     f"{r['restarts']:,} chain restarts"
