@@ -142,12 +142,8 @@ def _integrity(con: duckdb.DuckDBPyConnection) -> tuple[Verdict | None, str]:
     if tables is not None:
         return IntegrityReport(files=tables[0], coverage=tables[1]).verdict, ""
     kinds = dict(con.execute("SELECT kind, count(*) FROM evidence GROUP BY kind").fetchall())
-    if not kinds.get("cloudtrail"):
-        return None, "The case holds no CloudTrail log files: there is nothing to validate."
-    if not kinds.get("cloudtrail-digest"):
-        return None, ("Not validated: the case holds no CloudTrail digest files, so its log files "
-                      "cannot be proven unchanged (acquire the trail's CloudTrail-Digest/ objects too).")
-    return None, "Not validated yet: run notebook 01 or `s3forensics verify-trail`."
+    return None, IntegrityReport.not_validated(log_files=kinds.get("cloudtrail", 0),
+                                               digest_files=kinds.get("cloudtrail-digest", 0))
 
 
 def summarise_incident(con: duckdb.DuckDBPyConnection, findings: Sequence[Finding], *,

@@ -19,7 +19,10 @@ from s3forensics.queries import default_registry
 
 
 def _split(cell: object) -> set[str]:
-    return set(str(cell).split(", ")) if cell is not None else set()
+    """The entities of a finding-row cell: one value, or a list of them."""
+    if cell is None:
+        return set()
+    return {str(v) for v in cell} if isinstance(cell, list) else {str(cell)}
 
 
 @pytest.fixture(scope="module")

@@ -102,6 +102,17 @@ def test_summary_of_access_logs_only_says_what_it_cannot_see(partial_cases: dict
     assert "could not fire" in text and "their silence proves nothing" in text
 
 
+def test_notebook_and_summary_say_the_same_words_when_there_is_no_trail(
+        partial_cases: dict[str, Path]) -> None:
+    from s3forensics.notebook import check_trail_integrity
+
+    text, _ = _summary_text(partial_cases["access-logs"])
+    with Case.open(partial_cases["access-logs"], create=False, read_only=True) as case:
+        said = check_trail_integrity(case)
+    assert said == "The case holds no CloudTrail log files: there is nothing to validate."
+    assert said in text
+
+
 def test_summary_of_cloudtrail_only_says_batch_deletes_name_no_keys(
         partial_cases: dict[str, Path]) -> None:
     text, _ = _summary_text(partial_cases["cloudtrail"])
@@ -234,3 +245,7 @@ def test_notebook_01_prints_the_trail_verdict_without_flags(report_case_dir: Pat
     assert "VALID: every one of the 269 CloudTrail log files held is proven by 180 signed digests" \
         in printed
     assert "NO_PUBLIC_KEY" not in printed and "FAILED" not in printed
+    # The report page counts the files in the words the notebook printed (one method says them).
+    page = html.unescape((report_case_dir / "reports" / "index.html").read_text(encoding="utf-8"))
+    counts = re.findall(r"^  (?:digests|logs) +([\d,]+ held: .*)$", printed, re.M)
+    assert counts and all(c in page for c in counts), counts

@@ -10,6 +10,12 @@
 --   its DeleteObjects event, as in batch_delete_keys). CloudTrail records no keys
 --   for DeleteObjects: such a call seen only in CloudTrail has no object_key, and the number of
 --   keys it asked to delete when the request says. Failed attempts are listed only when asked.
+-- caveats:
+--   - missing: s3-access
+--     text: >
+--       The case holds no S3 server access logs: deletions show only as CloudTrail data events
+--       (absent when the trail logs management events only), and a DeleteObjects call there is
+--       recorded without the keys it deleted.
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC); null for the whole case"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
