@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import InputError
+from ..schema import TRAIL_COVERAGE, TRAIL_INTEGRITY
 from .chain import DigestChain, SignatureChecker, digest_rows, load_digest
 from .context import context_object_metadata, context_public_keys
 from .coverage import coverage_rows
@@ -40,13 +41,7 @@ from .inputs import ObjectMetadata, acquired_ranges, load_object_metadata
 from .keys import case_public_keys, load_public_keys
 from .logs import LOG_SCHEMA, absent_rows, digest_entries, hash_log, matched_rows, unnamed_rows
 from .report import IntegrityReport
-from .tables import (
-    COVERAGE_COLUMNS,
-    FAILING,
-    INTEGRITY_COLUMNS,
-    load_tables,
-    save_tables,
-)
+from .tables import FAILING, load_tables, save_tables
 
 if TYPE_CHECKING:
     from ..case import Case
@@ -54,19 +49,10 @@ if TYPE_CHECKING:
 __all__ = ["load_object_metadata", "read_integrity", "verify_trail"]
 
 
+#: The columns a check fills in (`failed` and `checked_at` are set once, for every row).
 _ROW_SCHEMA: dict[str, pl.DataType] = {
-    n: spec[0] for n, spec in INTEGRITY_COLUMNS.items() if n not in ("failed", "checked_at")
+    n: t for n, t in TRAIL_INTEGRITY.polars_schema().items() if n not in ("failed", "checked_at")
 }
-
-
-def _rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """The integrity columns of `frame` (NULL where it has none), in order and typed."""
-    return frame.select(
-        [
-            (pl.col(n) if n in frame.columns else pl.lit(None)).cast(t).alias(n)
-            for n, t in _ROW_SCHEMA.items()
-        ]
-    )
 
 
 def verify_trail(
@@ -121,8 +107,9 @@ def verify_trail(
     chain = DigestChain(nodes, SignatureChecker(keys))
     chain.run()
 
-    coverage_schema: dict[str, pl.DataType] = {n: s[0] for n, s in COVERAGE_COLUMNS.items()}
-    coverage = pl.DataFrame(coverage_rows(chain), schema=coverage_schema, strict=False)
+    coverage = pl.DataFrame(
+        coverage_rows(chain), schema=TRAIL_COVERAGE.polars_schema(), strict=False
+    )
     logs = pl.DataFrame(hashed, schema=LOG_SCHEMA, strict=False)
     entries = digest_entries(chain)
     matched = matched_rows(entries, logs)
@@ -131,19 +118,20 @@ def verify_trail(
         entries.join(logs.select("name"), on="name", how="anti"), logs, acquired.log_ranges
     )
     unnamed = logs.join(matched.select("evidence_id").unique(), on="evidence_id", how="anti")
+    conform = TRAIL_INTEGRITY.conform
     files = pl.concat(
         [
-            _rows(pl.DataFrame(digest_rows(chain, acquired), schema=_ROW_SCHEMA, strict=False)),
-            _rows(matched.with_columns(kind=pl.lit("log"))),
-            _rows(absent.with_columns(kind=pl.lit("log"))),
-            _rows(pl.DataFrame(unnamed_rows(unnamed, coverage), schema=_ROW_SCHEMA, strict=False)),
+            conform(pl.DataFrame(digest_rows(chain, acquired), schema=_ROW_SCHEMA, strict=False)),
+            conform(matched.with_columns(kind=pl.lit("log"))),
+            conform(absent.with_columns(kind=pl.lit("log"))),
+            conform(pl.DataFrame(unnamed_rows(unnamed, coverage), schema=_ROW_SCHEMA, strict=False)),
         ]
     )
     stamp = pl.lit(checked_at, pl.Datetime("us", "UTC")).alias("checked_at")
     files = files.with_columns(pl.col("status").is_in(sorted(FAILING)).alias("failed"), stamp)
     files = files.sort("account", "region", "kind", "delivered_at", "key", nulls_last=True)
     report = IntegrityReport(
-        files=files.select(list(INTEGRITY_COLUMNS)),
+        files=files.select(TRAIL_INTEGRITY.column_names),
         coverage=coverage.with_columns(stamp),
         notes=notes,
     )
