@@ -569,7 +569,7 @@ VIEW_DOCS: dict[str, ViewDoc] = {
     "actor_activity": ViewDoc(
         "Both sources in one shape for behaviour baselines: who, from where, with what, on what. "
         "What 20-odd detections and hunts read.", ("cloudtrail_events",),
-        {"source": "access_log or cloudtrail: which log the row comes from.",
+        {"source": "s3-access or cloudtrail (LogSource): which log the row comes from.",
          "source_ip": "Client address (access log remote_ip, CloudTrail sourceIPAddress).",
          "user_agent": "Client user agent from either source.",
          "operation": "Access log operation, or CloudTrail eventName.",
@@ -578,8 +578,10 @@ VIEW_DOCS: dict[str, ViewDoc] = {
          "also_in_access_log": "True for a CloudTrail event whose request is also in the access log "
                                "(counting detections keep the access log copy).",
          "network": "The address's /24 (IPv4) or /48 (IPv6), for first-seen-network baselines.",
-         "is_private_ip": "True for private, loopback and link-local addresses.",
-         "ua_family": "Client family from the user agent (aws-cli, boto3, console, browser...)."}),
+         "is_private_ip": "True for private, loopback, link-local and CGNAT addresses (IPv4, IPv6, "
+                          "IPv4-mapped): what enrich classes private, loopback, link_local or cgnat.",
+         "ua_family": "Client family by enrich's user-agent rules: the tool lower-cased (aws-cli, "
+                      "boto3, s3console, curl...), browser or bot; NULL for an empty user agent."}),
     "bucket_first_seen": ViewDoc(
         "When each address, principal and user agent was first seen on each bucket.",
         ("s3_access_logs",),
