@@ -11,7 +11,7 @@ import os
 
 import duckdb
 
-from .build import LakeError, has_files
+from .build import LakeError, LakeParameterError, has_files
 from .layout import LAKE_TABLES, MARKER, duckdb_type, is_remote, table_path
 
 __all__ = ["check_lake", "connect_lake", "table_sql"]
@@ -24,7 +24,8 @@ def _q(text: str) -> str:
 def check_lake(lake: str) -> None:
     """Raise LakeError unless `lake` is a local folder a `lake build` wrote."""
     if is_remote(lake):
-        raise LakeError(f"--lake {lake}: the local engine reads local folders; use --engine spark")
+        raise LakeParameterError("lake", f"{lake}: the local engine reads local folders; use "
+                                 "{engine} spark", mentions=("engine",))
     if not os.path.isfile(os.path.join(lake, MARKER)):
         raise LakeError(f"{lake}: not a case lake (no {MARKER}); build one with `s3forensics lake build`")
 
