@@ -41,6 +41,7 @@ __all__ = [
     "Severity",
     "Table",
     "schema_markdown",
+    "sql_text",
     "view_column_doc",
 ]
 
@@ -109,7 +110,8 @@ def _arrow_type(kind: ColumnType) -> pa.DataType:
             FLOAT64: pa.float64(), BOOLEAN: pa.bool_(), TIMESTAMP: pa.timestamp("us", tz="UTC")}[kind]
 
 
-def _sql_text(text: str) -> str:
+def sql_text(text: str) -> str:
+    """`text` as a SQL string literal (for DDL and COMMENTs, which take no bound parameters)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -198,8 +200,8 @@ class Table:
     def comment_sql(self, columns: Iterable[str] | None = None) -> list[str]:
         """DuckDB COMMENT statements for the table and its columns (or only those named)."""
         names = self.column_names if columns is None else list(columns)
-        out = [] if columns is not None else [f"COMMENT ON TABLE {self.name} IS {_sql_text(self.doc)}"]
-        return out + [f'COMMENT ON COLUMN {self.name}."{n}" IS {_sql_text(self.column(n).doc)}'
+        out = [] if columns is not None else [f"COMMENT ON TABLE {self.name} IS {sql_text(self.doc)}"]
+        return out + [f'COMMENT ON COLUMN {self.name}."{n}" IS {sql_text(self.column(n).doc)}'
                       for n in names]
 
 
@@ -628,11 +630,11 @@ def view_comment_sql(view: str, columns: Iterable[str]) -> list[str]:
     spec = VIEW_DOCS.get(view)
     if spec is None:
         return []
-    out = [f"COMMENT ON VIEW {view} IS {_sql_text(spec.doc)}"]
+    out = [f"COMMENT ON VIEW {view} IS {sql_text(spec.doc)}"]
     for name in columns:
         doc = view_column_doc(view, name)
         if doc:
-            out.append(f'COMMENT ON COLUMN {view}."{name}" IS {_sql_text(doc)}')
+            out.append(f'COMMENT ON COLUMN {view}."{name}" IS {sql_text(doc)}')
     return out
 
 

@@ -21,6 +21,8 @@ from functools import cache
 
 import duckdb
 
+from ..schema import sql_text
+
 __all__ = ["PRIVATE_IP_CLASSES", "install_macros", "macro_definitions", "macro_sql"]
 
 #: The enrichment's `ip_class`es that `is_private_ip` (and `ip_is_private()`) mean: addresses of
@@ -83,10 +85,6 @@ def _written(addr: ipaddress.IPv6Address) -> tuple[str, ...]:
     return addr.compressed, addr.exploded, short
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _private_ip_sql() -> str:
     """`ip_is_private(ip)`: true when enrich's `ip_class` would be one of PRIVATE_IP_CLASSES."""
     from .ip import _SPECIAL
@@ -104,9 +102,9 @@ def _private_ip_sql() -> str:
     prefixes = [_hextet_regex(n) for n in v6 if n.prefixlen < 128]
     v4_re = f"^{_MAPPED}(?:{'|'.join(v4)})$"
     v6_re = f"^(?:{'|'.join(prefixes)}):[0-9a-f:.]*(?:%[0-9a-z_.-]+)?$"  # fe80::1%eth0: a zone
-    return (f"coalesce(regexp_matches(lower(ip), {_sql_text(v4_re)}) "
-            f"OR regexp_matches(lower(ip), {_sql_text(v6_re)}) "
-            f"OR lower(ip) IN ({', '.join(_sql_text(e) for e in exact)}), false)")
+    return (f"coalesce(regexp_matches(lower(ip), {sql_text(v4_re)}) "
+            f"OR regexp_matches(lower(ip), {sql_text(v6_re)}) "
+            f"OR lower(ip) IN ({', '.join(sql_text(e) for e in exact)}), false)")
 
 
 _NAMED_GROUP = re.compile(r"\(\?P<(\w+)>")
@@ -122,22 +120,22 @@ def _ua_family_sql() -> str:
     """`user_agent_family(ua)`: what `useragent.user_agent_family` says, rule for rule."""
     from .useragent import _RULES, BROWSER_PREFIX, PRODUCT_TOKEN, UA_TRIM, family_name
 
-    text = f"regexp_extract(ua, {_sql_text(UA_TRIM)}, 1)"
-    browser = f"regexp_matches({text}, {_sql_text(BROWSER_PREFIX)})"
+    text = f"regexp_extract(ua, {sql_text(UA_TRIM)}, 1)"
+    browser = f"regexp_matches({text}, {sql_text(BROWSER_PREFIX)})"
     whens = [f"WHEN {text} IN ('', '-') THEN NULL"]
     for cls, tool, pattern, _lang in _RULES:
         family = family_name(cls, tool)
         if family is not None:
-            value = _sql_text(family)
-            match = f"regexp_matches({text}, {_sql_text(_plain(pattern))})"
+            value = sql_text(family)
+            match = f"regexp_matches({text}, {sql_text(_plain(pattern))})"
         else:  # the rule names the tool in its `name` group
-            value = f"lower(regexp_extract({text}, {_sql_text(_plain(pattern, keep='name'))}, 1))"
-            match = f"regexp_matches({text}, {_sql_text(_plain(pattern))})"
+            value = f"lower(regexp_extract({text}, {sql_text(_plain(pattern, keep='name'))}, 1))"
+            match = f"regexp_matches({text}, {sql_text(_plain(pattern))})"
         if cls == "bot":
             match = f"NOT {browser} AND {match}"  # as in useragent: not inside a browser string
         whens.append(f"WHEN {match} THEN {value}")
     whens.append(f"WHEN {browser} THEN 'browser'")
-    product = f"lower(regexp_extract({text}, {_sql_text(PRODUCT_TOKEN)}, 1))"
+    product = f"lower(regexp_extract({text}, {sql_text(PRODUCT_TOKEN)}, 1))"
     return "CASE " + " ".join(whens) + f" ELSE nullif({product}, '') END"
 
 

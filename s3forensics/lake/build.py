@@ -30,6 +30,7 @@ import polars as pl
 
 from .. import __version__
 from ..errors import InputError, ParameterError, S3ForensicsError
+from ..schema import sql_text
 from .layout import (
     LAKE_TABLES,
     LAYOUT_VERSION,
@@ -453,9 +454,9 @@ def _duplicates_local(lake: str) -> int:
         return 0
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"CREATE VIEW ct AS SELECT * FROM read_parquet({_q(_glob(lake, 'cloudtrail_events'))}, "
+        con.execute(f"CREATE VIEW ct AS SELECT * FROM read_parquet({sql_text(_glob(lake, 'cloudtrail_events'))}, "
                     "hive_partitioning = true)")
-        con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet({_q(_glob(lake, 'evidence'))}, "
+        con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet({sql_text(_glob(lake, 'evidence'))}, "
                     "hive_partitioning = true)")
         tmp = target.with_name(target.name + ".new")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -464,8 +465,8 @@ def _duplicates_local(lake: str) -> int:
                          (("evidence_id", "VARCHAR"), ("record_no", "BIGINT"), ("event_id", "VARCHAR"),
                           ("kept_evidence_id", "VARCHAR"), ("kept_record_no", "BIGINT")))
         con.execute(f"COPY (SELECT {cols} FROM ({DUPLICATES_SQL}) ORDER BY ALL) "
-                    f"TO {_q(str(tmp / 'part-0.parquet'))} (FORMAT parquet, COMPRESSION zstd)")
-        n = con.execute(f"SELECT count(*) FROM read_parquet({_q(str(tmp / 'part-0.parquet'))})").fetchall()[0]
+                    f"TO {sql_text(str(tmp / 'part-0.parquet'))} (FORMAT parquet, COMPRESSION zstd)")
+        n = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(tmp / 'part-0.parquet'))})").fetchall()[0]
     finally:
         con.close()
     # Replaced whole: the set of duplicates is a property of the whole lake, not of one build.
@@ -473,9 +474,6 @@ def _duplicates_local(lake: str) -> int:
     os.replace(tmp, target)
     return int(n[0]) if n else 0
 
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def known_hashes(lake: str) -> set[str]:
@@ -487,7 +485,7 @@ def known_hashes(lake: str) -> set[str]:
     con = duckdb.connect(":memory:")
     try:
         return {r[0] for r in con.execute(
-            f"SELECT sha256 FROM read_parquet({_q(_glob(lake, 'evidence'))}, hive_partitioning = true)"
+            f"SELECT sha256 FROM read_parquet({sql_text(_glob(lake, 'evidence'))}, hive_partitioning = true)"
         ).fetchall()}
     finally:
         con.close()

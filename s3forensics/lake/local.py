@@ -11,14 +11,12 @@ import os
 
 import duckdb
 
+from ..schema import sql_text
 from .build import LakeError, LakeParameterError, has_files
 from .layout import LAKE_TABLES, MARKER, duckdb_type, is_remote, table_path
 
 __all__ = ["check_lake", "connect_lake", "table_sql"]
 
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def check_lake(lake: str) -> None:
@@ -39,7 +37,7 @@ def table_sql(lake: str, table: str) -> str:
         # A lake of one source still answers queries about the other: with no rows.
         return f"SELECT {cols} FROM (SELECT {', '.join(f'NULL AS {c}' for c in schema)}) WHERE false"
     glob = os.path.join(table_path(lake, table), "**", "*.parquet")
-    return (f"SELECT {cols} FROM read_parquet({_q(glob)}, hive_partitioning = true, "
+    return (f"SELECT {cols} FROM read_parquet({sql_text(glob)}, hive_partitioning = true, "
             "union_by_name = true)")
 
 
