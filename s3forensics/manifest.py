@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from typing import Any, Self
 import duckdb
 
 from .errors import CaseError
+from .evidence_files import sha256_file  # one SHA-256 of a file for evidence and manifest
 
 __all__ = [
     "MANIFEST_KEYS",
@@ -48,16 +48,6 @@ MANIFEST_KEYS: tuple[str, ...] = (
     "stored_as",
     "identical_to",
 )
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class ManifestWriter:

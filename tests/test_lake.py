@@ -145,8 +145,8 @@ def test_lake_build_cli_reports_and_refuses_misuse(tmp_path: Path,
     assert main(["lake", "build", "--lake", str(tmp_path / "lake2"), "--start",
                  "2024-05-01T00:00Z", str(src.parent)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["s3forensics lake: error: --start/--end narrow an S3 listing (--bucket); "
-                   "local PATHs are read whole"]
+    assert err == ["s3forensics lake: error: --start and --end narrow an S3 listing (--bucket); "
+                   "local paths are read whole"]
     assert main(["lake", "build", "--lake", str(tmp_path / "src"), str(src.parent)]) == 1
     assert "is not a lake" in capsys.readouterr().err
     assert main(["query", "top_requesters", "--lake", str(tmp_path / "src")]) == 1

@@ -17,6 +17,7 @@ from s3forensics.case import Case
 from s3forensics.errors import QueryError
 from s3forensics.queries.registry import QueryRegistry
 from s3forensics.render import format_access_log_line, render_cloudtrail_file
+from s3forensics.schema import LogSource
 
 from .factories import T0, ct_record, sal_record
 
@@ -861,7 +862,7 @@ def test_sensitive_object_access(reg: QueryRegistry, case: Any) -> None:
     secret = out.filter(pl.col("object_key") == "secrets/db_password.txt").row(0, named=True)
     assert secret["matched_patterns"] == ["%password%", "%secret%"] and secret["failed"] == 1
     env = out.filter(pl.col("object_key") == "config/prod.env").row(0, named=True)
-    assert env["requests"] == 1 and env["sources"] == ["access_log"]  # CloudTrail copy counted once
+    assert env["requests"] == 1 and env["sources"] == [LogSource.S3_ACCESS]  # CloudTrail copy counted once
     custom = run(reg, case, "sensitive_object_access", key_patterns="%PUBLIC%,%staging%")
     assert sorted(custom["object_key"]) == ["public/index.html", "staging/q1.csv"]
 
@@ -947,7 +948,7 @@ def test_anonymous_and_cross_account_requests(reg: QueryRegistry, case: Any) -> 
     anon = run(reg, case, "anonymous_requests")
     assert anon.select(
         "bucket", "source", "operation", "requests", "succeeded", "failed"
-    ).rows() == [("acme-data", "access_log", "REST.GET.OBJECT", 2, 1, 1)]
+    ).rows() == [("acme-data", LogSource.S3_ACCESS, "REST.GET.OBJECT", 2, 1, 1)]
     cross = run(reg, case, "cross_account_requests")
     assert cross["principal_account"].unique().to_list() == ["999988887777"]
     assert cross["requests"].sum() == 4  # mallory's 4 requests, the CloudTrail copy counted once

@@ -213,7 +213,35 @@ def _parse(sql: str) -> Any:
     statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     if len(statements) != 1:
         raise ValueError(f"expected one SQL statement, found {len(statements)}")
-    return statements[0]
+    return _expand_macros(statements[0])
+
+
+def _expand_macros(tree: Any) -> Any:
+    """Calls of the case's DuckDB macros (enrich/macros.py) replaced by their bodies: Spark and
+    Athena have no macros, and the bodies are plain SQL both translate."""
+    import sqlglot
+    from sqlglot import exp
+
+    from ..enrich.macros import macro_definitions
+
+    macros = macro_definitions()
+
+    def expand(node: Any) -> Any:
+        if not (isinstance(node, exp.Anonymous) and str(node.this).lower() in macros):
+            return node
+        params, body = macros[str(node.this).lower()]
+        if len(node.expressions) != len(params):
+            raise Untranslatable(f"{node.this}() takes {len(params)} argument(s)")
+        args = dict(zip(params, node.expressions))
+
+        def put(inner: Any) -> Any:
+            if isinstance(inner, exp.Column) and not inner.table and inner.name in args:
+                return args[inner.name].copy()
+            return inner
+
+        return exp.Paren(this=sqlglot.parse_one(body, read="duckdb").transform(put))
+
+    return tree.transform(expand)
 
 
 def to_spark(sql: str, *, view: bool = False, params: Mapping[str, str] | None = None) -> str:

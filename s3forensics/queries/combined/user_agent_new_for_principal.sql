@@ -25,7 +25,7 @@ actor_start AS (
 pairs AS (
     SELECT h.actor, h.ua_family, min(h.event_time) AS first_seen, max(h.event_time) AS last_seen,
            count(*) AS events, any_value(a.actor_first) AS actor_first,
-           first(h.user_agent ORDER BY h.event_time, h.source, h.user_agent) AS first_user_agent,
+           first(h.user_agent ORDER BY h.event_time, h.source <> 's3-access', h.user_agent) AS first_user_agent,
            list_sort(list_distinct(list(h.source_ip))) AS ips,
            list_sort(list_distinct(list(h.access_key_id))) AS keys,
            list_sort(list_distinct(list(h.bucket))) AS buckets
