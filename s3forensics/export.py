@@ -43,7 +43,7 @@ _EXTENSIONS = {"timesketch": ".jsonl", "attack-layer": ".json", "csv": ".csv", "
                "parquet": ".parquet"}
 # What each source's time means (schema docs): the access log's is when S3 received the request,
 # CloudTrail's when the request completed.
-_TIME_MEANING = {"access_log": "S3 request received", "cloudtrail": "CloudTrail event time"}
+_TIME_MEANING = {"s3-access": "S3 request received", "cloudtrail": "CloudTrail event time"}
 # The ATT&CK and Navigator versions the layer declares (layer format 4.5 needs Navigator >= 4.9.0).
 _LAYER_VERSIONS = {"attack": "16", "navigator": "5.1.0", "layer": "4.5"}
 

@@ -598,7 +598,7 @@ VIEW_DOCS: dict[str, ViewDoc] = {
     "timeline": ViewDoc(
         "Every request of both sources as one timeline, the correlated copy of a request once.",
         ("cloudtrail_events",),
-        {"source": "access_log or cloudtrail.",
+        {"source": "s3-access or cloudtrail.",
          "source_ip": "Client address.",
          "operation": "Access log operation or CloudTrail eventName.",
          "resource": "What was acted on: s3://bucket/key, a bucket, or the request's resources.",

@@ -21,7 +21,7 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 --   include_failed: {type: boolean, default: false, description: "Also list delete attempts that failed"}
 -- ---
-SELECT event_time, 'access_log' AS source,
+SELECT event_time, 's3-access' AS source,
        CASE WHEN operation LIKE 'S3.%' THEN 'lifecycle'
             WHEN operation = 'BATCH.DELETE.OBJECT' THEN 'manual (batch)'
             ELSE 'manual' END AS delete_kind,
@@ -54,4 +54,4 @@ WHERE c.event_name IN ('DeleteObject', 'DeleteObjects', 'DeleteObjectVersion')
   AND NOT EXISTS (SELECT 1 FROM s3_access_logs s WHERE s.request_id = c.request_id)
   AND ($include_failed OR c.succeeded)
   AND ($start IS NULL OR c.event_time >= $start) AND ($end IS NULL OR c.event_time < $end)
-ORDER BY event_time, source, evidence_id, position
+ORDER BY event_time, source <> 's3-access', evidence_id, position
