@@ -6,7 +6,23 @@ from collections.abc import Callable, Sequence
 
 
 class S3ForensicsError(Exception):
-    """Base class for every error s3forensics raises on purpose."""
+    """Base class for every error s3forensics raises on purpose.
+
+    A message that advises passing a parameter writes it `{name}` and lists it in `mentions`:
+    `str()` gives the library's name (`profile`), the CLI renders its flag (`--profile`).
+    """
+
+    def __init__(self, message: str = "", *, mentions: Sequence[str] = ()) -> None:
+        self.template = message
+        self.mentions = tuple(mentions)
+        super().__init__(self.render())
+
+    def render(self, name: Callable[[str], str] = str) -> str:
+        """The message, each parameter written as `name` writes it (the CLI: its flag)."""
+        text = self.template
+        for other in self.mentions:
+            text = text.replace("{" + other + "}", name(other))
+        return text
 
 
 class InputError(S3ForensicsError):
@@ -29,15 +45,7 @@ class ParameterError(S3ForensicsError, ValueError):
     def __init__(self, parameter: str, problem: str, *, mentions: Sequence[str] = ()) -> None:
         self.parameter = parameter
         self.problem = problem
-        self.mentions = tuple(mentions)
-        super().__init__(self.render())
-
-    def render(self, name: Callable[[str], str] = str) -> str:
-        """The message, each parameter written as `name` writes it (the CLI: its flag)."""
-        text = self.problem
-        for other in self.mentions:
-            text = text.replace("{" + other + "}", name(other))
-        return f"{name(self.parameter)} {text}"
+        super().__init__("{" + parameter + "} " + problem, mentions=(parameter, *mentions))
 
 
 class CaseError(S3ForensicsError):

@@ -21,6 +21,7 @@ from typing import IO, Any
 import duckdb
 import polars as pl
 
+from .errors import ParameterError
 from .findings import ENTITY_COLUMNS, Finding, entity_lists, run_findings
 from .queries.registry import FINDING_COLUMNS, SEVERITIES, QueryRegistry, default_registry
 from .spreadsheet import write_csv
@@ -194,7 +195,7 @@ def export_case(
         _write_text(out, write_csv(frame) or "")
         return frame.height
     if not isinstance(out, (str, Path)):
-        raise ValueError("Parquet is binary: give a file path with --out")
+        raise ParameterError("out", "must be a file path: Parquet is binary")
     frame.write_parquet(out)
     return frame.height
 

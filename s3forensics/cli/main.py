@@ -10,7 +10,7 @@ from importlib import import_module
 import duckdb
 
 from .. import __version__
-from ..errors import ParameterError, S3ForensicsError
+from ..errors import S3ForensicsError
 
 # Each module defines `register(subparsers)`; it adds its command(s) and sets `func` on them.
 _COMMAND_MODULES = ("ingest", "samples", "acquire", "investigate", "enrich", "integrity", "report",
@@ -52,11 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with interruptible():
             return int(args.func(args) or 0)
-    except ParameterError as exc:  # the library names its parameters; a person typed flags
+    except S3ForensicsError as exc:  # the library names its parameters; a person typed flags
         print(f"s3forensics {args.command}: error: {exc.render(flag)}", file=sys.stderr)
-        return 1
-    except S3ForensicsError as exc:
-        print(f"s3forensics {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except (OSError, duckdb.Error) as exc:
         # A full disk, a lost mount, a database another process holds: say what, not a traceback.
