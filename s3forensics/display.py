@@ -4,7 +4,7 @@ polars' own HTML shows strings in quotes, squeezes long values into narrow colum
 times with their zone name; a report handed to a manager needs none of that. `frame_html`
 writes a plain table instead: text as it is (escaped: keys, user agents and ARNs come from
 logs an attacker can write to), long values wrapped, times in one format (UTC,
-`YYYY-MM-DD HH:MM:SS`), numbers with thousands separators, lists joined with commas.
+`YYYY-MM-DD HH:MM:SS`), numbers with thousands separators, list items one per line (an item may itself hold a comma).
 `Table` wraps a frame so that Jupyter shows it that way (`notebook.show` returns one).
 """
 
@@ -93,9 +93,25 @@ def _css_class(dtype: pl.DataType) -> str:
     return ""
 
 
+# A list cell shows at most this many items, one per line, and says how many more there are.
+_ITEMS = 20
+
+
+def _list_cell(items: list[Any] | tuple[Any, ...]) -> str:
+    # One line per item: joining with commas would make a key or user agent that contains ", "
+    # read as two values.
+    lines = [format_cell(v) for v in items[:_ITEMS]]
+    lines = [line[:_SHOWN] + "…" if len(line) > _SHOWN else line for line in lines]
+    if len(items) > _ITEMS:
+        lines.append(f"… {len(items) - _ITEMS:,} more")
+    return "<td>" + "".join(f"<div>{html.escape(line)}</div>" for line in lines) + "</td>"
+
+
 def _cell(value: Any, css: str) -> str:
     if value is None:
         return "<td class='null'>–</td>"
+    if isinstance(value, (list, tuple)) and not css:
+        return _list_cell(value)
     text = format_cell(value)
     attrs = f" class='{css}'" if css else ""
     if len(text) > _SHOWN:

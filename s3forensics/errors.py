@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 
 class S3ForensicsError(Exception):
-    """Base class for every error s3forensics raises on purpose."""
+    """Base class for every error s3forensics raises on purpose.
+
+    A message that advises passing a parameter writes it `{name}` and lists it in `mentions`:
+    `str()` gives the library's name (`profile`), the CLI renders its flag (`--profile`).
+    """
+
+    def __init__(self, message: str = "", *, mentions: Sequence[str] = ()) -> None:
+        self.template = message
+        self.mentions = tuple(mentions)
+        super().__init__(self.render())
+
+    def render(self, name: Callable[[str], str] = str) -> str:
+        """The message, each parameter written as `name` writes it (the CLI: its flag)."""
+        text = self.template
+        for other in self.mentions:
+            text = text.replace("{" + other + "}", name(other))
+        return text
 
 
 class InputError(S3ForensicsError):
@@ -20,13 +38,14 @@ class ParameterError(S3ForensicsError, ValueError):
     """A call was given a value one of its parameters cannot take.
 
     The message names the parameter as the library knows it (`bucket`, `kind`); the CLI names it
-    as the flag a person typed (`--bucket`, `--kind`).
+    as the flag a person typed (`--bucket`, `--kind`). Other parameters the problem speaks of are
+    written `{name}` in it and listed in `mentions`, so each is named the same way.
     """
 
-    def __init__(self, parameter: str, problem: str) -> None:
-        super().__init__(f"{parameter} {problem}")
+    def __init__(self, parameter: str, problem: str, *, mentions: Sequence[str] = ()) -> None:
         self.parameter = parameter
         self.problem = problem
+        super().__init__("{" + parameter + "} " + problem, mentions=(parameter, *mentions))
 
 
 class CaseError(S3ForensicsError):

@@ -5,7 +5,8 @@
 - `attack-layer`: an ATT&CK Navigator layer (format 4.5) of the techniques the findings cover,
   scored by their most severe finding, with the finding names as comments.
 - `csv` (formula-safe, for spreadsheets), `jsonl` and `parquet` (exact values) of the findings'
-  rows or of any query result.
+  rows or of any query result. Entity columns of findings are lists: arrays in jsonl and Parquet,
+  one cell of lines in CSV (never joined with ", ", which object keys and user agents contain).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import IO, Any
 import duckdb
 import polars as pl
 
-from .findings import Finding, run_findings
+from .errors import ParameterError
+from .findings import ENTITY_COLUMNS, Finding, entity_lists, run_findings
 from .queries.registry import FINDING_COLUMNS, SEVERITIES, QueryRegistry, default_registry
 from .spreadsheet import write_csv
 
@@ -42,18 +44,19 @@ _EXTENSIONS = {"timesketch": ".jsonl", "attack-layer": ".json", "csv": ".csv", "
                "parquet": ".parquet"}
 # What each source's time means (schema docs): the access log's is when S3 received the request,
 # CloudTrail's when the request completed.
-_TIME_MEANING = {"access_log": "S3 request received", "cloudtrail": "CloudTrail event time"}
+_TIME_MEANING = {"s3-access": "S3 request received", "cloudtrail": "CloudTrail event time"}
 # The ATT&CK and Navigator versions the layer declares (layer format 4.5 needs Navigator >= 4.9.0).
 _LAYER_VERSIONS = {"attack": "16", "navigator": "5.1.0", "layer": "4.5"}
 
 
 def findings_rows(findings: Sequence[Finding]) -> pl.DataFrame:
-    """Every finding's rows stacked, led by the detection's name, severity and title."""
+    """Every finding's rows stacked, led by the detection's name, severity and title; entity
+    columns are lists (JSON arrays in jsonl and Parquet, one cell of lines in CSV)."""
+    entities = set(ENTITY_COLUMNS.values())
     frames = [
-        f.rows.select(FINDING_COLUMNS).with_columns(
+        entity_lists(f.rows.select(FINDING_COLUMNS)).with_columns(
             pl.col("first_seen").cast(pl.Datetime("us", "UTC")), pl.col("last_seen").cast(pl.Datetime("us", "UTC")),
-            pl.col("events").cast(pl.Int64),
-            *(pl.col(c).cast(pl.String) for c in FINDING_COLUMNS if c not in ("first_seen", "last_seen", "events")),
+            pl.col("events").cast(pl.Int64), pl.col("detail").cast(pl.String),
         ).select(pl.lit(f.detection).alias("detection"), pl.lit(f.severity).alias("severity"),
                  pl.lit(",".join(f.mitre)).alias("mitre"), pl.lit(f.title).alias("title"), pl.all())
         for f in findings
@@ -63,7 +66,8 @@ def findings_rows(findings: Sequence[Finding]) -> pl.DataFrame:
     return pl.DataFrame(schema={"detection": pl.String, "severity": pl.String, "mitre": pl.String,
                                 "title": pl.String, "first_seen": pl.Datetime("us", "UTC"),
                                 "last_seen": pl.Datetime("us", "UTC"),
-                                **{c: pl.String for c in FINDING_COLUMNS if c not in ("first_seen", "last_seen")},
+                                **{c: pl.List(pl.String) if c in entities else pl.String
+                                   for c in FINDING_COLUMNS if c not in ("first_seen", "last_seen")},
                                 "events": pl.Int64}).select("detection", "severity", "mitre", "title",
                                                             *FINDING_COLUMNS)
 
@@ -191,7 +195,7 @@ def export_case(
         _write_text(out, write_csv(frame) or "")
         return frame.height
     if not isinstance(out, (str, Path)):
-        raise ValueError("Parquet is binary: give a file path with --out")
+        raise ParameterError("out", "must be a file path: Parquet is binary")
     frame.write_parquet(out)
     return frame.height
 

@@ -16,10 +16,13 @@ from . import __version__
 from .queries.registry import FINDING_COLUMNS, SEVERITIES, Query, QueryRegistry, default_registry
 from .spreadsheet import write_csv
 
-__all__ = ["Finding", "run_findings", "save_findings", "findings_frame"]
+__all__ = ["ENTITY_COLUMNS", "Finding", "entity_lists", "run_findings", "save_findings", "findings_frame"]
 
-_ENTITY_COLUMNS = {"ips": "source_ip", "principals": "principal", "access_keys": "access_key_id",
-                   "buckets": "bucket", "keys": "object_key"}
+#: `Finding.entities` key (a JSON contract) -> the finding-row column holding that kind of entity.
+ENTITY_COLUMNS: dict[str, str] = {"ips": "source_ip", "principals": "principal",
+                                  "access_keys": "access_key_id", "buckets": "bucket",
+                                  "keys": "object_key"}
+_TEXTS = pl.List(pl.String)
 
 
 @dataclass
@@ -46,12 +49,32 @@ class Finding:
         return out
 
 
+def _as_list(column: str, dtype: pl.DataType) -> pl.Expr:
+    """An entity column as a list of texts, whatever the detection returned."""
+    if isinstance(dtype, pl.List):
+        return pl.col(column).cast(_TEXTS).list.drop_nulls().fill_null(pl.lit([], _TEXTS))
+    # One entity per row (VARCHAR): a list of it, empty when NULL. Never split: a value may
+    # hold ', ' itself (object keys, user agents).
+    return pl.concat_list(pl.col(column).cast(pl.String)).list.drop_nulls()
+
+
+def entity_lists(rows: pl.DataFrame) -> pl.DataFrame:
+    """Finding rows with every entity column (source_ip, principal, access_key_id, bucket,
+    object_key) as a list of texts.
+
+    A detection returns an entity column as one value per row (VARCHAR) or, when a row sums up
+    several requests, as a list of them (VARCHAR[]); as lists, rows of all detections stack.
+    """
+    return rows.with_columns(_as_list(c, rows.schema[c]).alias(c)
+                             for c in ENTITY_COLUMNS.values() if c in rows.columns)
+
+
 def _distinct(rows: pl.DataFrame, column: str) -> list[str]:
-    """Distinct values of a column whose cells may hold ', '-joined lists."""
-    if column not in rows.columns:
+    """Distinct non-empty values of an entity column, sorted; list cells give each of their items."""
+    if column not in rows.columns or rows.height == 0:
         return []
-    values = rows[column].drop_nulls().cast(pl.String).str.split(", ").explode()
-    return sorted(v for v in values.unique().to_list() if v)
+    values = rows.select(_as_list(column, rows.schema[column]).alias("v"))["v"].explode()
+    return sorted(v for v in values.drop_nulls().unique().to_list() if v)
 
 
 def run_findings(
@@ -94,7 +117,7 @@ def run_findings(
             count=rows.height,
             first_seen=rows["first_seen"].min(),  # type: ignore[arg-type]
             last_seen=rows["last_seen"].max(),  # type: ignore[arg-type]
-            entities={k: _distinct(rows, c) for k, c in _ENTITY_COLUMNS.items()},
+            entities={k: _distinct(rows, c) for k, c in ENTITY_COLUMNS.items()},
             events=int(rows["events"].sum()),
             rows=rows,
         ))
@@ -103,17 +126,17 @@ def run_findings(
 
 
 def findings_frame(findings: list[Finding]) -> pl.DataFrame:
-    """One row per finding, for tables and CSV."""
+    """One row per finding, for tables and CSV; the entities as lists (a CSV cell joins them)."""
     return pl.DataFrame(
         [{
             "detection": f.detection, "severity": f.severity, "title": f.title,
             "mitre": ",".join(f.mitre), "count": f.count, "events": f.events,
             "first_seen": f.first_seen, "last_seen": f.last_seen,
-            **{k: ", ".join(v) for k, v in f.entities.items()},
+            **{k: list(v) for k, v in f.entities.items()},
         } for f in findings],
         schema={"detection": pl.String, "severity": pl.String, "title": pl.String, "mitre": pl.String,
                 "count": pl.Int64, "events": pl.Int64, "first_seen": pl.Datetime("us", "UTC"),
-                "last_seen": pl.Datetime("us", "UTC"), **{k: pl.String for k in _ENTITY_COLUMNS}},
+                "last_seen": pl.Datetime("us", "UTC"), **{k: _TEXTS for k in ENTITY_COLUMNS}},
     )
 
 

@@ -137,17 +137,13 @@ def _addresses(con: duckdb.DuckDBPyConnection, findings: Sequence[Finding]) -> p
             return_dtype=pl.String).alias("network"))
 
 
-def _integrity(con: duckdb.DuckDBPyConnection) -> tuple[Verdict | None, str]:
+def _integrity(con: duckdb.DuckDBPyConnection, overview: pl.DataFrame) -> tuple[Verdict | None, str]:
     tables = load_tables(con)
     if tables is not None:
         return IntegrityReport(files=tables[0], coverage=tables[1]).verdict, ""
-    kinds = dict(con.execute("SELECT kind, count(*) FROM evidence GROUP BY kind").fetchall())
-    if not kinds.get("cloudtrail"):
-        return None, "The case holds no CloudTrail log files: there is nothing to validate."
-    if not kinds.get("cloudtrail-digest"):
-        return None, ("Not validated: the case holds no CloudTrail digest files, so its log files "
-                      "cannot be proven unchanged (acquire the trail's CloudTrail-Digest/ objects too).")
-    return None, "Not validated yet: run notebook 01 or `s3forensics verify-trail`."
+    kinds = dict(zip(overview["source"].to_list(), overview["objects"].to_list(), strict=True))
+    return None, IntegrityReport.not_validated(log_files=kinds.get("cloudtrail", 0),
+                                               digest_files=kinds.get("cloudtrail-digest", 0))
 
 
 def summarise_incident(con: duckdb.DuckDBPyConnection, findings: Sequence[Finding], *,
@@ -168,12 +164,9 @@ def summarise_incident(con: duckdb.DuckDBPyConnection, findings: Sequence[Findin
             pl.col("source_ip").is_in(ips))
     volume = registry.get("activity_of_addresses_over_time").run(
         con, {**window, "source_ips": ips})
-    (first, last), = con.execute(
-        "SELECT min(t), max(t) FROM (SELECT min(event_time) t FROM s3_access_logs UNION ALL "
-        "SELECT min(event_time) FROM cloudtrail_events UNION ALL "
-        "SELECT max(event_time) FROM s3_access_logs UNION ALL "
-        "SELECT max(event_time) FROM cloudtrail_events)").fetchall()
-    verdict, note = _integrity(con)
+    overview = registry.get("case_overview").run(con)  # the whole case, whatever the window
+    first, last = overview["first_event"].min(), overview["last_event"].max()
+    verdict, note = _integrity(con, overview)
     buckets = sorted({b for f in findings for b in f.entities.get("buckets", [])
                       if b and not b.startswith("arn:")})
     return IncidentSummary(

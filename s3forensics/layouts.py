@@ -49,6 +49,9 @@ __all__ = [
     "DEFAULT_LOOKBACK",
     "DEFAULT_WORKERS",
     "KINDS",
+    "FILE_NAME",
+    "TRAIL_LOG_DELIVERY",
+    "TRAIL_LOG_DELIVERY_FORMAT",
     "TRAIL_TAIL",
     "TrailName",
     "kind_from_key",
@@ -377,6 +380,12 @@ _TRAIL_LOG_LIKE = re.compile(r"_CloudTrail_[^/]*\d{8}T\d{4}Z_[^/]+\.json(\.gz)?$
 _ACCESS_LOG_LIKE = re.compile(rf"(^|[^0-9]){_SIMPLE_STAMP}-[0-9A-Za-z]{{16}}$")
 #: The `AWSLogs/...` end of a key or path, which survives prefixes and copy folders.
 TRAIL_TAIL = r"(AWSLogs/.*)$"
+#: The file name of a key (its last path segment), as a regex group for vectorised matching.
+FILE_NAME = r"([^/]+)$"
+#: The delivery time (to the minute) in a CloudTrail log file's name, as a regex group for
+#: vectorised matching, and the strptime format of what it captures.
+TRAIL_LOG_DELIVERY = r"_(\d{8}T\d{4})Z_[^/_]+$"
+TRAIL_LOG_DELIVERY_FORMAT = "%Y%m%dT%H%M"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -15,7 +14,7 @@ from typing import Any, Self
 import duckdb
 
 from .errors import CaseError
-from .evidence_files import EvidenceSpan, locate_evidence, sha256_span
+from .evidence_files import EvidenceSpan, locate_evidence, sha256_file, sha256_span
 
 __all__ = [
     "MANIFEST_KEYS",
@@ -50,16 +49,6 @@ MANIFEST_KEYS: tuple[str, ...] = (
     "stored_as",
     "identical_to",
 )
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class ManifestWriter:

@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING
 import duckdb
 import polars as pl
 
-from .findings import Finding
+from .findings import Finding, entity_lists
 from .pivots import Profile
 from .queries.registry import SEVERITIES
-from .store import fetch_frame
 
 if TYPE_CHECKING:
     from .incident import IncidentSummary
@@ -103,8 +102,8 @@ def rank_entities(findings: Sequence[Finding], kind: str) -> pl.DataFrame:
         raise ValueError(f"unknown entity kind {kind!r}: use one of {', '.join(ENTITY_COLUMNS)}")
     column = ENTITY_COLUMNS[kind]
     parts = [
-        f.rows.select(
-            pl.col(column).cast(pl.String).str.split(", ").alias("value"),
+        entity_lists(f.rows).select(
+            pl.col(column).alias("value"),
             pl.col("events").cast(pl.Int64).fill_null(1) if "events" in f.rows.columns
             else pl.lit(1, pl.Int64).alias("events"),
         ).with_columns(pl.lit(f.detection).alias("detection"),
@@ -144,15 +143,10 @@ def lead_entity(findings: Sequence[Finding], kind: str, *,
         return str(ranked["value"][0])
     if con is None:
         return None
-    column = {"ip": "source_ip", "principal": "actor", "access_key": "access_key_id",
-              "bucket": "bucket"}[kind]
-    # `column` comes from the fixed table above, never from the caller.
-    busiest = fetch_frame(con, f"""
-        SELECT {column} AS value, count(*) AS events FROM actor_activity
-        WHERE {column} IS NOT NULL AND NOT is_service AND NOT coalesce(is_anonymous, false)
-          AND ($start IS NULL OR event_time >= CAST($start AS TIMESTAMPTZ))
-          AND ($end IS NULL OR event_time < CAST($end AS TIMESTAMPTZ))
-        GROUP BY ALL ORDER BY events DESC, value LIMIT 20""", {"start": start or None, "end": end or None})
+    from .queries import default_registry
+
+    busiest = default_registry().get("busiest_entities").run(
+        con, {"entity": kind, "start": start or None, "end": end or None})
     values = [v for v in busiest["value"].to_list() if kind != "ip" or _is_address(v)]
     return values[0] if values else None
 
@@ -357,21 +351,13 @@ def suggest_pivots(*, findings: Sequence[Finding] = (), profile: Profile | None 
 #: Readable names of the log sources, as queries declare them.
 SOURCE_NAMES = {"s3-access": "S3 server access logs", "cloudtrail": "CloudTrail events"}
 
-# Operations of the access log that change a bucket's settings (not object reads and writes).
-_ACCESS_LOG_CONFIG_CHANGES = r"""
-    regexp_matches(operation, '^REST\.(PUT|DELETE)\.')
-    AND operation NOT IN ('REST.PUT.OBJECT', 'REST.PUT.PART', 'REST.DELETE.OBJECT', 'REST.DELETE.UPLOAD',
-                          'REST.PUT.OBJECT_TAGGING', 'REST.DELETE.OBJECT_TAGGING',
-                          'REST.PUT.OBJECT_RETENTION', 'REST.PUT.OBJECT_LEGAL_HOLD', 'REST.PUT.ACL')
-"""
-
 
 def case_sources(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Records per log source in the whole case: {'s3-access': n, 'cloudtrail': n}."""
-    # fetchall, not fetchone: an unfinished result would block the connection's next query.
-    (access, trail), = con.execute(
-        "SELECT (SELECT count(*) FROM access_requests), (SELECT count(*) FROM trail_events)").fetchall()
-    return {"s3-access": int(access), "cloudtrail": int(trail)}
+    from .queries import default_registry
+
+    held = default_registry().get("records_per_source").run(con)
+    return {str(source): int(n) for source, n in held.select("source", "records").iter_rows()}
 
 
 def source_caveat(con: duckdb.DuckDBPyConnection, query: str, *, start: object = None,
@@ -379,33 +365,37 @@ def source_caveat(con: duckdb.DuckDBPyConnection, query: str, *, start: object =
     """A sentence (with a leading space) warning that a query's result is empty or partial because
     the case lacks the log source it reads; '' when the evidence is there.
 
-    `query` is a catalogue name; `start` and `end` bound the hint counted from the other source.
-    Append it to the sentence describing the result, so that "nothing found" never reads as
-    "nothing happened" when the evidence was never loaded.
+    `query` is a catalogue name; what to say comes from its header (`source`, `caveats`);
+    `start` and `end` bound a caveat's stand-in query. Append it to the sentence describing the
+    result, so that "nothing found" never reads as "nothing happened" when the evidence was never
+    loaded.
     """
     from .queries import default_registry
 
-    source = default_registry().get(query).source
+    registry = default_registry()
+    q = registry.get(query)
     held = case_sources(con)
-    if source in SOURCE_NAMES and not held[source]:
-        note = (f" This reads only {SOURCE_NAMES[source]} and the case holds none, so an empty "
+    note = ""
+    if q.source in SOURCE_NAMES and not held[q.source]:
+        note = (f" This reads only {SOURCE_NAMES[q.source]} and the case holds none, so an empty "
                 "result says nothing about what happened.")
-        if query == "bucket_config_changes" and held["s3-access"]:
-            found = fetch_frame(con, f"""
-                SELECT operation, count(*) AS n FROM access_requests
-                WHERE {_ACCESS_LOG_CONFIG_CHANGES}
-                  AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
-                GROUP BY ALL ORDER BY n DESC, operation""", {"start": start or None, "end": end or None})
-            if found.height:
-                listed = _listing([f"{op} ({n:,})" for op, n in found.iter_rows()])
-                note += (f" The access logs do show {int(found['n'].sum()):,} request(s) that change "
-                         f"bucket settings: {listed} (without their parameters).")
-        return note
-    if query == "deleted_objects" and held["cloudtrail"] and not held["s3-access"]:
-        return (" The case holds no S3 server access logs: deletions show only as CloudTrail data "
-                "events (absent when the trail logs management events only), and a DeleteObjects call "
-                "there is recorded without the keys it deleted.")
-    return ""
+    if not any(held.values()):
+        return note  # nothing loaded at all: no caveat about one source adds anything
+    for caveat in q.caveats:
+        if held[caveat.missing]:
+            continue
+        if caveat.stand_in is None:
+            note += " " + caveat.text
+            continue
+        stand_in = registry.get(caveat.stand_in)
+        window = {k: v or None for k, v in (("start", start), ("end", end)) if k in stand_in.params}
+        found = stand_in.run(con, window)
+        if found.height:
+            label, count = found.columns[:2]
+            note += " " + caveat.text.format(
+                requests=f"{int(found[count].sum()):,}",
+                listing=_listing([f"{v} ({n:,})" for v, n in found.select(label, count).iter_rows()]))
+    return note
 
 
 def describe_lead(findings: Sequence[Finding], kind: str, value: str | None, *,

@@ -92,7 +92,7 @@ def profile(
     params = {"value": value, "start": start or None, "end": end or None}
     summary_frame = fetch_frame(con, f"""
         SELECT count(*) AS events,
-               count(*) FILTER (WHERE source = 'access_log') AS access_log_rows,
+               count(*) FILTER (WHERE source = 's3-access') AS access_log_rows,
                count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
                min(event_time) AS first_seen, max(event_time) AS last_seen,
                count(*) FILTER (WHERE NOT succeeded) AS failed,

@@ -203,16 +203,11 @@ def _integrity_html(result: IntegrityReport | None, note: str) -> str:
         return f"<p class='verdict'>{_esc(note)}</p>"
     verdict = result.verdict
     advice = "".join(f"<li>{_esc(a)}</li>" for a in verdict.advice)
-    summary = result.summary()
     rows = []
-    for r in summary.iter_rows(named=True):
-        held = sum(r[f"logs_{k}"] for k in ("valid", "modified", "extra", "unverified", "copy_changed"))
-        digests = (f"{r['digests']:,} held: {r['digests_valid']:,} valid, {r['digests_failed']:,} failed, "
-                   f"{r['digests_unverifiable']:,} unverifiable; {r['digests_missing']:,} missing")
-        logs = (f"{held:,} held: {r['logs_valid']:,} valid, {r['logs_modified']:,} modified, "
-                f"{r['logs_extra']:,} extra, {r['logs_unverified']:,} unverified; "
-                f"{r['logs_missing']:,} missing")
-        rows.append(f"<tr><td>{_esc(r['account'] or '?')}</td><td>{_esc(r['region'] or '?')}</td>"
+    for r in result.account_counts():  # the same words as `s3forensics verify-trail` prints
+        digests = f"{r['digests_held']:,} held: {r['digests']}"
+        logs = f"{r['logs_held']:,} held: {r['logs']}"
+        rows.append(f"<tr><td>{_esc(r['account'])}</td><td>{_esc(r['region'])}</td>"
                     f"<td>{_esc(digests)}</td><td>{_esc(logs)}</td>"
                     f"<td class='num'>{r['hours_without_digest']:,.1f}</td></tr>")
     head = ("<th>account</th><th>region</th><th>digest files</th><th>log files</th>"

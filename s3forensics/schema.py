@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import duckdb
     import polars as pl
     import pyarrow as pa
 
@@ -27,8 +28,11 @@ __all__ = [
     "CLOUDTRAIL_EVENTS",
     "ENRICHMENT_TABLES",
     "EVIDENCE",
+    "INTEGRITY_TABLES",
     "REJECTS",
     "S3_ACCESS_LOGS",
+    "TRAIL_COVERAGE",
+    "TRAIL_INTEGRITY",
     "VIEW_DOCS",
     "Column",
     "ColumnType",
@@ -37,6 +41,7 @@ __all__ = [
     "Severity",
     "Table",
     "schema_markdown",
+    "sql_text",
     "view_column_doc",
 ]
 
@@ -105,7 +110,8 @@ def _arrow_type(kind: ColumnType) -> pa.DataType:
             FLOAT64: pa.float64(), BOOLEAN: pa.bool_(), TIMESTAMP: pa.timestamp("us", tz="UTC")}[kind]
 
 
-def _sql_text(text: str) -> str:
+def sql_text(text: str) -> str:
+    """`text` as a SQL string literal (for DDL and COMMENTs, which take no bound parameters)."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -153,6 +159,34 @@ class Table:
         return pa.schema([pa.field(c.name, _arrow_type(c.type), metadata={"doc": c.doc})
                           for c in self.columns], metadata={"doc": self.doc})
 
+    def conform(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` with the table's columns in storage order, typed, NULL where it has none."""
+        import polars as pl
+
+        return frame.select([(pl.col(n) if n in frame.columns else pl.lit(None)).cast(t).alias(n)
+                             for n, t in self.polars_schema().items()])
+
+    def empty_frame(self) -> pl.DataFrame:
+        """An empty polars frame with the table's schema."""
+        import polars as pl
+
+        return pl.DataFrame(schema=self.polars_schema())
+
+    def replace(self, con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+        """Create or replace the table in `con` holding `frame` (conformed), with its COMMENTs.
+
+        Runs in the caller's transaction: one that replaces several tables wraps the calls.
+        """
+        view = f"_replace_{self.name}"
+        con.register(view, self.conform(frame))
+        try:
+            con.execute(self.create_sql(replace=True))
+            con.execute(f"INSERT INTO {self.name} SELECT * FROM {view}")
+        finally:
+            con.unregister(view)
+        for statement in self.comment_sql():
+            con.execute(statement)
+
     def duckdb_type(self, name: str) -> str:
         """The DuckDB type of one column."""
         return _DUCKDB[self.column(name).type]
@@ -166,8 +200,8 @@ class Table:
     def comment_sql(self, columns: Iterable[str] | None = None) -> list[str]:
         """DuckDB COMMENT statements for the table and its columns (or only those named)."""
         names = self.column_names if columns is None else list(columns)
-        out = [] if columns is not None else [f"COMMENT ON TABLE {self.name} IS {_sql_text(self.doc)}"]
-        return out + [f'COMMENT ON COLUMN {self.name}."{n}" IS {_sql_text(self.column(n).doc)}'
+        out = [] if columns is not None else [f"COMMENT ON TABLE {self.name} IS {sql_text(self.doc)}"]
+        return out + [f'COMMENT ON COLUMN {self.name}."{n}" IS {sql_text(self.column(n).doc)}'
                       for n in names]
 
 
@@ -389,6 +423,61 @@ ENRICHMENT_TABLES: dict[str, Table] = {t.name: t for t in (
     IP_ENRICHMENT, USER_AGENT_ENRICHMENT, PRINCIPAL_ENRICHMENT, BUCKET_OWNER_ACCOUNTS,
     ENRICHMENT_SOURCES)}
 
+TRAIL_INTEGRITY = Table(
+    "trail_integrity",
+    "CloudTrail log file validation, offline: one row per digest and per log file "
+    "(held or named by a digest) with its verification status.",
+    (
+        Column("account", STRING, "AWS account of the trail files (from the key's file name)."),
+        Column("region", STRING, "Region the files were recorded for (from the key's file name)."),
+        Column("trail", STRING, "Trail named by the digest (for a log: the digest naming it); NULL when none."),
+        Column("kind", STRING, "'digest' for a digest file, 'log' for a CloudTrail log file."),
+        Column("bucket", STRING, "S3 bucket of the file as AWS delivered it (digest or evidence record); NULL when unknown."),
+        Column("key", STRING, "S3 key of the file as AWS delivered it; for a local copy no digest names, the "
+                              "AWSLogs/... end of its path."),
+        Column("status", STRING, "Verification outcome; see STATUS_DOCS (valid, modified, missing, extra, ...)."),
+        Column("failed", BOOLEAN, "True when the status says something is wrong with the evidence (altered, deleted, "
+                                  "inserted, moved, unreadable); False for valid files and for those that could only "
+                                  "not be checked (no public key, no signature: see UNVERIFIABLE)."),
+        Column("detail", STRING, "What was found and what to do about it, in words."),
+        Column("evidence_id", STRING, "Evidence object checked (evidence.evidence_id); NULL for files not in the case."),
+        Column("case_path", STRING, "Where the checked copy is in the case folder; NULL for files not in the case."),
+        Column("delivered_at", TIMESTAMP, "Delivery time in the file name (UTC; to the minute for logs, the second for digests)."),
+        Column("digest_key", STRING, "For a log: key of the digest that names it. For a digest: the previous digest it links to."),
+        Column("expected_sha256", STRING, "SHA-256 of the uncompressed content a digest records for this file (for a digest: "
+                                          "what the next digest records)."),
+        Column("actual_sha256", STRING, "SHA-256 of the uncompressed content of the copy in the case."),
+        Column("digest_start", TIMESTAMP, "digestStartTime of the digest (for a log: of the digest naming it)."),
+        Column("digest_end", TIMESTAMP, "digestEndTime of the digest (for a log: of the digest naming it)."),
+        Column("oldest_event_time", TIMESTAMP, "oldestEventTime the digest records for this file."),
+        Column("newest_event_time", TIMESTAMP, "newestEventTime the digest records for this file."),
+        Column("fingerprint", STRING, "digestPublicKeyFingerprint: the public key that signed the digest (digests only)."),
+        Column("checked_at", TIMESTAMP, "When this verification ran (UTC); the table is replaced by each run."),
+    ),
+)
+
+TRAIL_COVERAGE = Table(
+    "trail_coverage",
+    "Periods of each digest chain: covered runs of digests, and gaps where no digest "
+    "vouches for the log files (missing digests, validation off).",
+    (
+        Column("account", STRING, "AWS account of the digest chain."),
+        Column("region", STRING, "Region of the digest chain."),
+        Column("trail", STRING, "Trail of the digest chain."),
+        Column("period_start", TIMESTAMP, "Start of the period (UTC, inclusive)."),
+        Column("period_end", TIMESTAMP, "End of the period (UTC, exclusive)."),
+        Column("status", STRING, "covered, digest_missing, digest_unreadable, validation_off or no_digest "
+                                 "(see COVERAGE_STATUS_DOCS)."),
+        Column("digests", INT64, "Digest files held for the period (0 for a gap)."),
+        Column("hours", FLOAT64, "Length of the period in hours."),
+        Column("detail", STRING, "What the period means, in words."),
+        Column("checked_at", TIMESTAMP, "When this verification ran (UTC); the table is replaced by each run."),
+    ),
+)
+
+#: Trail verification's tables, replaced together by each `verify_trail`.
+INTEGRITY_TABLES: dict[str, Table] = {t.name: t for t in (TRAIL_INTEGRITY, TRAIL_COVERAGE)}
+
 #: The tables every case has, in the order they are created and documented.
 CASE_TABLES: dict[str, Table] = {t.name: t for t in (S3_ACCESS_LOGS, CLOUDTRAIL_EVENTS, EVIDENCE, REJECTS)}
 
@@ -482,7 +571,7 @@ VIEW_DOCS: dict[str, ViewDoc] = {
     "actor_activity": ViewDoc(
         "Both sources in one shape for behaviour baselines: who, from where, with what, on what. "
         "What 20-odd detections and hunts read.", ("cloudtrail_events",),
-        {"source": "access_log or cloudtrail: which log the row comes from.",
+        {"source": "s3-access or cloudtrail (LogSource): which log the row comes from.",
          "source_ip": "Client address (access log remote_ip, CloudTrail sourceIPAddress).",
          "user_agent": "Client user agent from either source.",
          "operation": "Access log operation, or CloudTrail eventName.",
@@ -491,8 +580,10 @@ VIEW_DOCS: dict[str, ViewDoc] = {
          "also_in_access_log": "True for a CloudTrail event whose request is also in the access log "
                                "(counting detections keep the access log copy).",
          "network": "The address's /24 (IPv4) or /48 (IPv6), for first-seen-network baselines.",
-         "is_private_ip": "True for private, loopback and link-local addresses.",
-         "ua_family": "Client family from the user agent (aws-cli, boto3, console, browser...)."}),
+         "is_private_ip": "True for private, loopback, link-local and CGNAT addresses (IPv4, IPv6, "
+                          "IPv4-mapped): what enrich classes private, loopback, link_local or cgnat.",
+         "ua_family": "Client family by enrich's user-agent rules: the tool lower-cased (aws-cli, "
+                      "boto3, s3console, curl...), browser or bot; NULL for an empty user agent."}),
     "bucket_first_seen": ViewDoc(
         "When each address, principal and user agent was first seen on each bucket.",
         ("s3_access_logs",),
@@ -507,7 +598,7 @@ VIEW_DOCS: dict[str, ViewDoc] = {
     "timeline": ViewDoc(
         "Every request of both sources as one timeline, the correlated copy of a request once.",
         ("cloudtrail_events",),
-        {"source": "access_log or cloudtrail.",
+        {"source": "s3-access or cloudtrail.",
          "source_ip": "Client address.",
          "operation": "Access log operation or CloudTrail eventName.",
          "resource": "What was acted on: s3://bucket/key, a bucket, or the request's resources.",
@@ -539,11 +630,11 @@ def view_comment_sql(view: str, columns: Iterable[str]) -> list[str]:
     spec = VIEW_DOCS.get(view)
     if spec is None:
         return []
-    out = [f"COMMENT ON VIEW {view} IS {_sql_text(spec.doc)}"]
+    out = [f"COMMENT ON VIEW {view} IS {sql_text(spec.doc)}"]
     for name in columns:
         doc = view_column_doc(view, name)
         if doc:
-            out.append(f'COMMENT ON COLUMN {view}."{name}" IS {_sql_text(doc)}')
+            out.append(f'COMMENT ON COLUMN {view}."{name}" IS {sql_text(doc)}')
     return out
 
 
@@ -558,7 +649,7 @@ def schema_markdown(views: Mapping[str, list[tuple[str, str]]] | None = None) ->
     lines = ["# What a case holds", "",
              "Generated from `s3forensics/schema.py` (`python -m s3forensics.schema > docs/schema.md`);",
              "a test fails when it is stale. Times are UTC (`TIMESTAMPTZ`).", ""]
-    for table in (*CASE_TABLES.values(), *ENRICHMENT_TABLES.values()):
+    for table in (*CASE_TABLES.values(), *ENRICHMENT_TABLES.values(), *INTEGRITY_TABLES.values()):
         lines += [f"## `{table.name}` (table)", "", table.doc, "",
                   "| column | type | meaning |", "|---|---|---|"]
         for c in table.columns:

@@ -912,6 +912,11 @@ def test_no_credentials_is_a_clear_error(
     err = capsys.readouterr().err
     assert code == 1 and "no AWS credentials found" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+    assert "pass --profile," in err  # the CLI names the flag a person types...
+    with Case.open(tmp_path / "lib") as case, pytest.raises(AcquisitionError) as raised:
+        case.acquire(bucket="some-bucket", kind="auto", start="2024-05-01T10:00Z",
+                     end="2024-05-01T12:00Z", endpoint_url=s3_endpoint)
+    assert "pass profile," in str(raised.value)  # ...the library the parameter a caller passes
 
 
 def limited_identity(

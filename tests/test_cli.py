@@ -129,3 +129,17 @@ def test_the_library_names_its_parameter_and_the_cli_names_the_flag() -> None:
     assert out.stderr.strip().splitlines() == [
         "s3forensics acquire: error: --bucket 's3://acme-logs' is not an S3 bucket name "
         "(a bucket name, not s3://...)"]
+
+
+def test_every_parameter_an_error_speaks_of_is_named_as_its_flag(tmp_path: Path) -> None:
+    from s3forensics import ParameterError
+    from s3forensics.lake.build import build_lake
+
+    with pytest.raises(ParameterError) as info:  # a bucket needs a window: no S3 call is made
+        build_lake(tmp_path / "lake", bucket="acme-logs", end="2024-05-02T00:00Z")
+    assert str(info.value) == "bucket needs start and end: the window narrows the listing"
+    out = run("lake", "build", "--lake", str(tmp_path / "lake"), "--bucket", "acme-logs",
+              "--end", "2024-05-02T00:00Z")
+    assert out.returncode == 1
+    assert out.stderr.strip().splitlines() == [
+        "s3forensics lake: error: --bucket needs --start and --end: the window narrows the listing"]

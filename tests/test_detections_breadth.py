@@ -324,7 +324,7 @@ def test_object_versions_destroyed_in_bulk_but_not_delete_markers_or_lifecycle(t
     case = build_case(tmp_path, trail=trail, access_log=access_log)
     rows = run(case, "object_versions_destroyed_in_bulk")
     assert rows.select("principal", "source_ip", "bucket", "events", "detail").rows() == [
-        (ATTACKER_ARN, ATTACKER_IP, "acme-archive, acme-data", 14, "14 object versions destroyed in 60 min")]
+        (ATTACKER_ARN, ATTACKER_IP, ["acme-archive", "acme-data"], 14, "14 object versions destroyed in 60 min")]
     assert run(case, "object_versions_destroyed_in_bulk", min_versions=15).height == 0
     # The delete markers are still deletions in bulk, by the general detection.
     bulk = run(case, "objects_deleted_in_bulk", min_deletes=10)
@@ -360,12 +360,12 @@ def test_object_lock_shortened_removed_or_bypassed(tmp_path: Path) -> None:
     ]
     rows = run(build_case(tmp_path, trail=trail), "object_lock_weakened")
     assert rows.select("principal", "bucket", "object_key", "detail").rows() == [
-        (ATTACKER_ARN, "acme-vault", None, "default retention shortened from 365 to 1 days (1 failed: AccessDenied)"),
-        (ATTACKER_ARN, "acme-vault", None, "default retention moved from COMPLIANCE to GOVERNANCE"),
-        (ATTACKER_ARN, "acme-vault", None, "default retention removed"),
-        (ATTACKER_ARN, "acme-vault", "ledger/0.csv, ledger/1.csv, ledger/2.csv",
+        (ATTACKER_ARN, "acme-vault", [], "default retention shortened from 365 to 1 days (1 failed: AccessDenied)"),
+        (ATTACKER_ARN, "acme-vault", [], "default retention moved from COMPLIANCE to GOVERNANCE"),
+        (ATTACKER_ARN, "acme-vault", [], "default retention removed"),
+        (ATTACKER_ARN, "acme-vault", ["ledger/0.csv", "ledger/1.csv", "ledger/2.csv"],
          "governance retention bypassed (DeleteObject) on 3 requests"),
-        (ATTACKER_ARN, "acme-vault", "ledger/0.csv", "legal hold removed"),
+        (ATTACKER_ARN, "acme-vault", ["ledger/0.csv"], "legal hold removed"),
     ]
 
 
@@ -407,8 +407,8 @@ def test_objects_copied_out_to_another_accounts_bucket(tmp_path: Path) -> None:
     ]
     rows = run(build_case(tmp_path, trail=trail, access_log=access_log), "objects_copied_to_foreign_bucket")
     assert rows.select("principal", "source_ip", "bucket", "events", "detail").rows() == [
-        (LEAKED["arn"], ATTACKER_IP, "acme-data", 3, f"3 object(s) copied to bucket exfil-drop of foreign account {FOREIGN}"),
-        (sync, "2001:db8::25", "acme-data", 2,
+        (LEAKED["arn"], ATTACKER_IP, ["acme-data"], 3, f"3 object(s) copied to bucket exfil-drop of foreign account {FOREIGN}"),
+        (sync, "2001:db8::25", ["acme-data"], 2,
          f"2 object(s) copied to a bucket outside the case, by a principal of account {FOREIGN}"),
     ]
     trusted = run(tmp_path / "case", "objects_copied_to_foreign_bucket", trusted_accounts=[FOREIGN])

@@ -145,8 +145,8 @@ def test_lake_build_cli_reports_and_refuses_misuse(tmp_path: Path,
     assert main(["lake", "build", "--lake", str(tmp_path / "lake2"), "--start",
                  "2024-05-01T00:00Z", str(src.parent)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["s3forensics lake: error: --start/--end narrow an S3 listing (--bucket); "
-                   "local PATHs are read whole"]
+    assert err == ["s3forensics lake: error: --start and --end narrow an S3 listing (--bucket); "
+                   "local paths are read whole"]
     assert main(["lake", "build", "--lake", str(tmp_path / "src"), str(src.parent)]) == 1
     assert "is not a lake" in capsys.readouterr().err
     assert main(["query", "top_requesters", "--lake", str(tmp_path / "src")]) == 1
@@ -226,3 +226,9 @@ def test_athena_ddl_and_queries_parse_as_athena_and_trino(tmp_path: Path,
         assert sqlglot.parse_one(sql, read="trino") is not None, q.name
         for name in q.params:  # parameters stay named markers, never values
             assert f":{name}" in sql and f"${name}" not in sql, (q.name, name)
+    # Trino's array_agg keeps NULLs where DuckDB's list() drops them: entity lists must not
+    # gain a null member on Athena.
+    for q in default_registry().list():
+        tree = sqlglot.parse_one((out / f"{q.name}.sql").read_text(), read="trino")
+        for agg in tree.find_all(exp.ArrayAgg):
+            assert isinstance(agg.parent, exp.Filter) and "IS NULL" in agg.parent.sql("trino"), q.name

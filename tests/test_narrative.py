@@ -33,7 +33,9 @@ BOB = "arn:aws:iam::111122223333:user/bob"
 
 
 def finding(detection: str, severity: str, rows: list[dict[str, object]]) -> Finding:
-    frame = pl.DataFrame(rows, schema={"source_ip": pl.String, "principal": pl.String, "events": pl.Int64})
+    # A detection summing up several requests per row returns a list of addresses per row.
+    ips = pl.List(pl.String) if any(isinstance(r["source_ip"], list) for r in rows) else pl.String
+    frame = pl.DataFrame(rows, schema={"source_ip": ips, "principal": pl.String, "events": pl.Int64})
     return Finding(detection=detection, title=detection.replace("_", " "), severity=severity,
                    mitre=["T1530"], count=frame.height, first_seen=T0, last_seen=T0 + timedelta(hours=1),
                    entities={}, events=int(frame["events"].sum()), rows=frame)
@@ -46,7 +48,7 @@ FINDINGS = [
         {"source_ip": "203.0.113.5", "principal": ALICE, "events": 1},
     ]),
     finding("bucket_exposed_by_policy_or_acl", "critical", [
-        {"source_ip": "203.0.113.5, AWS Internal", "principal": ALICE, "events": 5},
+        {"source_ip": ["203.0.113.5", "AWS Internal"], "principal": ALICE, "events": 5},
     ]),
     finding("access_denied_probing", "medium", [
         {"source_ip": "198.51.100.9", "principal": BOB, "events": 40},

@@ -17,6 +17,7 @@ from s3forensics.case import Case
 from s3forensics.errors import QueryError
 from s3forensics.queries.registry import QueryRegistry
 from s3forensics.render import format_access_log_line, render_cloudtrail_file
+from s3forensics.schema import LogSource
 
 from .factories import T0, ct_record, sal_record
 
@@ -724,7 +725,7 @@ def test_activity_heatmap_counts_in_the_chosen_time_zone(reg: QueryRegistry, cas
 def test_error_rates_and_operation_mix(reg: QueryRegistry, case: Any) -> None:
     rates = run(reg, case, "error_rates")
     put = rates.filter(
-        (pl.col("source") == "access_log") & (pl.col("operation") == "REST.PUT.OBJECT")
+        (pl.col("source") == "s3-access") & (pl.col("operation") == "REST.PUT.OBJECT")
     ).row(0, named=True)
     assert (put["requests"], put["errors"], put["error_rate"], put["error_codes"]) == (
         2,
@@ -797,13 +798,13 @@ def test_principal_activity_matches_user_name_key_and_binds_hostile_text(
     reg: QueryRegistry, case: Any
 ) -> None:
     by_name = run(reg, case, "principal_activity", principal="mallory")
-    assert by_name["source"].to_list().count("access_log") == 4
+    assert by_name["source"].to_list().count("s3-access") == 4
     assert by_name["source"].to_list().count("cloudtrail") == 1
     assert by_name["event_time"].is_sorted()
     by_key = run(reg, case, "principal_activity", principal=MALLORY_KEY)
     assert sorted(by_key["source"]) == [
-        "access_log",
         "cloudtrail",
+        "s3-access",
     ]  # the access log row via CloudTrail
     by_role = run(reg, case, "principal_activity", principal=ROLE)
     assert by_role["principal"].unique().to_list() == [SESSION] and by_role.height == 3
@@ -843,8 +844,8 @@ def test_object_history_finds_a_key_that_looks_like_sql(reg: QueryRegistry, case
     assert case.tables() == before
     batch = run(reg, case, "object_history", bucket="acme-data", object_key="a/1.txt")
     assert sorted(zip(batch["source"], batch["role"])) == [
-        ("access_log", "target"),
         ("cloudtrail", "named in a batch delete"),
+        ("s3-access", "target"),
     ]
     q1 = run(reg, case, "object_history", bucket="acme-data", object_key="reports/2024/q1.csv")
     assert "copy source" in q1["role"].to_list()
@@ -861,7 +862,7 @@ def test_sensitive_object_access(reg: QueryRegistry, case: Any) -> None:
     secret = out.filter(pl.col("object_key") == "secrets/db_password.txt").row(0, named=True)
     assert secret["matched_patterns"] == ["%password%", "%secret%"] and secret["failed"] == 1
     env = out.filter(pl.col("object_key") == "config/prod.env").row(0, named=True)
-    assert env["requests"] == 1 and env["sources"] == ["access_log"]  # CloudTrail copy counted once
+    assert env["requests"] == 1 and env["sources"] == [LogSource.S3_ACCESS]  # CloudTrail copy counted once
     custom = run(reg, case, "sensitive_object_access", key_patterns="%PUBLIC%,%staging%")
     assert sorted(custom["object_key"]) == ["public/index.html", "staging/q1.csv"]
 
@@ -924,7 +925,7 @@ def test_large_object_downloads_dedupes_by_request_id(reg: QueryRegistry, case: 
     out = run(reg, case, "large_object_downloads")
     assert out.select("source", "principal", "object_key", "bytes", "access_key_id").rows() == [
         ("cloudtrail", SESSION, "archive/dump.sql", 200 * MIB, SESSION_KEY),
-        ("access_log", MALLORY, "config/prod.env", 150 * MIB, MALLORY_KEY),
+        ("s3-access", MALLORY, "config/prod.env", 150 * MIB, MALLORY_KEY),
     ]
     assert run(reg, case, "large_object_downloads", min_bytes=160 * MIB)[
         "object_key"
@@ -947,7 +948,7 @@ def test_anonymous_and_cross_account_requests(reg: QueryRegistry, case: Any) -> 
     anon = run(reg, case, "anonymous_requests")
     assert anon.select(
         "bucket", "source", "operation", "requests", "succeeded", "failed"
-    ).rows() == [("acme-data", "access_log", "REST.GET.OBJECT", 2, 1, 1)]
+    ).rows() == [("acme-data", LogSource.S3_ACCESS, "REST.GET.OBJECT", 2, 1, 1)]
     cross = run(reg, case, "cross_account_requests")
     assert cross["principal_account"].unique().to_list() == ["999988887777"]
     assert cross["requests"].sum() == 4  # mallory's 4 requests, the CloudTrail copy counted once
@@ -1061,7 +1062,7 @@ def test_timeline_filters_and_orders(reg: QueryRegistry, case: Any) -> None:
     assert out.height == 5 and out["event_time"].is_sorted()
     # the same second in both sources: access log first
     assert out.filter(pl.col("event_time") == at(2, 2, 30))["source"].to_list() == [
-        "access_log",
+        "s3-access",
         "cloudtrail",
     ]
     assert run(reg, case, "timeline", source_ip="203.0.113.200").height == 2

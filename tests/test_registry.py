@@ -72,6 +72,12 @@ def test_user_folder_adds_queries_and_parameters_are_bound(tmp_path: Path) -> No
         (GOOD.replace("-- kind: hunt", "-- kind: detection"), "severity"),
         (GOOD.replace("-- ---\n", ""), "no metadata header"),
         (GOOD.replace("type: string, ", ""), "parameter ip needs a type"),
+        (GOOD.replace("-- params:", "-- caveats:\n--   - {missing: s3, text: t}\n-- params:"),
+         "caveat 'missing' must be one of s3-access, cloudtrail"),
+        (GOOD.replace("-- params:", "-- caveats:\n--   - {missing: cloudtrail, text: '{n} seen'}\n-- params:"),
+         "caveat text names n; it may name nothing without a stand_in"),
+        (GOOD.replace("-- params:", "-- caveats:\n--   - {missing: cloudtrail, text: t, stand_in: nope}\n"
+                                    "-- params:"), "caveat stand_in 'nope' is not a query"),
     ],
 )
 def test_invalid_query_files_are_refused_with_the_file_named(tmp_path: Path, text: str, message: str) -> None:

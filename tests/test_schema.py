@@ -58,3 +58,28 @@ def test_docs_schema_md_is_up_to_date() -> None:
                          text=True, check=True, cwd=ROOT, timeout=120)
     assert out.stdout == (ROOT / "docs" / "schema.md").read_text(encoding="utf-8"), (
         "docs/schema.md is stale: python -m s3forensics.schema > docs/schema.md")
+
+
+def test_trail_verification_tables_are_stored_as_declared(tmp_path: Path) -> None:
+    """save_tables writes trail_integrity/trail_coverage from their declarations in schema.py."""
+    from s3forensics.integrity.tables import load_tables, save_tables
+    from s3forensics.schema import INTEGRITY_TABLES, TRAIL_COVERAGE, TRAIL_INTEGRITY
+
+    # A frame with columns missing and out of order is conformed, not refused.
+    partial = pl.DataFrame({"status": ["valid"], "account": ["111122223333"]})
+    with Case.open(tmp_path / "case") as case:
+        save_tables(case.con, partial, TRAIL_COVERAGE.empty_frame())
+        cols = case.sql("SELECT table_name, column_name, data_type, comment FROM duckdb_columns() "
+                        "WHERE table_name IN ('trail_integrity', 'trail_coverage')")
+        loaded = load_tables(case.con)
+    for table in INTEGRITY_TABLES.values():
+        stored = cols.filter(pl.col("table_name") == table.name)
+        assert stored["column_name"].to_list() == table.column_names
+        declared = [table.duckdb_type(n).replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE")
+                    for n in table.column_names]
+        assert stored["data_type"].to_list() == declared
+        assert stored["comment"].to_list() == [c.doc for c in table.columns]
+    assert loaded is not None
+    assert loaded[0].schema == pl.Schema(TRAIL_INTEGRITY.polars_schema())
+    assert loaded[0].row(0, named=True)["account"] == "111122223333"
+    assert "## `trail_integrity` (table)" in (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")

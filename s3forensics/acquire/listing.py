@@ -394,8 +394,8 @@ def build_plan(aws: AwsSession, request: AcquisitionRequest) -> AcquisitionPlan:
                     f"s3://{bucket}/{prefix}: found neither S3 access logs nor CloudTrail "
                     "(AWSLogs/) "
                     f"here{' (saw ' + ', '.join(seen) + ')' if seen else ' (nothing under it)'}; "
-                    "check --prefix (access-log prefixes usually end with '/'), or pass --kind"
-                )
+                    "check {prefix} (access-log prefixes usually end with '/'), or pass {kind}",
+                    mentions=("prefix", "kind"))
     if lookback is None:
         lookback = DEFAULT_LOOKBACK[kind]
     if kind == "cloudtrail":

@@ -89,9 +89,9 @@ class AwsSession:
             raise AcquisitionError(f"cannot load AWS credentials: {exc}") from exc
         if credentials is None:
             raise AcquisitionError(
-                "no AWS credentials found: pass --profile, set AWS_PROFILE or "
-                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"
-            )
+                "no AWS credentials found: pass {profile}, set AWS_PROFILE or "
+                "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached",
+                mentions=("profile",))
         self.session = session
         self.endpoint_url = endpoint_url
         self.region = session.region_name or "us-east-1"
@@ -145,9 +145,9 @@ def aws_error(exc: Exception, operation: str, bucket: str, where: str) -> Acquis
     target = f"s3://{bucket}/{where}"
     if isinstance(exc, NoCredentialsError):
         return AcquisitionError(
-            "no AWS credentials found: pass --profile, set AWS_PROFILE or "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached"
-        )
+            "no AWS credentials found: pass {profile}, set AWS_PROFILE or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is attached",
+            mentions=("profile",))
     if isinstance(exc, EndpointConnectionError):
         return AcquisitionError(f"{operation} {target}: cannot reach the endpoint ({exc})")
     if not isinstance(exc, ClientError):
@@ -168,8 +168,8 @@ def aws_error(exc: Exception, operation: str, bucket: str, where: str) -> Acquis
     if code in ("NoSuchBucket", "404") and operation == "ListObjectsV2":
         return AcquisitionError(
             f"no such bucket: {bucket!r} does not exist (check the name, "
-            "the account of the credentials and --endpoint-url)"
-        )
+            "the account of the credentials and {endpoint_url})",
+            mentions=("endpoint_url",))
     if code in _BAD_CREDENTIALS:
         return AcquisitionError(
             f"{operation} {target}: the credentials were rejected ({code}: {message})"

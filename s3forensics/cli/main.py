@@ -10,7 +10,7 @@ from importlib import import_module
 import duckdb
 
 from .. import __version__
-from ..errors import ParameterError, S3ForensicsError
+from ..errors import S3ForensicsError
 
 # Each module defines `register(subparsers)`; it adds its command(s) and sets `func` on them.
 _COMMAND_MODULES = ("ingest", "samples", "acquire", "investigate", "enrich", "integrity", "report",
@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def flag(parameter: str) -> str:
+    """The command-line flag of a library parameter: `start_after` -> `--start-after`."""
+    return "--" + parameter.replace("_", "-")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     parser = build_parser()
@@ -47,12 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with interruptible():
             return int(args.func(args) or 0)
-    except ParameterError as exc:  # the library names its parameter; a person typed a flag
-        flag = "--" + exc.parameter.replace("_", "-")
-        print(f"s3forensics {args.command}: error: {flag} {exc.problem}", file=sys.stderr)
-        return 1
-    except S3ForensicsError as exc:
-        print(f"s3forensics {args.command}: error: {exc}", file=sys.stderr)
+    except S3ForensicsError as exc:  # the library names its parameters; a person typed flags
+        print(f"s3forensics {args.command}: error: {exc.render(flag)}", file=sys.stderr)
         return 1
     except (OSError, duckdb.Error) as exc:
         # A full disk, a lost mount, a database another process holds: say what, not a traceback.

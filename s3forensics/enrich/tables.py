@@ -33,11 +33,7 @@ from .useragent import parse_user_agents, user_agent_rules_version
 
 __all__ = ["refresh_enrichment"]
 
-_SOURCES_SCHEMA: dict[str, pl.DataType] = {
-    "source": pl.String(), "path": pl.String(), "database_type": pl.String(),
-    "version": pl.String(), "built_at": pl.Datetime("us", "UTC"), "details": pl.String(),
-    "refreshed_at": pl.Datetime("us", "UTC"),
-}
+_SOURCES_SCHEMA = ENRICHMENT_TABLES["enrichment_sources"].polars_schema()
 
 
 def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
@@ -130,17 +126,7 @@ def _principal_rows(con: duckdb.DuckDBPyConnection, cols: dict[str, set[str]]) -
 
 def _write(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
     """Replace an enrichment table with `frame`, typed and documented as schema.py declares it."""
-    table = ENRICHMENT_TABLES[name]
-    typed = frame.select([pl.col(c).cast(t) for c, t in table.polars_schema().items()])
-    view = f"_enrich_{name}"
-    con.register(view, typed)
-    try:
-        con.execute(table.create_sql(replace=True))
-        con.execute(f"INSERT INTO {name} SELECT * FROM {view}")
-    finally:
-        con.unregister(view)
-    for statement in table.comment_sql():
-        con.execute(statement)
+    ENRICHMENT_TABLES[name].replace(con, frame)
 
 
 def refresh_enrichment(

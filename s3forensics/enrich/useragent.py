@@ -8,7 +8,8 @@ from importlib import metadata
 import polars as pl
 import ua_parser
 
-__all__ = ["TOOL_CLASSES", "USER_AGENT_SCHEMA", "parse_user_agents", "user_agent_rules_version"]
+__all__ = ["BROWSER_PREFIX", "PRODUCT_TOKEN", "TOOL_CLASSES", "UA_TRIM", "USER_AGENT_SCHEMA", "family_name",
+           "parse_user_agents", "user_agent_rules_version"]
 
 TOOL_CLASSES = ("browser", "aws_console", "aws_cli", "aws_sdk", "aws_internal", "aws_service",
                 "s3_tool", "scripting", "security_tool", "bot", "other", "unknown")
@@ -26,6 +27,13 @@ USER_AGENT_SCHEMA: dict[str, pl.DataType] = {
     "device": pl.String(),
     "pentest_distro": pl.String(),
 }
+
+#: A user agent as the rules read it: without surrounding white space and brackets (group 1).
+UA_TRIM = r"(?s)^[\s\[]*(.*?)[\s\]]*$"
+#: Browser strings: the only ones ua-parser is asked about, and never taken for a bot by a rule.
+BROWSER_PREFIX = r"^(?:Mozilla|Opera)/"
+#: The leading product name of a user agent no rule knows (group 1), e.g. `Java` in `Java/17`.
+PRODUCT_TOKEN = r"^([^/\s;()]+)"
 
 _V = r"/v?(?P<v>[\w.+-]+)"  # the "/1.2.3" after a product name; rclone writes "/v1.65.0"
 
@@ -116,6 +124,9 @@ _RULES: list[tuple[str, str, str, str | None]] = [
     ("bot", "", r"(?i)\b(?P<name>[\w-]*(?:bot|crawler|spider|slurp))\b(?:/(?P<v>[\w.]+))?", None),
 ]
 _COMPILED = [(cls, tool, re.compile(p), lang) for cls, tool, p, lang in _RULES]
+_TRIM = re.compile(UA_TRIM)
+_BROWSER = re.compile(BROWSER_PREFIX)
+_PRODUCT = re.compile(PRODUCT_TOKEN + r"(?:/(?P<v>[^\s;()]+))?")
 
 _DISTROS = [
     ("Kali Linux", re.compile(r"(?<![a-z])kali(?![a-z])", re.IGNORECASE)),
@@ -137,6 +148,19 @@ _DESKTOP_OS = {"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Debian", "Ch
                "FreeBSD", "OpenBSD", "NetBSD", "Solaris", "Kali", "Arch Linux"}
 _TABLET = re.compile(r"iPad|Tablet|Kindle|Silk/|PlayBook|SM-T\d|SM-X\d", re.IGNORECASE)
 _MOBILE = re.compile(r"iPhone|iPod|Mobile|Windows Phone|BlackBerry|Opera Mini", re.IGNORECASE)
+
+
+def family_name(tool_class: str | None, tool: str | None) -> str | None:
+    """A client's family, as `actor_activity.ua_family` names it, from its class and tool.
+
+    Browsers and bots are one family each; other clients are their tool, lower-cased
+    (aws-cli, boto3, s3console, curl, ...); NULL when the user agent is empty.
+    """
+    if tool_class in (None, "unknown"):
+        return None
+    if tool_class in ("browser", "bot"):
+        return tool_class
+    return tool.lower() if tool else None
 
 
 def user_agent_rules_version() -> str:
@@ -192,13 +216,14 @@ def _distro(ua: str) -> str | None:
 
 
 def _parse_one(ua: str) -> tuple[str | None, ...]:
-    text = ua.strip().strip("[]").strip()
+    trimmed = _TRIM.match(ua)
+    text = trimmed[1] if trimmed else ua
     if text in ("", "-"):
         return (ua, "unknown", None, None, None, None, None, None, None, "unknown", None)
     parsed = ua_parser.parse(text)
     os_name, os_version = _platform(text, parsed)
     distro = _distro(text)
-    is_mozilla = text.startswith(("Mozilla/", "Opera/"))
+    is_mozilla = _BROWSER.match(text) is not None
     agent = parsed.user_agent
     for cls, tool, rx, lang in _COMPILED:
         if cls == "bot" and is_mozilla and (parsed.device is None or parsed.device.family != "Spider"):
@@ -223,8 +248,8 @@ def _parse_one(ua: str) -> tuple[str | None, ...]:
                 agent.family if cls == "browser" else None,
                 browser_version if cls == "browser" else None,
                 os_name, os_version, device, distro)
-    product = re.match(r"^(?P<name>[^/\s;()]+)(?:/(?P<v>[^\s;()]+))?", text)
-    name = product["name"] if product else None
+    product = _PRODUCT.match(text)
+    name = product[1] if product else None
     version = product["v"] if product else None
     return (ua, "other", name, version, None, None, None, os_name, os_version, "unknown", distro)
 

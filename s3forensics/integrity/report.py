@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -82,6 +82,20 @@ class Verdict:
 
     def __str__(self) -> str:
         return self.text()
+
+
+def _no_digests(log_files: int) -> Verdict:
+    """The verdict on log files held without a digest to prove them."""
+    return Verdict(
+        "UNVERIFIABLE",
+        f"the case holds no CloudTrail digest files, so none of its "
+        f"{_plural(log_files, 'log file')} can be proven unchanged.",
+        (
+            "acquire the trail's digests too (AWSLogs/.../CloudTrail-Digest/, fetched by "
+            "`s3forensics acquire --kind cloudtrail`), or copy them and ingest them with "
+            "the logs",
+        ),
+    )
 
 
 @dataclass
@@ -210,6 +224,21 @@ class IntegrityReport:
 
     # -- the verdict ----------------------------------------------------------------------------
 
+    @staticmethod
+    def not_validated(*, log_files: int, digest_files: int) -> str:
+        """What to say of a case's CloudTrail integrity when no validation result is stored: there
+        is nothing to validate, nothing can be proven (no digests), or validation has not run.
+
+        With `verdict`, the one place the integrity wording is chosen (the notebooks, the report
+        and the incident summary all show these words).
+        """
+        if not log_files:
+            return "The case holds no CloudTrail log files: there is nothing to validate."
+        if not digest_files:
+            verdict = _no_digests(log_files)
+            return f"Not validated: {verdict.reason} ({'; '.join(verdict.advice)})."
+        return "Not validated yet: run notebook 01 or `s3forensics verify-trail`."
+
     @property
     def verdict(self) -> Verdict:
         """VALID, UNVERIFIABLE or FAILED, why, and what to supply or do next."""
@@ -237,16 +266,7 @@ class IntegrityReport:
             )
         logs_held = f.filter((pl.col("kind") == "log") & pl.col("evidence_id").is_not_null())
         if self.digests_checked == 0:
-            return Verdict(
-                "UNVERIFIABLE",
-                f"the case holds no CloudTrail digest files, so none of its "
-                f"{_plural(logs_held.height, 'log file')} can be proven unchanged.",
-                (
-                    "acquire the trail's digests too (AWSLogs/.../CloudTrail-Digest/, fetched by "
-                    "`s3forensics acquire --kind cloudtrail`), or copy them and ingest them with "
-                    "the logs",
-                ),
-            )
+            return _no_digests(logs_held.height)
         open_digests = f.filter(
             (pl.col("kind") == "digest") & pl.col("status").is_in(["no_public_key", "unsigned"])
         )
@@ -338,34 +358,55 @@ class IntegrityReport:
 
     # -- text -----------------------------------------------------------------------------------
 
+    def account_counts(self) -> list[dict[str, Any]]:
+        """Per account and region, what became of the files: digests and log files held, and the
+        words for their counts, which the text report and the HTML report both show.
+
+        Keys: account, region ('?' when unknown), covered_from, covered_to, digests_held,
+        digests (text), logs_held, logs (text), hours_without_digest, restarts.
+        """
+        out = []
+        for r in self.summary().iter_rows(named=True):
+            out.append({
+                "account": r["account"] or "?",
+                "region": r["region"] or "?",
+                "covered_from": r["covered_from"],
+                "covered_to": r["covered_to"],
+                "digests_held": r["digests"],
+                "digests": (
+                    f"{r['digests_valid']:,} valid, {r['digests_failed']:,} failed "
+                    f"({r['links_broken']:,} broken links), {r['digests_unverifiable']:,} "
+                    f"unverifiable; {r['digests_missing']:,} missing"
+                ),
+                "logs_held": sum(
+                    r[f"logs_{s}"] for s in _LOG_STATUSES if s not in ("missing", "not_acquired")
+                ),
+                "logs": (
+                    f"{r['logs_valid']:,} valid, {r['logs_modified']:,} modified, "
+                    f"{r['logs_extra']:,} extra, {r['logs_unverified']:,} unverified; "
+                    f"{r['logs_missing']:,} missing, {r['logs_not_acquired']:,} not acquired"
+                ),
+                "hours_without_digest": r["hours_without_digest"],
+                "restarts": r["restarts"],
+            })
+        return out
+
     def render(self, *, limit: int = 3, verbose: bool = False) -> str:
         """A text report: per account/region counts, problems grouped by kind, gaps, verdict.
 
         Each kind of problem shows its count and `limit` examples; `verbose` lists every file.
         """
         lines: list[str] = []
-        for r in self.summary().iter_rows(named=True):
-            held = sum(
-                r[f"logs_{s}"] for s in _LOG_STATUSES if s not in ("missing", "not_acquired")
-            )
+        for r in self.account_counts():
             span = (
                 f"digests span {r['covered_from']:{_ISO}} .. {r['covered_to']:{_ISO}}"
                 if r["covered_from"] is not None
                 else "no digest"
             )
             lines += [
-                f"{r['account'] or '?'} {r['region'] or '?'}  ({span})",
-                (
-                    f"  digests  {r['digests']:>7,} held: {r['digests_valid']:,} valid, "
-                    f"{r['digests_failed']:,} failed ({r['links_broken']:,} broken links), "
-                    f"{r['digests_unverifiable']:,} unverifiable; {r['digests_missing']:,} missing"
-                ),
-                (
-                    f"  logs     {held:>7,} held: {r['logs_valid']:,} valid, "
-                    f"{r['logs_modified']:,} modified, {r['logs_extra']:,} extra, "
-                    f"{r['logs_unverified']:,} unverified; {r['logs_missing']:,} missing, "
-                    f"{r['logs_not_acquired']:,} not acquired"
-                ),
+                f"{r['account']} {r['region']}  ({span})",
+                f"  digests  {r['digests_held']:>7,} held: {r['digests']}",
+                f"  logs     {r['logs_held']:>7,} held: {r['logs']}",
                 (
                     f"  coverage {r['hours_without_digest']:>7.1f} hours without a digest, "
                     f"{r['restarts']:,} chain restarts"

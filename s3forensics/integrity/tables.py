@@ -1,173 +1,29 @@
-"""The two case tables verification writes, `trail_integrity` and `trail_coverage`, with docs."""
+"""Saving and loading the two tables verification writes, and the vocabulary of their statuses.
+
+The tables themselves (`trail_integrity`, `trail_coverage`: columns, types, docs) are declared in
+`s3forensics/schema.py` with every other table of a case.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import duckdb
 import polars as pl
 
+from ..schema import TRAIL_COVERAGE, TRAIL_INTEGRITY
+
 __all__ = [
-    "COVERAGE_COLUMNS",
     "COVERAGE_STATUS_DOCS",
     "COVERAGE_TABLE",
     "FAILING",
-    "INTEGRITY_COLUMNS",
     "INTEGRITY_TABLE",
     "STATUS_DOCS",
-    "TABLE_DOCS",
     "UNVERIFIABLE",
-    "empty_frame",
     "load_tables",
     "save_tables",
 ]
 
-INTEGRITY_TABLE = "trail_integrity"
-COVERAGE_TABLE = "trail_coverage"
-
-_UTC = pl.Datetime("us", "UTC")
-
-#: name -> (polars type, DuckDB type, what it means)
-INTEGRITY_COLUMNS: dict[str, tuple[pl.DataType, str, str]] = {
-    "account": (
-        pl.String(),
-        "VARCHAR",
-        "AWS account of the trail files (from the key's file name).",
-    ),
-    "region": (
-        pl.String(),
-        "VARCHAR",
-        "Region the files were recorded for (from the key's file name).",
-    ),
-    "trail": (
-        pl.String(),
-        "VARCHAR",
-        "Trail named by the digest (for a log: the digest naming it); NULL when none.",
-    ),
-    "kind": (
-        pl.String(),
-        "VARCHAR",
-        "'digest' for a digest file, 'log' for a CloudTrail log file.",
-    ),
-    "bucket": (
-        pl.String(),
-        "VARCHAR",
-        "S3 bucket of the file as AWS delivered it (digest or evidence record); NULL when unknown.",
-    ),
-    "key": (
-        pl.String(),
-        "VARCHAR",
-        (
-            "S3 key of the file as AWS delivered it; for a local copy no digest names, the "
-            "AWSLogs/... end of its path."
-        ),
-    ),
-    "status": (
-        pl.String(),
-        "VARCHAR",
-        "Verification outcome; see STATUS_DOCS (valid, modified, missing, extra, ...).",
-    ),
-    "failed": (
-        pl.Boolean(),
-        "BOOLEAN",
-        (
-            "True when the status says something is wrong with the evidence (altered, deleted, "
-            "inserted, moved, unreadable); False for valid files and for those that could only "
-            "not be checked (no public key, no signature: see UNVERIFIABLE)."
-        ),
-    ),
-    "detail": (pl.String(), "VARCHAR", "What was found and what to do about it, in words."),
-    "evidence_id": (
-        pl.String(),
-        "VARCHAR",
-        "Evidence object checked (evidence.evidence_id); NULL for files not in the case.",
-    ),
-    "case_path": (
-        pl.String(),
-        "VARCHAR",
-        "Where the checked copy is in the case folder; NULL for files not in the case.",
-    ),
-    "delivered_at": (
-        _UTC,
-        "TIMESTAMPTZ",
-        "Delivery time in the file name (UTC; to the minute for logs, the second for digests).",
-    ),
-    "digest_key": (
-        pl.String(),
-        "VARCHAR",
-        "For a log: key of the digest that names it. For a digest: the previous digest it links to.",
-    ),
-    "expected_sha256": (
-        pl.String(),
-        "VARCHAR",
-        (
-            "SHA-256 of the uncompressed content a digest records for this file (for a digest: "
-            "what the next digest records)."
-        ),
-    ),
-    "actual_sha256": (
-        pl.String(),
-        "VARCHAR",
-        "SHA-256 of the uncompressed content of the copy in the case.",
-    ),
-    "digest_start": (
-        _UTC,
-        "TIMESTAMPTZ",
-        "digestStartTime of the digest (for a log: of the digest naming it).",
-    ),
-    "digest_end": (
-        _UTC,
-        "TIMESTAMPTZ",
-        "digestEndTime of the digest (for a log: of the digest naming it).",
-    ),
-    "oldest_event_time": (_UTC, "TIMESTAMPTZ", "oldestEventTime the digest records for this file."),
-    "newest_event_time": (_UTC, "TIMESTAMPTZ", "newestEventTime the digest records for this file."),
-    "fingerprint": (
-        pl.String(),
-        "VARCHAR",
-        "digestPublicKeyFingerprint: the public key that signed the digest (digests only).",
-    ),
-    "checked_at": (
-        _UTC,
-        "TIMESTAMPTZ",
-        "When this verification ran (UTC); the table is replaced by each run.",
-    ),
-}
-
-COVERAGE_COLUMNS: dict[str, tuple[pl.DataType, str, str]] = {
-    "account": (pl.String(), "VARCHAR", "AWS account of the digest chain."),
-    "region": (pl.String(), "VARCHAR", "Region of the digest chain."),
-    "trail": (pl.String(), "VARCHAR", "Trail of the digest chain."),
-    "period_start": (_UTC, "TIMESTAMPTZ", "Start of the period (UTC, inclusive)."),
-    "period_end": (_UTC, "TIMESTAMPTZ", "End of the period (UTC, exclusive)."),
-    "status": (
-        pl.String(),
-        "VARCHAR",
-        (
-            "covered, digest_missing, digest_unreadable, validation_off or no_digest "
-            "(see COVERAGE_STATUS_DOCS)."
-        ),
-    ),
-    "digests": (pl.Int64(), "BIGINT", "Digest files held for the period (0 for a gap)."),
-    "hours": (pl.Float64(), "DOUBLE", "Length of the period in hours."),
-    "detail": (pl.String(), "VARCHAR", "What the period means, in words."),
-    "checked_at": (
-        _UTC,
-        "TIMESTAMPTZ",
-        "When this verification ran (UTC); the table is replaced by each run.",
-    ),
-}
-
-TABLE_DOCS: dict[str, str] = {
-    INTEGRITY_TABLE: (
-        "CloudTrail log file validation, offline: one row per digest and per log file "
-        "(held or named by a digest) with its verification status."
-    ),
-    COVERAGE_TABLE: (
-        "Periods of each digest chain: covered runs of digests, and gaps where no digest "
-        "vouches for the log files (missing digests, validation off)."
-    ),
-}
+INTEGRITY_TABLE = TRAIL_INTEGRITY.name
+COVERAGE_TABLE = TRAIL_COVERAGE.name
 
 STATUS_DOCS: dict[str, str] = {
     "valid": "Proven: the digest is authenticated (signature, or hash chain from an authenticated "
@@ -223,50 +79,14 @@ FAILING: frozenset[str] = frozenset(
 UNVERIFIABLE: frozenset[str] = frozenset({"no_public_key", "unsigned", "unverified"})
 
 
-def _schema(columns: Mapping[str, tuple[pl.DataType, str, str]]) -> dict[str, pl.DataType]:
-    return {name: spec[0] for name, spec in columns.items()}
-
-
-def empty_frame(columns: Mapping[str, tuple[pl.DataType, str, str]]) -> pl.DataFrame:
-    """An empty frame with the table's columns."""
-    return pl.DataFrame(schema=_schema(columns))
-
-
-def _conform(
-    frame: pl.DataFrame, columns: Mapping[str, tuple[pl.DataType, str, str]]
-) -> pl.DataFrame:
-    return frame.select(
-        [
-            (pl.col(n) if n in frame.columns else pl.lit(None)).cast(spec[0]).alias(n)
-            for n, spec in columns.items()
-        ]
-    )
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def save_tables(
     con: duckdb.DuckDBPyConnection, integrity: pl.DataFrame, coverage: pl.DataFrame
 ) -> None:
-    """Replace both tables in one transaction, every column with a COMMENT."""
-    frames = {
-        INTEGRITY_TABLE: (_conform(integrity, INTEGRITY_COLUMNS), INTEGRITY_COLUMNS),
-        COVERAGE_TABLE: (_conform(coverage, COVERAGE_COLUMNS), COVERAGE_COLUMNS),
-    }
+    """Replace both tables in one transaction, as schema.py declares them (every column COMMENTed)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for table, (frame, columns) in frames.items():
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-            cols = ", ".join(f'"{n}" {spec[1]}' for n, spec in columns.items())
-            con.execute(f"CREATE TABLE {table} ({cols})")
-            con.execute(f"COMMENT ON TABLE {table} IS {_quote(TABLE_DOCS[table])}")
-            for n, spec in columns.items():
-                con.execute(f'COMMENT ON COLUMN {table}."{n}" IS {_quote(spec[2])}')
-            con.register("_integrity_rows", frame)
-            con.execute(f"INSERT INTO {table} SELECT * FROM _integrity_rows")
-            con.unregister("_integrity_rows")
+        TRAIL_INTEGRITY.replace(con, integrity)
+        TRAIL_COVERAGE.replace(con, coverage)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -280,4 +100,4 @@ def load_tables(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFr
         return None
     integrity = con.sql(f"SELECT * FROM {INTEGRITY_TABLE}").pl()
     coverage = con.sql(f"SELECT * FROM {COVERAGE_TABLE}").pl()
-    return _conform(integrity, INTEGRITY_COLUMNS), _conform(coverage, COVERAGE_COLUMNS)
+    return TRAIL_INTEGRITY.conform(integrity), TRAIL_COVERAGE.conform(coverage)

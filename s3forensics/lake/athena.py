@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..queries.registry import QueryRegistry
-from .build import LakeError
+from .build import LakeParameterError
 from .layout import LAKE_TABLES, athena_type, table_path
 
 __all__ = ["athena_ddl", "write_athena_queries"]
@@ -34,7 +34,7 @@ def athena_ddl(lake: str, *, database: str = "s3forensics", start_date: str = "2
     from .translate import to_athena
 
     if not lake.startswith("s3://"):
-        raise LakeError(f"--lake {lake}: Athena reads lakes on S3; give s3://bucket/prefix")
+        raise LakeParameterError("lake", f"{lake}: Athena reads lakes on S3; give s3://bucket/prefix")
     out = [f"-- Athena DDL for the s3forensics lake at {lake} (generated; not run in CI)",
            f"CREATE DATABASE IF NOT EXISTS {_ident(database)};", ""]
     for table, layout in LAKE_TABLES.items():

@@ -29,7 +29,8 @@ from typing import Any
 import polars as pl
 
 from .. import __version__
-from ..errors import InputError, S3ForensicsError
+from ..errors import InputError, ParameterError, S3ForensicsError
+from ..schema import sql_text
 from .layout import (
     LAKE_TABLES,
     LAYOUT_VERSION,
@@ -45,6 +46,7 @@ __all__ = [
     "Chunk",
     "LakeBuildResult",
     "LakeError",
+    "LakeParameterError",
     "ObjectRef",
     "build_lake",
     "parse_chunk",
@@ -60,6 +62,10 @@ BUILD_KINDS = ("auto", "s3-access", "cloudtrail")
 
 class LakeError(S3ForensicsError):
     """A lake cannot be built, read or narrowed: the message names the lake, table or object."""
+
+
+class LakeParameterError(LakeError, ParameterError):
+    """A lake call was given a value one of its parameters cannot take (the CLI names the flag)."""
 
 
 @dataclass(frozen=True)
@@ -155,12 +161,13 @@ def plan_objects(
 ) -> tuple[list[ObjectRef], Any]:
     """The objects a build reads, in location order, and the S3 listing plan (None for paths)."""
     if kind not in BUILD_KINDS:
-        raise LakeError(f"--kind {kind!r} is not one of {', '.join(BUILD_KINDS)}")
+        raise LakeParameterError("kind", f"{kind!r} is not one of {', '.join(BUILD_KINDS)}")
     if bucket is not None:
         if paths:
-            raise LakeError("give either --bucket or local PATHs, not both")
+            raise LakeParameterError("bucket", "and local paths cannot both be given: build from one")
         if start is None or end is None:
-            raise LakeError("--bucket needs --start and --end: the window narrows the listing")
+            raise LakeParameterError("bucket", "needs {start} and {end}: the window narrows the listing",
+                                     mentions=("start", "end"))
         from ..acquire import plan_acquisition  # boto3: only for S3 builds
 
         plan = plan_acquisition(bucket=bucket, prefix=prefix, start=start, end=end, kind=kind,
@@ -171,9 +178,10 @@ def plan_objects(
                           o.last_modified, o.kind) for o in plan.objects]
         return refs, plan
     if start is not None or end is not None:
-        raise LakeError("--start/--end narrow an S3 listing (--bucket); local PATHs are read whole")
+        raise LakeParameterError("start", "and {end} narrow an S3 listing ({bucket}); local paths are "
+                                 "read whole", mentions=("end", "bucket"))
     if not paths:
-        raise LakeError("nothing to build from: give --bucket or local PATHs")
+        raise LakeError("nothing to build from: give a bucket or local paths")
     from ..case import collect_files
 
     files = collect_files(paths)
@@ -446,9 +454,9 @@ def _duplicates_local(lake: str) -> int:
         return 0
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"CREATE VIEW ct AS SELECT * FROM read_parquet({_q(_glob(lake, 'cloudtrail_events'))}, "
+        con.execute(f"CREATE VIEW ct AS SELECT * FROM read_parquet({sql_text(_glob(lake, 'cloudtrail_events'))}, "
                     "hive_partitioning = true)")
-        con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet({_q(_glob(lake, 'evidence'))}, "
+        con.execute(f"CREATE VIEW ev AS SELECT * FROM read_parquet({sql_text(_glob(lake, 'evidence'))}, "
                     "hive_partitioning = true)")
         tmp = target.with_name(target.name + ".new")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -457,8 +465,8 @@ def _duplicates_local(lake: str) -> int:
                          (("evidence_id", "VARCHAR"), ("record_no", "BIGINT"), ("event_id", "VARCHAR"),
                           ("kept_evidence_id", "VARCHAR"), ("kept_record_no", "BIGINT")))
         con.execute(f"COPY (SELECT {cols} FROM ({DUPLICATES_SQL}) ORDER BY ALL) "
-                    f"TO {_q(str(tmp / 'part-0.parquet'))} (FORMAT parquet, COMPRESSION zstd)")
-        n = con.execute(f"SELECT count(*) FROM read_parquet({_q(str(tmp / 'part-0.parquet'))})").fetchall()[0]
+                    f"TO {sql_text(str(tmp / 'part-0.parquet'))} (FORMAT parquet, COMPRESSION zstd)")
+        n = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(tmp / 'part-0.parquet'))})").fetchall()[0]
     finally:
         con.close()
     # Replaced whole: the set of duplicates is a property of the whole lake, not of one build.
@@ -466,9 +474,6 @@ def _duplicates_local(lake: str) -> int:
     os.replace(tmp, target)
     return int(n[0]) if n else 0
 
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def known_hashes(lake: str) -> set[str]:
@@ -480,7 +485,7 @@ def known_hashes(lake: str) -> set[str]:
     con = duckdb.connect(":memory:")
     try:
         return {r[0] for r in con.execute(
-            f"SELECT sha256 FROM read_parquet({_q(_glob(lake, 'evidence'))}, hive_partitioning = true)"
+            f"SELECT sha256 FROM read_parquet({sql_text(_glob(lake, 'evidence'))}, hive_partitioning = true)"
         ).fetchall()}
     finally:
         con.close()
@@ -541,10 +546,10 @@ def build_lake(
     """Add log objects (local paths, or an S3 bucket's objects for a window) to a Parquet case lake."""
     lake = os.fspath(lake)
     if engine not in ENGINES:
-        raise LakeError(f"--engine {engine!r} is not one of {', '.join(ENGINES)}")
+        raise LakeParameterError("engine", f"{engine!r} is not one of {', '.join(ENGINES)}")
     if engine == "local" and is_remote(lake):
-        raise LakeError(f"--lake {lake}: the local engine writes local folders; use --engine spark "
-                        "for a lake on object storage")
+        raise LakeParameterError("lake", f"{lake}: the local engine writes local folders; use "
+                                 "{engine} spark for a lake on object storage", mentions=("engine",))
     refs, plan = plan_objects(paths=paths, bucket=bucket, prefix=prefix, kind=kind, start=start,
                               end=end, lookback=lookback, endpoint_url=endpoint_url,
                               profile=profile, boto3_session=boto3_session)

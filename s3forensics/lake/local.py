@@ -11,20 +11,19 @@ import os
 
 import duckdb
 
-from .build import LakeError, has_files
+from ..schema import sql_text
+from .build import LakeError, LakeParameterError, has_files
 from .layout import LAKE_TABLES, MARKER, duckdb_type, is_remote, table_path
 
 __all__ = ["check_lake", "connect_lake", "table_sql"]
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
 
 def check_lake(lake: str) -> None:
     """Raise LakeError unless `lake` is a local folder a `lake build` wrote."""
     if is_remote(lake):
-        raise LakeError(f"--lake {lake}: the local engine reads local folders; use --engine spark")
+        raise LakeParameterError("lake", f"{lake}: the local engine reads local folders; use "
+                                 "{engine} spark", mentions=("engine",))
     if not os.path.isfile(os.path.join(lake, MARKER)):
         raise LakeError(f"{lake}: not a case lake (no {MARKER}); build one with `s3forensics lake build`")
 
@@ -38,7 +37,7 @@ def table_sql(lake: str, table: str) -> str:
         # A lake of one source still answers queries about the other: with no rows.
         return f"SELECT {cols} FROM (SELECT {', '.join(f'NULL AS {c}' for c in schema)}) WHERE false"
     glob = os.path.join(table_path(lake, table), "**", "*.parquet")
-    return (f"SELECT {cols} FROM read_parquet({_q(glob)}, hive_partitioning = true, "
+    return (f"SELECT {cols} FROM read_parquet({sql_text(glob)}, hive_partitioning = true, "
             "union_by_name = true)")
 
 

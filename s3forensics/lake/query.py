@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from ..queries.registry import Query
-from .build import LakeError
+from .build import LakeParameterError
 
 __all__ = ["QueryRunner", "lake_runner"]
 
@@ -31,4 +31,4 @@ def lake_runner(lake: str | os.PathLike[str], *, engine: str = "local", master: 
 
         session = SparkLake(spark or get_spark(master=master), lake)
         return session.run
-    raise LakeError(f"--engine {engine!r} is not one of local, spark")
+    raise LakeParameterError("engine", f"{engine!r} is not one of local, spark")

@@ -55,7 +55,7 @@ def java_available() -> bool:
 
 def get_spark(*, master: str | None = None, app_name: str = "s3forensics") -> Any:
     """The active SparkSession, or a new one (UTC session time zone, microsecond Parquet times)."""
-    require("spark", needed_for="--engine spark")
+    require("spark", needed_for="the Spark engine")
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -63,7 +63,7 @@ def get_spark(*, master: str | None = None, app_name: str = "s3forensics") -> An
         _configure(active)
         return active
     if not java_available():
-        raise LakeError("--engine spark needs a Java 17+ runtime (java on PATH or JAVA_HOME); "
+        raise LakeError("the Spark engine needs a Java 17+ runtime (java on PATH or JAVA_HOME); "
                         "install one, e.g. apt-get install openjdk-17-jre-headless")
     # Python workers run this interpreter unless the cluster says otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

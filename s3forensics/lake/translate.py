@@ -213,7 +213,35 @@ def _parse(sql: str) -> Any:
     statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     if len(statements) != 1:
         raise ValueError(f"expected one SQL statement, found {len(statements)}")
-    return statements[0]
+    return _expand_macros(statements[0])
+
+
+def _expand_macros(tree: Any) -> Any:
+    """Calls of the case's DuckDB macros (enrich/macros.py) replaced by their bodies: Spark and
+    Athena have no macros, and the bodies are plain SQL both translate."""
+    import sqlglot
+    from sqlglot import exp
+
+    from ..enrich.macros import macro_definitions
+
+    macros = macro_definitions()
+
+    def expand(node: Any) -> Any:
+        if not (isinstance(node, exp.Anonymous) and str(node.this).lower() in macros):
+            return node
+        params, body = macros[str(node.this).lower()]
+        if len(node.expressions) != len(params):
+            raise Untranslatable(f"{node.this}() takes {len(params)} argument(s)")
+        args = dict(zip(params, node.expressions))
+
+        def put(inner: Any) -> Any:
+            if isinstance(inner, exp.Column) and not inner.table and inner.name in args:
+                return args[inner.name].copy()
+            return inner
+
+        return exp.Paren(this=sqlglot.parse_one(body, read="duckdb").transform(put))
+
+    return tree.transform(expand)
 
 
 def to_spark(sql: str, *, view: bool = False, params: Mapping[str, str] | None = None) -> str:
@@ -232,9 +260,31 @@ def to_spark(sql: str, *, view: bool = False, params: Mapping[str, str] | None =
     return str(tree.sql(dialect="spark"))
 
 
+def _athena_rewrite(node: Any) -> Any:
+    """DuckDB's list() and Spark's collect_list drop NULLs; Trino's array_agg keeps them."""
+    from sqlglot import exp
+
+    filtered = isinstance(node, exp.Filter) and isinstance(node.this, exp.ArrayAgg)
+    if not filtered and not (isinstance(node, exp.ArrayAgg)
+                             and not isinstance(node.parent, exp.Filter)):
+        return node
+    agg = node.this if filtered else node
+    value = agg.this
+    if isinstance(value, exp.Order):
+        value = value.this
+    if isinstance(value, exp.Distinct):
+        value = value.expressions[0] if len(value.expressions) == 1 else None
+    if not isinstance(value, exp.Expression):
+        return node
+    condition: Any = exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null()))
+    if filtered:
+        condition = exp.and_(node.expression.this.copy(), condition)
+    return exp.Filter(this=agg.copy(), expression=exp.Where(this=condition))
+
+
 def to_athena(sql: str) -> str:
     """DuckDB SQL as Athena (Trino) SQL; `$name` parameters become `?`-free named markers."""
-    return str(_parse(sql).sql(dialect="trino", pretty=True))
+    return str(_parse(sql).transform(_athena_rewrite).sql(dialect="trino", pretty=True))
 
 
 def variant_path(query: Query, dialect: str = "spark") -> Path:

@@ -36,6 +36,9 @@ def catalogue_markdown(registry: QueryRegistry | None = None) -> str:
             if q.mitre:
                 out += ["ATT&CK: " + ", ".join(_attack_link(t) for t in q.mitre), ""]
             out += [q.description, ""]
+            for c in q.caveats:
+                shown = f" (shown when `{c.stand_in}` finds some)" if c.stand_in else ""
+                out += [f"When the case holds no {c.missing} records{shown}: {c.text}", ""]
             if q.params:
                 out += ["| parameter | type | default | meaning |", "|---|---|---|---|"]
                 for p in q.params.values():

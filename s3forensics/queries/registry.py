@@ -15,6 +15,7 @@ from ..errors import QueryError, TimeRangeError
 from ..timerange import parse_utc
 
 __all__ = [
+    "Caveat",
     "Param",
     "Query",
     "QueryRegistry",
@@ -27,7 +28,11 @@ KINDS = ("detection", "hunt", "summary")
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 SOURCES = ("s3-access", "cloudtrail", "both")
 PARAM_TYPES = ("timestamp", "integer", "float", "string", "string[]", "boolean")
-#: Columns every detection returns, so findings stack and display alike.
+#: Columns every detection returns, so findings stack and display alike. The entity columns
+#: (principal, source_ip, access_key_id, bucket, object_key) hold one value (VARCHAR) or, in a row
+#: that sums up several requests, a sorted list of distinct values (VARCHAR[], from
+#: `list_sort(list_distinct(list(x)))`, which Spark also reads): never text joined with ', ',
+#: which object keys and user agents contain.
 FINDING_COLUMNS = ("first_seen", "last_seen", "principal", "source_ip", "access_key_id",
                    "bucket", "object_key", "events", "detail")
 _HEADER_END = "---"
@@ -77,6 +82,22 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Caveat:
+    """What a reader of a query's result must be told when the case lacks one log source.
+
+    Declared in the header (`caveats:`), so the notebooks' sentences need no knowledge of
+    particular queries: `text` is said when the case holds records but none of `missing`; with
+    `stand_in`, only when that query (over another source: a label column, then a count column)
+    returns rows, `text` then naming `{requests}` (the total count) and `{listing}` (the labels
+    with their counts).
+    """
+
+    missing: str
+    text: str
+    stand_in: str | None = None
+
+
+@dataclass(frozen=True)
 class Query:
     """One named query: metadata from the header plus the SQL body."""
 
@@ -95,6 +116,8 @@ class Query:
     stratus: tuple[str, ...] = ()
     #: Known benign activity that looks like what the query reports, and how it is kept apart.
     benign: tuple[str, ...] = ()
+    #: What to tell a reader when the case lacks a log source (see `Caveat`).
+    caveats: tuple[Caveat, ...] = ()
 
     def bind(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Defaults overlaid with `values`, type-checked; unknown names are an error."""
@@ -183,7 +206,43 @@ def _parse_file(path: Path) -> Query:
         columns=tuple(meta.get("columns") or ()),
         stratus=stratus,
         benign=tuple(" ".join(b.split()) for b in _text_list(path, meta, "benign")),
+        caveats=_caveats(path, meta),
     )
+
+
+_LOG_SOURCES = tuple(s for s in SOURCES if s != "both")
+_CAVEAT_FIELDS = {"missing", "text", "stand_in"}
+_STAND_IN_FIELDS = {"requests", "listing"}
+
+
+def _caveats(path: Path, meta: Mapping[str, Any]) -> tuple[Caveat, ...]:
+    """The optional `caveats:` list of the header: {missing, text, stand_in}."""
+    import string
+
+    value = meta.get("caveats")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise QueryError(f"{path}: caveats must be a list of {{missing, text, stand_in}}")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) - _CAVEAT_FIELDS:
+            raise QueryError(f"{path}: a caveat takes only {', '.join(sorted(_CAVEAT_FIELDS))}")
+        missing, text, stand_in = item.get("missing"), item.get("text"), item.get("stand_in")
+        if missing not in _LOG_SOURCES:
+            raise QueryError(f"{path}: caveat 'missing' must be one of {', '.join(_LOG_SOURCES)}")
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError(f"{path}: a caveat needs a 'text'")
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        allowed = _STAND_IN_FIELDS if stand_in else set()
+        if fields - allowed:
+            raise QueryError(f"{path}: caveat text names {', '.join(sorted(fields - allowed))}; "
+                             f"it may name {', '.join(sorted(allowed)) or 'nothing'}"
+                             + ("" if stand_in else " without a stand_in"))
+        if stand_in is not None and (not isinstance(stand_in, str) or not stand_in.strip()):
+            raise QueryError(f"{path}: caveat 'stand_in' must name a query")
+        out.append(Caveat(missing=missing, text=" ".join(text.split()), stand_in=stand_in))
+    return tuple(out)
 
 
 def _text_list(path: Path, meta: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -211,6 +270,10 @@ class QueryRegistry:
                 if query.name in self._queries and folder == BUILTIN_DIR:
                     raise QueryError(f"{path}: duplicate query name {query.name}")
                 self._queries[query.name] = query  # a user's query may replace a built-in one
+        for query in self._queries.values():
+            for caveat in query.caveats:
+                if caveat.stand_in is not None and caveat.stand_in not in self._queries:
+                    raise QueryError(f"{query.path}: caveat stand_in {caveat.stand_in!r} is not a query")
 
     def __contains__(self, name: str) -> bool:
         return name in self._queries

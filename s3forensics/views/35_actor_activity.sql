@@ -1,9 +1,11 @@
 -- Both sources in one shape for behaviour baselines: who, from where, with what, on what.
 -- Services acting for AWS (log delivery, lifecycle, CloudFront, console back-ends) are marked so
--- detections about people and keys can leave them out.
+-- detections about people and keys can leave them out. `source` is the log source's name in
+-- the case's vocabulary (schema.LogSource). Addresses and clients are classified by the macros
+-- s3forensics/enrich/macros.py writes from enrich's own rules, so detections and `enrich` agree.
 CREATE OR REPLACE VIEW actor_activity AS
 WITH unioned AS (
-    SELECT 'access_log' AS source, event_time, actor, principal, principal_account, is_anonymous,
+    SELECT 's3-access' AS source, event_time, actor, principal, principal_account, is_anonymous,
            is_service, is_presigned,
            remote_ip AS source_ip, access_key_id, user_agent, bucket, object_key,
            operation, succeeded, error_code, bytes_sent AS bytes_out, request_id
@@ -14,20 +16,25 @@ WITH unioned AS (
            source_ip, access_key_id, user_agent, bucket, object_key,
            event_name, succeeded, error_code, bytes_out, request_id
     FROM trail_events
+),
+-- A client's family once per distinct user agent: the rules are many (dozens of regular
+-- expressions a row), the distinct user agents few.
+families AS (
+    SELECT user_agent, user_agent_family(user_agent) AS ua_family
+    FROM (SELECT user_agent FROM s3_access_logs UNION SELECT user_agent FROM cloudtrail_events)
+    WHERE user_agent IS NOT NULL
 )
-SELECT *,
+SELECT u.*,
        -- The same request in both sources: counting detections keep the access log copy.
-       coalesce(source = 'cloudtrail' AND request_id IN
+       coalesce(u.source = 'cloudtrail' AND u.request_id IN
            (SELECT request_id FROM s3_access_logs WHERE request_id IS NOT NULL), false) AS also_in_access_log,
        CASE
-           WHEN regexp_matches(source_ip, '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$')
-               THEN regexp_extract(source_ip, '^([0-9]+\.[0-9]+\.[0-9]+)\.', 1) || '.0/24'
-           WHEN source_ip LIKE '%:%'
-               THEN array_to_string(list_slice(string_split(source_ip, ':'), 1, 3), ':') || '::/48'
+           WHEN regexp_matches(u.source_ip, '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$')
+               THEN regexp_extract(u.source_ip, '^([0-9]+\.[0-9]+\.[0-9]+)\.', 1) || '.0/24'
+           WHEN u.source_ip LIKE '%:%'
+               THEN array_to_string(list_slice(string_split(u.source_ip, ':'), 1, 3), ':') || '::/48'
        END AS network,
-       coalesce(regexp_matches(source_ip,
-           '^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|127\.|169\.254\.|100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.)')
-           OR lower(source_ip) SIMILAR TO '(fc|fd|fe8|fe9|fea|feb)[0-9a-f]*:.*'
-           OR source_ip = '::1', false) AS is_private_ip,
-       nullif(lower(regexp_replace(regexp_extract(coalesce(user_agent, ''), '^\[?\s*([^/ \[\]]+)', 1), '\s+', '')), '') AS ua_family
-FROM unioned;
+       ip_is_private(u.source_ip) AS is_private_ip,
+       f.ua_family
+FROM unioned u
+LEFT JOIN families f ON f.user_agent = u.user_agent;

@@ -20,7 +20,7 @@ values_seen AS (
 firsts AS (
     SELECT dimension, bucket, value,
            min(event_time) AS first_seen,
-           first(source ORDER BY event_time, source) AS first_source,
+           first(source ORDER BY event_time, source <> 's3-access') AS first_source,
            max(event_time) AS last_seen,
            count(*) AS events
     FROM values_seen

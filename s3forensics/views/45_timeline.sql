@@ -1,6 +1,6 @@
 -- One ordered view of both sources with shared columns.
 CREATE OR REPLACE VIEW timeline AS
-SELECT event_time, 'access_log' AS source, principal AS actor, remote_ip AS source_ip,
+SELECT event_time, 's3-access' AS source, principal AS actor, remote_ip AS source_ip,
        operation, bucket || coalesce('/' || object_key, '') AS resource,
        CASE WHEN succeeded THEN 'success' ELSE coalesce(error_code, 'HTTP ' || http_status) END AS outcome,
        bytes_sent AS bytes,

@@ -15,6 +15,9 @@ VIEW_FILES = sorted(p for p in Path(__file__).parent.glob("*.sql")
 
 def install_views(con: duckdb.DuckDBPyConnection) -> None:
     """Create or replace the derived views (in file order: later views use earlier ones)."""
+    from ..enrich.macros import install_macros
+
+    install_macros(con)  # the classification the views call
     for path in VIEW_FILES:
         con.execute(path.read_text(encoding="utf-8"))
     install_address_classes(con)

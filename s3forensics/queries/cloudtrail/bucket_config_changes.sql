@@ -8,6 +8,12 @@
 --   ownership controls, object lock, tagging, notifications...) and the account-level public
 --   access block, with who, from where and the request parameters. Failed attempts are listed
 --   only when asked for.
+-- caveats:
+--   - missing: cloudtrail
+--     stand_in: bucket_settings_requests
+--     text: >
+--       The access logs do show {requests} request(s) that change bucket settings: {listing}
+--       (without their parameters).
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC); null for the whole case"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}

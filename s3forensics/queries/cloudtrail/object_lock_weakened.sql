@@ -71,9 +71,9 @@ found AS (
     SELECT * FROM per_object WHERE what IS NOT NULL
 )
 SELECT min(event_time) AS first_seen, max(event_time) AS last_seen, actor AS principal, source_ip,
-       string_agg(DISTINCT access_key_id, ', ' ORDER BY access_key_id) AS access_key_id, bucket,
+       list_sort(list_distinct(list(access_key_id))) AS access_key_id, bucket,
        CASE WHEN count(DISTINCT object_key) <= 3
-            THEN string_agg(DISTINCT object_key, ', ' ORDER BY object_key) END AS object_key,
+            THEN list_sort(list_distinct(list(object_key))) END AS object_key,
        count(*) AS events,
        what || CASE WHEN count(*) > 1 THEN ' on ' || count(*) || ' requests' ELSE '' END ||
        CASE WHEN bool_and(succeeded) THEN ''

@@ -13,8 +13,8 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}
 -- ---
 SELECT min(event_time) AS first_seen, max(event_time) AS last_seen, principal, source_ip,
-       string_agg(DISTINCT access_key_id, ', ' ORDER BY access_key_id) AS access_key_id,
-       string_agg(DISTINCT bucket, ', ' ORDER BY bucket) AS bucket, NULL::VARCHAR AS object_key,
+       list_sort(list_distinct(list(access_key_id))) AS access_key_id,
+       list_sort(list_distinct(list(bucket))) AS bucket, NULL::VARCHAR AS object_key,
        count(*) AS events,
        string_agg(DISTINCT event_name, ', ' ORDER BY event_name) AS detail
 FROM trail_events

@@ -28,7 +28,7 @@ ct AS (
     FROM trail_events
     WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 )
-SELECT event_time, 'access_log' AS source,
+SELECT event_time, 's3-access' AS source,
        CASE WHEN access_key_id = $access_key_id THEN 'request signed with the key (identity from CloudTrail)'
             ELSE 'presigned URL signed with the key' END AS matched_on,
        principal, remote_ip AS source_ip, operation, bucket, object_key,
@@ -46,5 +46,5 @@ SELECT event_time, 'cloudtrail',
        bytes_out, user_agent, request_id, evidence_id, record_no
 FROM ct
 WHERE access_key_id = $access_key_id OR issued_key = $access_key_id OR named_key = $access_key_id
-ORDER BY event_time, source, evidence_id, position
+ORDER BY event_time, source <> 's3-access', evidence_id, position
 LIMIT $limit

@@ -25,7 +25,7 @@ SELECT CAST(local_time AS DATE) AS day,
        dayname(local_time) AS weekday,
        hour(local_time) AS hour,
        count(*) FILTER (WHERE NOT coalesce(also_in_access_log, false)) AS requests,
-       count(*) FILTER (WHERE source = 'access_log') AS access_log_requests,
+       count(*) FILTER (WHERE source = 's3-access') AS access_log_requests,
        count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events
 FROM localised
 GROUP BY 1, 2, 3

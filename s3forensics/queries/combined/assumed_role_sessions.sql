@@ -26,11 +26,11 @@ used AS (
     SELECT s.session_access_key_id, 'cloudtrail' AS source, t.event_time, t.bucket, t.source_ip, t.request_id
     FROM sessions s JOIN trail_events t ON t.access_key_id = s.session_access_key_id
     UNION ALL
-    SELECT s.session_access_key_id, 'access_log', a.event_time, a.bucket, a.remote_ip, a.request_id
+    SELECT s.session_access_key_id, 's3-access', a.event_time, a.bucket, a.remote_ip, a.request_id
     FROM sessions s JOIN access_log_identity a ON a.access_key_id = s.session_access_key_id
     UNION ALL
     -- Access log rows CloudTrail has no copy of: the session ARN within the session's lifetime.
-    SELECT s.session_access_key_id, 'access_log', a.event_time, a.bucket, a.remote_ip, a.request_id
+    SELECT s.session_access_key_id, 's3-access', a.event_time, a.bucket, a.remote_ip, a.request_id
     FROM sessions s JOIN access_log_identity a
       ON a.requester = s.session_arn AND a.event_time >= s.issued_at AND a.event_time < s.expires_at
     WHERE a.access_key_id IS NULL
@@ -38,7 +38,7 @@ used AS (
 activity AS (
     SELECT session_access_key_id,
            count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
-           count(*) FILTER (WHERE source = 'access_log') AS access_log_requests,
+           count(*) FILTER (WHERE source = 's3-access') AS access_log_requests,
            count(DISTINCT bucket) AS buckets,
            coalesce(list_sort(list(DISTINCT bucket) FILTER (WHERE bucket IS NOT NULL)), []) AS bucket_names,
            coalesce(list_sort(list(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL)), []) AS used_from_ips,

@@ -38,8 +38,8 @@ WITH calls AS (
       AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 )
 SELECT min(event_time) AS first_seen, max(event_time) AS last_seen, actor AS principal, source_ip,
-       string_agg(DISTINCT access_key_id, ', ' ORDER BY access_key_id) AS access_key_id,
-       string_agg(DISTINCT bucket, ', ' ORDER BY bucket) AS bucket,
+       list_sort(list_distinct(list(access_key_id))) AS access_key_id,
+       list_sort(list_distinct(list(bucket))) AS bucket,
        NULL::VARCHAR AS object_key, count(*) AS events,
        count(DISTINCT event_name) || ' discovery APIs: ' ||
            string_agg(DISTINCT event_name, ', ' ORDER BY event_name) AS detail

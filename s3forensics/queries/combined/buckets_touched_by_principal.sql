@@ -13,7 +13,7 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
 WITH touched AS (
-    SELECT 'access_log' AS source, event_time, bucket, object_key, operation, succeeded,
+    SELECT 's3-access' AS source, event_time, bucket, object_key, operation, succeeded,
            bytes_sent AS bytes_out, remote_ip AS source_ip,
            is_object_read AS is_read,
            operation IN ('REST.PUT.OBJECT', 'REST.POST.OBJECT', 'REST.COPY.OBJECT', 'REST.PUT.PART',
@@ -44,8 +44,8 @@ WITH touched AS (
 -- A request in both sources counts once (the access log copy).
 deduped AS (
     SELECT * FROM touched t
-    WHERE t.source = 'access_log' OR t.request_id IS NULL
-       OR t.request_id NOT IN (SELECT request_id FROM touched WHERE source = 'access_log' AND request_id IS NOT NULL)
+    WHERE t.source = 's3-access' OR t.request_id IS NULL
+       OR t.request_id NOT IN (SELECT request_id FROM touched WHERE source = 's3-access' AND request_id IS NOT NULL)
 )
 SELECT bucket,
        count(*) AS requests,
@@ -57,7 +57,7 @@ SELECT bucket,
        count(*) FILTER (WHERE NOT succeeded) AS failed,
        coalesce(sum(bytes_out), 0)::BIGINT AS bytes_out,
        coalesce(list_sort(list(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL)), []) AS source_ips,
-       count(*) FILTER (WHERE source = 'access_log') AS access_log_requests,
+       count(*) FILTER (WHERE source = 's3-access') AS access_log_requests,
        count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen

@@ -39,7 +39,7 @@ ct_by_request AS (
     SELECT request_id, min(copy_source) AS copy_source, min(sse_customer_algorithm) AS sse_customer_algorithm
     FROM ct WHERE request_id IS NOT NULL GROUP BY request_id
 )
-SELECT p.event_time, 'access_log' AS source, p.actor, p.principal, p.remote_ip AS source_ip, p.access_key_id,
+SELECT p.event_time, 's3-access' AS source, p.actor, p.principal, p.remote_ip AS source_ip, p.access_key_id,
        p.operation, coalesce(g.copy_source, c.copy_source) AS copy_source,
        p.bucket, p.object_key,
        split_part(coalesce(g.copy_source, c.copy_source), '/', 1) <> p.bucket AS cross_bucket,
@@ -51,7 +51,7 @@ LEFT JOIN get_side g USING (request_id)
 LEFT JOIN ct_by_request c USING (request_id)
 UNION ALL
 -- Source side only: the destination bucket's access logs are not in the case.
-SELECT s.event_time, 'access_log', s.actor, s.principal, s.remote_ip, s.access_key_id,
+SELECT s.event_time, 's3-access', s.actor, s.principal, s.remote_ip, s.access_key_id,
        s.operation, s.bucket || '/' || s.object_key, NULL, NULL, NULL,
        c.sse_customer_algorithm, s.bytes_sent,
        CASE WHEN s.succeeded THEN 'success' ELSE coalesce(s.error_code, 'HTTP ' || s.http_status) END,
@@ -69,4 +69,4 @@ SELECT c.event_time, 'cloudtrail', c.actor, c.principal, c.source_ip, c.access_k
        c.user_agent, c.request_id, c.evidence_id, c.record_no
 FROM ct c
 WHERE NOT EXISTS (SELECT 1 FROM s3_access_logs s WHERE s.request_id = c.request_id)
-ORDER BY actor, event_time, source, evidence_id, position
+ORDER BY actor, event_time, source <> 's3-access', evidence_id, position

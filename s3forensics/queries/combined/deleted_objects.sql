@@ -10,12 +10,18 @@
 --   its DeleteObjects event, as in batch_delete_keys). CloudTrail records no keys
 --   for DeleteObjects: such a call seen only in CloudTrail has no object_key, and the number of
 --   keys it asked to delete when the request says. Failed attempts are listed only when asked.
+-- caveats:
+--   - missing: s3-access
+--     text: >
+--       The case holds no S3 server access logs: deletions show only as CloudTrail data events
+--       (absent when the trail logs management events only), and a DeleteObjects call there is
+--       recorded without the keys it deleted.
 -- params:
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC); null for the whole case"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 --   include_failed: {type: boolean, default: false, description: "Also list delete attempts that failed"}
 -- ---
-SELECT event_time, 'access_log' AS source,
+SELECT event_time, 's3-access' AS source,
        CASE WHEN operation LIKE 'S3.%' THEN 'lifecycle'
             WHEN operation = 'BATCH.DELETE.OBJECT' THEN 'manual (batch)'
             ELSE 'manual' END AS delete_kind,
@@ -48,4 +54,4 @@ WHERE c.event_name IN ('DeleteObject', 'DeleteObjects', 'DeleteObjectVersion')
   AND NOT EXISTS (SELECT 1 FROM s3_access_logs s WHERE s.request_id = c.request_id)
   AND ($include_failed OR c.succeeded)
   AND ($start IS NULL OR c.event_time >= $start) AND ($end IS NULL OR c.event_time < $end)
-ORDER BY event_time, source, evidence_id, position
+ORDER BY event_time, source <> 's3-access', evidence_id, position

@@ -12,7 +12,7 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
 WITH old_tls AS (
-    SELECT 'access_log' AS source, event_time, principal, remote_ip AS source_ip, tls_version,
+    SELECT 's3-access' AS source, event_time, principal, remote_ip AS source_ip, tls_version,
            bucket, object_key, user_agent
     FROM access_requests
     WHERE list_contains(list_transform($tls_versions, lambda v: lower(v)), lower(tls_version))

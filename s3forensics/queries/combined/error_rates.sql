@@ -11,7 +11,7 @@
 --   min_requests: {type: integer, default: 1, description: "Leave out operations with fewer requests than this"}
 -- ---
 WITH ops AS (
-    SELECT 'access_log' AS source, operation, succeeded, error_code, principal
+    SELECT 's3-access' AS source, operation, succeeded, error_code, principal
     FROM access_requests
     WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
     UNION ALL
@@ -28,4 +28,4 @@ SELECT source, operation,
 FROM ops
 GROUP BY source, operation
 HAVING count(*) >= $min_requests
-ORDER BY error_rate DESC, errors DESC, source, operation
+ORDER BY error_rate DESC, errors DESC, source <> 's3-access', operation

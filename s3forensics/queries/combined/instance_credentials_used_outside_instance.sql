@@ -46,8 +46,8 @@ outside AS (
       AND ($start IS NULL OR s.event_time >= $start) AND ($end IS NULL OR s.event_time < $end)
 )
 SELECT min(event_time) AS first_seen, max(event_time) AS last_seen, principal, source_ip,
-       string_agg(DISTINCT access_key_id, ', ' ORDER BY access_key_id) AS access_key_id,
-       string_agg(DISTINCT bucket, ', ' ORDER BY bucket) AS bucket,
+       list_sort(list_distinct(list(access_key_id))) AS access_key_id,
+       list_sort(list_distinct(list(bucket))) AS bucket,
        NULL::VARCHAR AS object_key, count(*) AS events,
        'credentials of instance ' || any_value(instance_id) || ' used from ' || source_ip ||
        CASE WHEN any_value(ip_class) IS NOT NULL THEN ' (outside AWS''s published ranges)' ELSE '' END ||

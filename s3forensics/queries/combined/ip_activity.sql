@@ -12,7 +12,7 @@
 --   limit: {type: integer, default: 10000, description: "Most rows to return"}
 -- ---
 WITH sal AS (
-    SELECT event_time, 'access_log' AS source, principal, actor, remote_ip AS source_ip,
+    SELECT event_time, 's3-access' AS source, principal, actor, remote_ip AS source_ip,
            access_key_id, operation, bucket, object_key,
            CASE WHEN succeeded THEN 'success' ELSE coalesce(error_code, 'HTTP ' || http_status) END AS outcome,
            bytes_sent AS bytes, user_agent, request_id, evidence_id, line_no AS position
@@ -32,5 +32,5 @@ ct AS (
 SELECT * FROM sal
 UNION ALL
 SELECT * FROM ct
-ORDER BY event_time, source, evidence_id, position
+ORDER BY event_time, source <> 's3-access', evidence_id, position
 LIMIT $limit

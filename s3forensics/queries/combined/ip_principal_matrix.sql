@@ -19,7 +19,7 @@ SELECT source_ip, principal,
        coalesce(sum(bytes_out) FILTER (WHERE counted), 0)::BIGINT AS bytes_out,
        count(*) FILTER (WHERE NOT succeeded AND counted) AS failures,
        count(DISTINCT bucket) AS buckets,
-       count(*) FILTER (WHERE source = 'access_log') AS access_log_requests,
+       count(*) FILTER (WHERE source = 's3-access') AS access_log_requests,
        count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen

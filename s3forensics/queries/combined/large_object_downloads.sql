@@ -12,7 +12,7 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 --   min_bytes: {type: integer, default: 104857600, description: "Smallest download to report, in bytes"}
 -- ---
-SELECT event_time, 'access_log' AS source, principal, actor, remote_ip AS source_ip, access_key_id,
+SELECT event_time, 's3-access' AS source, principal, actor, remote_ip AS source_ip, access_key_id,
        bucket, object_key, operation, bytes_sent AS bytes, object_size,
        CASE WHEN succeeded THEN 'success' ELSE coalesce(error_code, 'HTTP ' || http_status) END AS outcome,
        user_agent, request_id, evidence_id, line_no AS position
@@ -28,4 +28,4 @@ FROM trail_events c
 WHERE event_name = 'GetObject' AND bytes_out >= $min_bytes
   AND NOT EXISTS (SELECT 1 FROM s3_access_logs s WHERE s.request_id = c.request_id)
   AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
-ORDER BY event_time, source, evidence_id, position
+ORDER BY event_time, source <> 's3-access', evidence_id, position

@@ -25,7 +25,7 @@ ct AS (
     FROM trail_events
     WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 )
-SELECT event_time, 'access_log' AS source,
+SELECT event_time, 's3-access' AS source,
        CASE WHEN operation LIKE 'REST.COPY.%_GET' THEN 'copy source'
             WHEN operation LIKE 'S3.%' THEN 'S3 action' ELSE 'target' END AS role,
        operation, principal, remote_ip AS source_ip, access_key_id,
@@ -47,4 +47,4 @@ FROM ct
 WHERE (bucket = $bucket AND object_key = $object_key)
    OR event_id IN (SELECT event_id FROM batch)
    OR copy_source = $bucket || '/' || $object_key
-ORDER BY event_time, source, evidence_id, position
+ORDER BY event_time, source <> 's3-access', evidence_id, position

@@ -72,10 +72,10 @@ foreign_copies AS (
           END
 )
 SELECT min(event_time) AS first_seen, max(event_time) AS last_seen, actor AS principal, source_ip,
-       string_agg(DISTINCT access_key_id, ', ' ORDER BY access_key_id) AS access_key_id,
-       string_agg(DISTINCT source_bucket, ', ' ORDER BY source_bucket) AS bucket,
+       list_sort(list_distinct(list(access_key_id))) AS access_key_id,
+       list_sort(list_distinct(list(source_bucket))) AS bucket,
        CASE WHEN count(DISTINCT source_key) <= 3
-            THEN string_agg(DISTINCT source_key, ', ' ORDER BY source_key) END AS object_key,
+            THEN list_sort(list_distinct(list(source_key))) END AS object_key,
        count(*) AS events,
        count(*) FILTER (WHERE succeeded) || ' object(s) copied to ' || destination ||
        CASE WHEN bool_and(succeeded) THEN '' ELSE ' (' || count(*) FILTER (WHERE NOT succeeded) || ' failed)' END AS detail

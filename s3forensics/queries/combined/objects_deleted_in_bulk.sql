@@ -37,9 +37,9 @@ windowed AS (
     WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 )
 SELECT min(event_time) AS first_seen, max(event_time) AS last_seen, actor AS principal, source_ip,
-       string_agg(DISTINCT access_key_id, ', ' ORDER BY access_key_id) AS access_key_id,
-       string_agg(DISTINCT bucket, ', ' ORDER BY bucket) AS bucket,
-       string_agg(DISTINCT object_key, ', ' ORDER BY object_key) AS object_key,
+       list_sort(list_distinct(list(access_key_id))) AS access_key_id,
+       list_sort(list_distinct(list(bucket))) AS bucket,
+       list_sort(list_distinct(list(object_key))) AS object_key,
        sum(n)::BIGINT AS events,
        sum(n) || ' objects deleted in ' || $window_minutes || ' min' AS detail
 FROM windowed

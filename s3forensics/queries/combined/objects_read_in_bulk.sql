@@ -30,8 +30,8 @@ daily AS (
     SELECT actor, source_ip, date_trunc('day', event_time) AS day,
            min(event_time) AS first_seen, max(event_time) AS last_seen,
            count(*) AS objects, sum(bytes) AS bytes,
-           string_agg(DISTINCT access_key_id, ', ' ORDER BY access_key_id) AS keys,
-           string_agg(DISTINCT bucket, ', ' ORDER BY bucket) AS buckets
+           list_sort(list_distinct(list(access_key_id))) AS keys,
+           list_sort(list_distinct(list(bucket))) AS buckets
     FROM reads GROUP BY ALL
 ),
 actor_days AS (

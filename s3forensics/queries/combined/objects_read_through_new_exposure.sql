@@ -51,9 +51,9 @@ new_access AS (
 )
 SELECT min(o.event_time) AS first_seen, max(o.event_time) AS last_seen,
        o.principal, o.source_ip,
-       string_agg(DISTINCT o.access_key_id, ', ' ORDER BY o.access_key_id) AS access_key_id,
+       list_sort(list_distinct(list(o.access_key_id))) AS access_key_id,
        o.bucket,
-       string_agg(DISTINCT o.object_key, ', ' ORDER BY o.object_key) AS object_key,
+       list_sort(list_distinct(list(o.object_key))) AS object_key,
        count(*) AS events,
        o.who || ' read access, first seen ' ||
            round(epoch(any_value(n.who_first) - any_value(n.bucket_first)) / 3600.0, 1) ||

@@ -9,7 +9,7 @@
 --   start: {type: timestamp, default: null, description: "Window start (inclusive, UTC); null for the whole case"}
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
-SELECT 'access_log' AS source, 's3.amazonaws.com' AS service, operation,
+SELECT 's3-access' AS source, 's3.amazonaws.com' AS service, operation,
        count(*) AS requests,
        count(*) FILTER (WHERE succeeded) AS succeeded,
        count(*) FILTER (WHERE NOT succeeded) AS failed,
@@ -32,4 +32,4 @@ SELECT 'cloudtrail', event_source, event_name,
 FROM trail_events
 WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 GROUP BY event_source, event_name
-ORDER BY source, requests DESC, service, operation
+ORDER BY source <> 's3-access', requests DESC, service, operation

@@ -13,7 +13,7 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
 WITH presigned AS (
-    SELECT 'access_log' AS source, event_time, principal, remote_ip AS source_ip, bucket, object_key,
+    SELECT 's3-access' AS source, event_time, principal, remote_ip AS source_ip, bucket, object_key,
            operation, succeeded, bytes_sent AS bytes_out, user_agent,
            coalesce(nullif(regexp_extract(request_uri, '[?&]X-Amz-Credential=([A-Za-z0-9]+)', 1), ''),
                     nullif(regexp_extract(request_uri, '[?&]AWSAccessKeyId=([A-Za-z0-9]+)', 1), ''),

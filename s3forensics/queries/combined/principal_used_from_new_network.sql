@@ -33,10 +33,10 @@ actor_start AS (
 pairs AS (
     SELECT h.actor, h.network, min(h.event_time) AS first_seen, max(h.event_time) AS last_seen,
            count(*) AS events, any_value(a.actor_first) AS actor_first,
-           string_agg(DISTINCT h.source_ip, ', ' ORDER BY h.source_ip) AS ips,
-           string_agg(DISTINCT h.access_key_id, ', ' ORDER BY h.access_key_id) AS keys,
-           string_agg(DISTINCT h.principal, ', ' ORDER BY h.principal) AS principals,
-           string_agg(DISTINCT h.bucket, ', ' ORDER BY h.bucket) AS buckets
+           list_sort(list_distinct(list(h.source_ip))) AS ips,
+           list_sort(list_distinct(list(h.access_key_id))) AS keys,
+           list_sort(list_distinct(list(h.principal))) AS principals,
+           list_sort(list_distinct(list(h.bucket))) AS buckets
     FROM human h JOIN actor_start a USING (actor)
     GROUP BY h.actor, h.network
 )

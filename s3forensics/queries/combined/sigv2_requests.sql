@@ -11,7 +11,7 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
 WITH v2 AS (
-    SELECT 'access_log' AS source, event_time, principal, remote_ip AS source_ip, operation,
+    SELECT 's3-access' AS source, event_time, principal, remote_ip AS source_ip, operation,
            bucket, user_agent, succeeded
     FROM access_requests
     WHERE signature_version = 'SigV2'

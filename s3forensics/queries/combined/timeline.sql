@@ -18,5 +18,5 @@ FROM timeline
 WHERE ($actor IS NULL OR actor = $actor)
   AND ($source_ip IS NULL OR source_ip = $source_ip)
   AND ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
-ORDER BY event_time, source, position, evidence_id
+ORDER BY event_time, source <> 's3-access', position, evidence_id
 LIMIT $limit

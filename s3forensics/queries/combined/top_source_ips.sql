@@ -21,7 +21,7 @@ SELECT source_ip,
        count(DISTINCT principal) AS principals,
        count(DISTINCT bucket) AS buckets,
        count(*) FILTER (WHERE NOT succeeded AND counted) AS failures,
-       count(*) FILTER (WHERE source = 'access_log') AS access_log_requests,
+       count(*) FILTER (WHERE source = 's3-access') AS access_log_requests,
        count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen

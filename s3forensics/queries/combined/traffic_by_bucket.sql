@@ -23,7 +23,7 @@ SELECT bucket,
        count(DISTINCT principal) AS principals,
        count(DISTINCT source_ip) AS source_ips,
        count(DISTINCT object_key) AS objects,
-       count(*) FILTER (WHERE source = 'access_log') AS access_log_requests,
+       count(*) FILTER (WHERE source = 's3-access') AS access_log_requests,
        count(*) FILTER (WHERE source = 'cloudtrail') AS cloudtrail_events,
        min(event_time) AS first_seen,
        max(event_time) AS last_seen

@@ -25,10 +25,10 @@ actor_start AS (
 pairs AS (
     SELECT h.actor, h.ua_family, min(h.event_time) AS first_seen, max(h.event_time) AS last_seen,
            count(*) AS events, any_value(a.actor_first) AS actor_first,
-           first(h.user_agent ORDER BY h.event_time, h.source, h.user_agent) AS first_user_agent,
-           string_agg(DISTINCT h.source_ip, ', ' ORDER BY h.source_ip) AS ips,
-           string_agg(DISTINCT h.access_key_id, ', ' ORDER BY h.access_key_id) AS keys,
-           string_agg(DISTINCT h.bucket, ', ' ORDER BY h.bucket) AS buckets
+           first(h.user_agent ORDER BY h.event_time, h.source <> 's3-access', h.user_agent) AS first_user_agent,
+           list_sort(list_distinct(list(h.source_ip))) AS ips,
+           list_sort(list_distinct(list(h.access_key_id))) AS keys,
+           list_sort(list_distinct(list(h.bucket))) AS buckets
     FROM human h JOIN actor_start a USING (actor)
     GROUP BY h.actor, h.ua_family
 )
