@@ -6,7 +6,6 @@ from pathlib import PurePath
 from typing import Literal
 
 from .layouts import kind_from_key
-from .parse.cloudtrail import sniff_cloudtrail
 from .parse.s3_access import looks_like_access_log
 
 __all__ = ["Kind", "detect_kind"]
@@ -20,7 +19,13 @@ def detect_kind(path: str | PurePath, content: bytes) -> tuple[Kind | None, str]
     if by_key == "cloudtrail-digest":
         return "cloudtrail-digest", "CloudTrail digest key layout"
     head = content[:65536]
-    sniffed = sniff_cloudtrail(head) if head.lstrip()[:1] in (b"{", b"[") else None
+    sniffed = None
+    if head.lstrip()[:1] in (b"{", b"["):
+        # Imported here: the CloudTrail parser loads pyarrow (0.3-0.6 s), which an ingest of
+        # access logs alone never needs (issue 15).
+        from .parse.cloudtrail import sniff_cloudtrail
+
+        sniffed = sniff_cloudtrail(head)
     if by_key == "cloudtrail":
         if sniffed == "digest":
             return "cloudtrail-digest", "digest content under a CloudTrail log name"

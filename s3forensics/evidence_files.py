@@ -15,6 +15,14 @@ Copies are first written to a uniquely named file in `<case>/tmp/` (inside the c
 same file system) and then linked to their final name, which fails rather than replace anything
 there: a temporary name never shares a namespace with evidence names, and no copy overwrites
 another.
+
+Since issue 15, `ingest` keeps the objects it copies in packs instead: one uncompressed,
+append-only tar file per ingest, `evidence/@packs/<UTC time>-<random>.tar`, whose members are
+the objects' exact bytes under the names a copy would have had (relative to `evidence/`, chosen
+by the same rules), so `tar -xf PACK -C DIR` gives the same tree with any standard tool. Creating
+one file per object cost more than parsing it. A packed object's `case_path` is
+`evidence/@packs/<pack>.tar/<member>`: it ends with the object's own name, and `read_evidence`
+and `locate_evidence` read either form. Cases made before keep their one-file copies.
 """
 
 from __future__ import annotations
@@ -23,13 +31,24 @@ import errno
 import hashlib
 import os
 import re
+import secrets
 import shutil
+import tarfile
 import tempfile
+import threading
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, NamedTuple
 
 __all__ = [
     "ENCODED_DIR",
+    "PACKS_DIR",
+    "EvidenceSpan",
+    "Pack",
+    "locate_evidence",
+    "read_evidence",
+    "sha256_span",
     "TMP_DIR",
     "StoredAs",
     "display_name",
@@ -48,6 +67,8 @@ __all__ = [
 
 #: Folder under evidence/ holding copies whose own names the file system cannot hold.
 ENCODED_DIR = "@encoded"
+#: Folder under evidence/ holding the packs ingest writes ('@' is in no bucket name).
+PACKS_DIR = "@packs"
 #: Folder of the case holding copies being written (never evidence, never read as such).
 TMP_DIR = "tmp"
 #: How a copy's case path was chosen: its own name; a sibling name because its own holds other
@@ -250,3 +271,197 @@ def store_copy(
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+
+
+# -- packs: many objects' exact bytes in one tar file -----------------------------------------------
+
+_BLOCK = 512
+
+
+class Pack:
+    """One append-only tar file of evidence objects, written by one ingest (not thread-safe).
+
+    Each member is a PAX header and the object's exact bytes; `close` writes the end-of-archive
+    blocks. `sync` makes what was appended durable: ingest calls it before the rows pointing at
+    the members commit, so a committed row never points at bytes a crash could lose.
+    """
+
+    def __init__(self, evidence_root: str | os.PathLike[str]) -> None:
+        self.evidence_root = os.fspath(evidence_root)
+        self.path = ""
+        self._fd = -1
+        self._offset = 0
+        #: member names used, and the folders they imply (a member may not be both)
+        self._files: set[str] = set()
+        self._folders: set[str] = set()
+        self._lock = threading.Lock()  # sync and close may come from another thread
+
+    def _open(self) -> None:
+        folder = os.path.join(self.evidence_root, PACKS_DIR)
+        os.makedirs(folder, exist_ok=True)
+        while True:
+            name = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}.tar"
+            path = os.path.join(folder, name)
+            try:
+                self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            except FileExistsError:
+                continue
+            self.path = path
+            return
+
+    def member_name(self, candidates: Sequence[tuple[str | None, StoredAs]],
+                    encoded: str) -> tuple[str, StoredAs]:
+        """The first candidate name free in this pack (relative to evidence/), else the encoded one.
+
+        A name is free when no member has it and it is neither a folder of another member nor
+        has a member as one of its folders, so that extracting the pack gives every member.
+        """
+        root = self.evidence_root + os.sep
+        for dest, how in candidates:
+            if dest is None or len(os.fsencode(dest)) > PATH_MAX or not dest.startswith(root):
+                break
+            member = dest[len(root):].replace(os.sep, "/")
+            if self._free(member):
+                return member, how
+        return encoded[len(root):].replace(os.sep, "/"), "encoded"
+
+    def _free(self, member: str) -> bool:
+        if member in self._files or member in self._folders:
+            return False
+        parts = member.split("/")
+        return not any("/".join(parts[:i]) in self._files for i in range(1, len(parts)))
+
+    def append(self, member: str, data: bytes) -> str:
+        """Append `data` as `member`; return its case path relative to the case folder's parent."""
+        with self._lock:
+            if self._fd < 0:
+                self._open()
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            info.mtime = 0  # the pack records bytes, not times (those are in the evidence table)
+            info.mode = 0o444
+            header = info.tobuf(format=tarfile.PAX_FORMAT, encoding="utf-8", errors="strict")
+            pad = b"\0" * (-len(data) % _BLOCK)
+            os.writev(self._fd, [header, data, pad]) if data else os.write(self._fd, header)
+            self._offset += len(header) + len(data) + len(pad)
+            self._files.add(member)
+            parts = member.split("/")
+            self._folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+            return os.path.join(self.path, *parts)
+
+    def sync(self) -> None:
+        """Flush what was appended to the disk."""
+        with self._lock:
+            if self._fd >= 0:
+                os.fsync(self._fd)
+
+    def close(self) -> None:
+        """Write the end-of-archive blocks, flush and close."""
+        with self._lock:
+            if self._fd >= 0:
+                os.write(self._fd, b"\0" * (2 * _BLOCK))
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = -1
+
+
+class EvidenceSpan(NamedTuple):
+    """Where an evidence object's bytes are: a file of the case, and a byte range of it."""
+
+    file: str
+    offset: int
+    size: int | None  # None: the whole file
+
+
+def pack_parts(case_path: str) -> tuple[str, str] | None:
+    """(pack's case path, member name) when `case_path` names a member of a pack, else None."""
+    prefix = f"evidence/{PACKS_DIR}/"
+    if not case_path.startswith(prefix):
+        return None
+    pack, sep, member = case_path[len(prefix):].partition("/")
+    if not sep or not pack.endswith(".tar") or not member:
+        return None
+    return prefix + pack, member
+
+
+@dataclass
+class _Index:
+    stamp: tuple[int, int, int]
+    members: dict[str, tuple[int, int]]
+
+
+_INDEXES: dict[str, _Index] = {}
+_INDEX_LOCK = threading.Lock()
+
+
+def _pack_index(path: str) -> dict[str, tuple[int, int]]:
+    """Member name -> (offset of its bytes, size), read from the pack's headers (cached)."""
+    st = os.stat(path)
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    with _INDEX_LOCK:
+        hit = _INDEXES.get(path)
+        if hit is not None and hit.stamp == stamp:
+            return hit.members
+    members: dict[str, tuple[int, int]] = {}
+    # A pack an interrupted ingest left has no end blocks: read the members it has.
+    with tarfile.open(path, "r:", encoding="utf-8", errors="strict") as tar:
+        try:
+            for info in tar:
+                members.setdefault(info.name, (info.offset_data, info.size))
+        except tarfile.ReadError:
+            pass
+    with _INDEX_LOCK:
+        _INDEXES[path] = _Index(stamp, members)
+    return members
+
+
+def locate_evidence(case_root: str | os.PathLike[str], case_path: str) -> EvidenceSpan:
+    """The file and byte range holding an evidence object; OSError (ENOENT) when absent."""
+    root = os.fspath(case_root)
+    parts = pack_parts(case_path)
+    if parts is None:
+        path = os.path.join(root, *case_path.split("/"))
+        if not os.path.isfile(path):
+            raise FileNotFoundError(errno.ENOENT, "no such evidence file", case_path)
+        return EvidenceSpan(path, 0, None)
+    pack, member = parts
+    path = os.path.join(root, *pack.split("/"))
+    if not os.path.isfile(path):
+        raise FileNotFoundError(errno.ENOENT, "no such evidence pack", pack)
+    try:
+        hit = _pack_index(path).get(member)
+    except tarfile.TarError as exc:
+        raise OSError(errno.EIO, f"not a readable tar file ({exc})", pack) from exc
+    if hit is None:
+        raise FileNotFoundError(errno.ENOENT, f"no member {member} in the pack", pack)
+    return EvidenceSpan(path, hit[0], hit[1])
+
+
+def read_evidence(case_root: str | os.PathLike[str], case_path: str) -> bytes:
+    """The exact bytes of an evidence object, a file of its own or a member of a pack."""
+    span = locate_evidence(case_root, case_path)
+    with open(span.file, "rb") as fh:
+        if span.size is None:
+            return fh.read()
+        fh.seek(span.offset)
+        data = fh.read(span.size)
+    if len(data) != span.size:
+        raise OSError(errno.EIO, "the pack ends inside this member (truncated)", case_path)
+    return data
+
+
+def sha256_span(span: EvidenceSpan) -> str:
+    """Hex SHA-256 of the bytes an EvidenceSpan names."""
+    if span.size is None:
+        return sha256_file(span.file)
+    digest = hashlib.sha256()
+    left = span.size
+    with open(span.file, "rb") as fh:
+        fh.seek(span.offset)
+        while left:
+            chunk = fh.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ from typing import Any, Self
 import duckdb
 
 from .errors import CaseError
-from .evidence_files import sha256_file  # one SHA-256 of a file for evidence and manifest
+from .evidence_files import EvidenceSpan, locate_evidence, sha256_file, sha256_span
 
 __all__ = [
     "MANIFEST_KEYS",
@@ -204,7 +205,8 @@ def verify_case(
 
     evidence = root / "evidence"
     real_root = os.path.realpath(root)
-    to_hash: list[tuple[str, str]] = []
+    to_hash: list[tuple[str, EvidenceSpan, str]] = []
+    held_files: set[str] = set()  # packs holding recorded members are expected files too
     for case_path, shas in sorted(recorded.items()):
         parts = PurePosixPath(case_path).parts
         if not parts or parts[0] != "evidence" or ".." in parts:
@@ -217,22 +219,30 @@ def verify_case(
             )
             continue
         report.checked += 1
-        path = root / case_path
-        if not path.is_file():
-            report.missing.append(case_path)
+        # A copy of its own, or a member of a pack (evidence_files): the file holding the bytes.
+        try:
+            span = locate_evidence(root, case_path)
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                report.missing.append(case_path)
+            else:
+                report.problems.append(f"{case_path}: cannot be read ({exc.strerror or exc})")
             continue
+        held = Path(span.file).relative_to(root).as_posix()
+        held_files.add(held)
         # A copy swapped for a link (to the same bytes, say) or a folder linked out of the case
         # would hash as intact: the bytes checked must be the case's own.
-        real = os.path.realpath(path)
-        if real != os.path.join(real_root, *parts):
+        real = os.path.realpath(span.file)
+        if real != os.path.join(real_root, *PurePosixPath(held).parts):
             where = "outside the case folder" if not real.startswith(real_root + os.sep) else \
                 "elsewhere in the case"
-            kind = "a symbolic link" if path.is_symlink() else "reached through a symbolic link"
+            kind = ("a symbolic link" if os.path.islink(span.file)
+                    else "reached through a symbolic link")
             report.linked.append(f"{case_path} ({kind} to {real}, {where})")
-        to_hash.append((case_path, next(iter(shas))))
+        to_hash.append((case_path, span, next(iter(shas))))
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        actual = pool.map(lambda item: sha256_file(root / item[0]), to_hash)
-        for (case_path, expected), got in zip(to_hash, actual):
+        actual = pool.map(lambda item: sha256_span(item[1]), to_hash)
+        for (case_path, _, expected), got in zip(to_hash, actual):
             if got != expected:
                 report.changed.append(case_path)
 
@@ -240,6 +250,6 @@ def verify_case(
         for path in sorted(evidence.rglob("*")):
             if path.is_file():
                 case_path = path.relative_to(root).as_posix()
-                if case_path not in recorded:
+                if case_path not in recorded and case_path not in held_files:
                     report.unexpected.append(case_path)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from datetime import UTC, timezone
 from pathlib import Path
 
@@ -13,10 +14,27 @@ import pytest
 from s3forensics import store
 from s3forensics.case import Case
 from s3forensics.errors import CaseError, InputError
+from s3forensics.evidence_files import read_evidence
 
 from .factories import ct_object, sal_object
 
 SAL_NAME = "logs/2024-05-01-12-10-00-0123456789ABCDEF"
+#: A case path held under an encoded name: a file of its own, or a pack member (issue 15).
+ENCODED = r"^evidence/(@packs/[^/]+\.tar/)?@encoded/"
+
+
+def kept_objects(case: Case) -> list[str]:
+    """Names of every object the case keeps bytes of: files under evidence/ and pack members."""
+    import tarfile
+
+    kept = []
+    for path in sorted(case.evidence_dir.rglob("*")):
+        if path.is_file() and path.parent.name == "@packs" and path.suffix == ".tar":
+            with tarfile.open(path) as tar:
+                kept += [m.name for m in tar.getmembers()]
+        elif path.is_file():
+            kept.append(path.relative_to(case.evidence_dir).as_posix())
+    return kept
 CT_NAME = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T1215Z_abcdEFGH12345678.json.gz"
 
 
@@ -46,7 +64,7 @@ def test_ingest_copies_evidence_byte_for_byte_and_counts_reconcile(tmp_path: Pat
         ev = case.sql("SELECT * FROM evidence ORDER BY kind")
         for row in ev.iter_rows(named=True):
             original = Path(row["source"]).read_bytes()
-            stored = (case.root / row["case_path"]).read_bytes()
+            stored = read_evidence(case.root, row["case_path"])
             assert stored == original
             assert row["sha256"] == hashlib.sha256(original).hexdigest()
             assert row["evidence_id"] == row["sha256"][:16]
@@ -129,6 +147,39 @@ def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
         assert ev.row(0) == (14, 10)
 
 
+def test_loads_commit_between_objects_on_row_group_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit ends where the open load holds whole row groups, never inside an object (issue 15)."""
+    import s3forensics.ingest as case_mod
+
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 3)  # parse batches of 3 objects, 9 rows
+    monkeypatch.setattr(case_mod, "ROW_GROUP", 4)
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 8)
+    committed: list[int] = []
+    real_commit = case_mod._Loader._commit
+
+    def commit(self: case_mod._Loader) -> None:
+        if self._in_transaction:
+            committed.append(self._rows)
+        real_commit(self)
+
+    monkeypatch.setattr(case_mod._Loader, "_commit", commit)
+    src = tmp_path / "src"
+    for n in range(6):
+        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+    with Case.open(tmp_path / "case") as case:
+        summary = case.ingest([src], progress=False)
+        assert summary.objects == {"s3-access": 6} and summary.rows == {"s3-access": 18}
+        # The first batch fills the load to 8 rows at most between objects: 2 objects (6 rows);
+        # the third object opens the next load, which the second batch fills to 12 = 3 row groups.
+        assert committed == [6, 12]
+        per_object = case.sql("SELECT evidence_id, count(*) FROM s3_access_logs GROUP BY 1").rows()
+        assert sorted(n for _, n in per_object) == [3] * 6
+        ev = case.sql("SELECT sum(records) FROM evidence").row(0)
+        assert ev == (18,)
+
+
 def test_bad_inputs_are_named_and_the_rest_loads(tmp_path: Path, logs: Path) -> None:
     write(logs, "broken/corrupt.json.gz", b"\x1f\x8b\x08\x00garbage-not-deflate")
     good = gzip.decompress(ct_object(range(100, 103)))
@@ -141,8 +192,8 @@ def test_bad_inputs_are_named_and_the_rest_loads(tmp_path: Path, logs: Path) -> 
         assert "truncated.json" in errors and "truncated" in errors.lower()
         # Nothing of the broken objects entered the case, not even a copy.
         assert case.tables()["evidence"] == 2
-        copies = [p for p in case.evidence_dir.rglob("*") if p.is_file()]
-        assert len(copies) == 2 and not any("truncated" in p.name for p in copies)
+        copies = kept_objects(case)
+        assert len(copies) == 2 and not any("truncated" in p for p in copies)
 
 
 def test_missing_path_and_empty_folder_are_clear_errors(tmp_path: Path) -> None:
@@ -222,7 +273,7 @@ def test_a_changed_file_under_the_same_name_keeps_both_copies(tmp_path: Path) ->
         assert ev["records"].to_list() == [2, 3]
         assert ev["case_path"].n_unique() == 2
         for sha, case_path, _ in ev.iter_rows():
-            assert hashlib.sha256((case.root / case_path).read_bytes()).hexdigest() == sha
+            assert hashlib.sha256(read_evidence(case.root, case_path)).hexdigest() == sha
 
 
 def test_ingest_leaves_the_originals_access_times_alone(tmp_path: Path, logs: Path) -> None:
@@ -302,8 +353,7 @@ def assert_every_copy_intact(case: Case) -> None:
     from s3forensics.manifest import verify_case
 
     for sha, case_path in case.sql("SELECT sha256, case_path FROM evidence").rows():
-        path = case.root / case_path
-        assert path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha, case_path
+        assert hashlib.sha256(read_evidence(case.root, case_path)).hexdigest() == sha, case_path
     report = verify_case(case.root, con=case.con)
     assert report.ok, str(report)
 
@@ -319,8 +369,8 @@ def test_a_file_named_like_another_files_temporary_name_keeps_both_copies(tmp_pa
         ev = case.sql("SELECT case_path, records FROM evidence ORDER BY records")
         assert [Path(p).name for p in ev["case_path"]] == [partial.name, plain.name]
         assert_every_copy_intact(case)
-        # Nothing is left where copies are written.
-        assert not any((case.root / "tmp").iterdir())
+        # Nothing is left where copies are written (ingest appends to a pack, issue 15).
+        assert not (case.root / "tmp").exists() or not any((case.root / "tmp").iterdir())
 
 
 def test_a_file_name_that_is_not_utf8_is_loaded_and_recorded_exactly(
@@ -343,7 +393,7 @@ def test_a_file_name_that_is_not_utf8_is_loaded_and_recorded_exactly(
         assert ev.height == 1
         row = ev.row(0, named=True)
         assert unquote_to_bytes(row["source"]) == raw_name  # the exact name, bytes and all
-        assert row["stored_as"] == "encoded" and row["case_path"].startswith("evidence/@encoded/")
+        assert row["stored_as"] == "encoded" and re.match(ENCODED, row["case_path"])
         assert row["records"] == 3
         assert_every_copy_intact(case)
     # The command line says what it loaded and stops cleanly, not with a UnicodeEncodeError.
@@ -408,8 +458,7 @@ def test_identical_files_under_different_names_are_recorded_each_sharing_one_cop
         assert twin["identical_to"] == holder["evidence_id"] and twin["stored_as"] == "identical"
         assert twin["case_path"] == holder["case_path"] and twin["sha256"] == holder["sha256"]
         # One copy each of the two contents, nothing more.
-        copies = [p for p in case.evidence_dir.rglob("*") if p.is_file()]
-        assert len(copies) == 2
+        assert len(kept_objects(case)) == 2
         # Rows are loaded once, under the first object's id; every object reconciles: lines in
         # = rows + rejects, or it is recorded as identical to another object.
         assert case.sql("SELECT evidence_id, count(*) FROM s3_access_logs GROUP BY 1").rows() == [
@@ -485,17 +534,21 @@ def test_verify_flags_an_evidence_file_replaced_by_a_link(
 
     with Case.open(tmp_path / "case") as case:
         case.ingest([logs], progress=False)
-        (copy,) = [p for p in case.evidence_dir.rglob("*") if p.name == Path(SAL_NAME).name]
-    # The copy is swapped for a link to identical bytes outside the case: the hash still
-    # matches, and verify must still say the case no longer holds its own copy.
+        case_paths = sorted(r[0] for r in case.sql("SELECT case_path FROM evidence").rows())
+        # Ingest keeps the objects' bytes in one pack (issue 15); the pack is the case's file.
+        (copy,) = [p for p in case.evidence_dir.rglob("*") if p.is_file()]
+    assert all(p.startswith(copy.relative_to(tmp_path / "case").as_posix() + "/") for p in case_paths)
+    # The pack is swapped for a link to identical bytes outside the case: the hashes still
+    # match, and verify must still say the case no longer holds its own copy.
     elsewhere = tmp_path / "elsewhere"
     shutil.copy(copy, elsewhere)
     copy.unlink()
     os.symlink(elsewhere, copy)
     report = verify_case(tmp_path / "case")
-    case_path = copy.relative_to(tmp_path / "case").as_posix()
+    case_path = case_paths[-1]
     assert not report.ok and not report.changed and not report.missing
-    assert report.linked == [f"{case_path} (a symbolic link to {elsewhere}, outside the case folder)"]
+    assert report.linked == [f"{p} (a symbolic link to {elsewhere}, outside the case folder)"
+                             for p in case_paths]
     assert main(["verify", "--case", str(tmp_path / "case")]) == 1
     out = capsys.readouterr().out
     assert f"not a file of the case (a symbolic link, or outside the case folder): {case_path}" in out
@@ -515,7 +568,7 @@ def test_file_names_with_a_backslash_or_a_newline_are_stored_encoded_and_recorde
         ev = case.sql("SELECT source, stored_as, case_path, name_escaped FROM evidence ORDER BY source")
         assert [Path(s).name for s in ev["source"]] == sorted(names)
         assert set(ev["stored_as"]) == {"encoded"} and not any(ev["name_escaped"])
-        assert all(p.startswith("evidence/@encoded/") for p in ev["case_path"])
+        assert all(re.match(ENCODED, p) for p in ev["case_path"])
         assert_every_copy_intact(case)
 
 
@@ -535,3 +588,48 @@ def test_a_case_made_before_the_anomalies_column_gains_it_and_keeps_loading(
         case.ingest([more], progress=False)
         counts = case.sql("SELECT count(*) AS n, count(anomalies) AS flagged FROM s3_access_logs")
     assert counts["n"][0] == 8 and counts["flagged"][0] == 0
+
+
+# -- evidence packs (issue 15) -------------------------------------------------------------------
+
+
+def test_ingested_objects_are_kept_in_a_standard_tar_that_verify_rehashes(
+    tmp_path: Path, logs: Path
+) -> None:
+    import os
+    import shutil
+    import subprocess
+    import tarfile
+
+    from s3forensics.manifest import verify_case
+
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([logs], progress=False)
+        ev = case.sql("SELECT source, case_path FROM evidence ORDER BY source").rows()
+    (pack,) = (tmp_path / "case" / "evidence" / "@packs").iterdir()
+    assert all(p.startswith(f"evidence/@packs/{pack.name}/") for _, p in ev)
+    # A responder extracts the pack with a standard tool: each object under its member name,
+    # byte for byte.
+    out = tmp_path / "extracted"
+    out.mkdir()
+    if shutil.which("tar"):
+        subprocess.run(["tar", "-xf", str(pack), "-C", str(out)], check=True)
+    else:
+        with tarfile.open(pack) as tar:
+            tar.extractall(out, filter="data")
+    for source, case_path in ev:
+        member = case_path.removeprefix(f"evidence/@packs/{pack.name}/")
+        assert (out / member).read_bytes() == Path(source).read_bytes()
+    assert verify_case(tmp_path / "case").ok
+    # One byte changed inside one member: verify names that object, and only it.
+    changed_source, changed = ev[0]
+    span_bytes = Path(changed_source).read_bytes()
+    data = pack.read_bytes()
+    at = data.index(span_bytes) + len(span_bytes) // 2
+    os.chmod(pack, 0o644)
+    with open(pack, "r+b") as fh:
+        fh.seek(at)
+        fh.write(bytes([data[at] ^ 0xFF]))
+    report = verify_case(tmp_path / "case")
+    assert report.changed == [changed] and not report.missing and not report.unexpected
+    assert report.checked == len(ev)

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="load S3 access log and CloudTrail objects (files or folders) into a case",
         description=(
             "Walk files and folders, recognise each object's kind from its key layout and content, "
-            "copy it byte for byte into <case>/evidence/, parse it and load it into <case>/case.duckdb. "
+            "keep its exact bytes in the case (one tar file per ingest, <case>/evidence/@packs/), parse "
+            "it and load it into <case>/case.duckdb. "
             "Re-ingesting the same object adds nothing; bad lines land in the `rejects` table."
         ),
         epilog=(

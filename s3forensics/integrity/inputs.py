@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..errors import InputError, S3ForensicsError
+from ..evidence_files import read_evidence
 from ..layouts import LAYOUTS, ListingRange, listing_ranges
 from ..manifest import read_manifest
 from ..parse.common import decompress
@@ -212,9 +213,8 @@ def read_copy(
     root: Path, case_path: str, sha256: str
 ) -> tuple[bytes | None, str | None, str | None]:
     """(uncompressed content, note on the copy, note on reading it)."""
-    path = root / case_path
     try:
-        data = path.read_bytes()
+        data = read_evidence(root, case_path)  # a file of its own or a member of a pack
     except OSError as exc:
         return None, f"the case copy {case_path} cannot be read ({exc.strerror or exc})", None
     copy_note = None
