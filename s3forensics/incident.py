@@ -165,7 +165,7 @@ def summarise_incident(con: duckdb.DuckDBPyConnection, findings: Sequence[Findin
     volume = registry.get("activity_of_addresses_over_time").run(
         con, {**window, "source_ips": ips})
     overview = registry.get("case_overview").run(con)  # the whole case, whatever the window
-    first, last = overview["first_event"].min(), overview["last_event"].max()
+    first, last = overview.select(pl.col("first_event").min(), pl.col("last_event").max()).row(0)
     verdict, note = _integrity(con, overview)
     buckets = sorted({b for f in findings for b in f.entities.get("buckets", [])
                       if b and not b.startswith("arn:")})
