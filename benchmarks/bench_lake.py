@@ -109,12 +109,11 @@ _CACHED_VIEWS = ("s3_access_logs", "cloudtrail_events", "access_requests", "trai
 
 def work_compare(work: Path) -> dict[str, Any]:
     """Every catalogue query and the findings: Spark over the lake vs DuckDB over the case."""
-    from tests.test_lake_spark import KNOWN_GAPS, _rows
-
     from s3forensics import store
     from s3forensics.findings import run_findings
     from s3forensics.lake.spark import SparkLake
     from s3forensics.queries.registry import default_registry
+    from tests.test_lake_spark import KNOWN_GAPS, _rows
 
     # The comparison is not timed against anything: give Spark room to keep the views it
     # evaluates again and again (every detection reads actor_activity) in memory.

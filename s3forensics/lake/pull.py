@@ -74,8 +74,11 @@ class PullSelection:
         stop = parse_utc(end, name="--end") if end is not None else None
         if begin is not None and stop is not None and begin >= stop:
             raise TimeRangeError(f"--start {begin.isoformat()} is not before --end {stop.isoformat()}")
-        sel = cls(*(tuple(dict.fromkeys(v for v in values if v)) for values in
-                    (ips, principals, access_keys, buckets)), begin, stop)
+        def distinct(values: Iterable[str]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(v for v in values if v))
+
+        sel = cls(distinct(ips), distinct(principals), distinct(access_keys), distinct(buckets),
+                  begin, stop)
         if not (sel.has_entity or sel.buckets or begin or stop):
             raise LakeError("lake pull needs a selection: give --ip, --principal, --access-key, "
                             "--bucket or --start/--end (to load a whole lake, `ingest` its logs)")
@@ -301,9 +304,9 @@ def pull_lake(
 
     sel = PullSelection.make(ips=ips, principals=principals, access_keys=access_keys,
                              buckets=buckets, start=start, end=end)
-    lake = os.path.abspath(os.fspath(lake)) if not str(lake).startswith(("s3://", "s3a://")) \
-        else os.fspath(lake)
-    check_lake(lake)
+    lake = os.fspath(lake)
+    check_lake(lake)  # a local lake folder: a lake on object storage is refused here
+    lake = os.path.abspath(lake)
     now = datetime.now(UTC)
     pull_id = now.strftime("%Y%m%dT%H%M%SZ-") + hashlib.sha256(
         (lake + sel.as_json()).encode()).hexdigest()[:8]
