@@ -330,6 +330,9 @@ def pull_lake(
     target, owned = _open_case(case)
     result.case = str(target.root)
     try:
+        if target.read_only:
+            raise LakeError(f"{target.root}: the case is open read-only; open it for writing to "
+                            "pull rows into it")
         held = _in_case(target.con, rows)
         new = {t: rows[t].join(held[t].cast({k: rows[t].schema[k] for k in _KEYS[t]}),
                                on=_KEYS[t], how="anti", nulls_equal=True)
@@ -384,6 +387,8 @@ def pull_lake(
         "rejects": int(stored["rejects"].sum()),
         "evidence": stored.height,
     }
+    # Events the case already held under another object's eventID: not added (their
+    # lake_provenance rows count them as read).
     result.duplicates = new["cloudtrail_events"].height - result.added["cloudtrail_events"]
     return result
 
