@@ -29,6 +29,8 @@ __all__ = [
     "ENRICHMENT_TABLES",
     "EVIDENCE",
     "INTEGRITY_TABLES",
+    "LAKE_PROVENANCE",
+    "PULL_TABLES",
     "REJECTS",
     "S3_ACCESS_LOGS",
     "TRAIL_COVERAGE",
@@ -311,7 +313,7 @@ EVIDENCE = Table(
         Column("etag", STRING, 'S3 ETag at acquisition.'),
         Column("last_modified", TIMESTAMP, 'S3 LastModified at acquisition (delivery time of the log object).'),
         Column("acquired_at", TIMESTAMP, 'When the object was downloaded from S3 (UTC).'),
-        Column("stored_as", STRING, "How case_path (or the pack member's name) was chosen: 'name' (the object's own key or path), 'renamed' (its own name already held other bytes: evidence/<bucket>@<sha>/... or evidence/local/<sha>/...), 'encoded' (a name the file system cannot hold, kept exactly in key/source: evidence/@encoded/<hash of the object's identity>), 'identical' (the same bytes are held for another object, see identical_to)."),
+        Column("stored_as", STRING, "How case_path (or the pack member's name) was chosen: 'name' (the object's own key or path), 'renamed' (its own name already held other bytes: evidence/<bucket>@<sha>/... or evidence/local/<sha>/...), 'encoded' (a name the file system cannot hold, kept exactly in key/source: evidence/@encoded/<hash of the object's identity>), 'identical' (the same bytes are held for another object, see identical_to), 'lake' (rows pulled from a case lake by `lake pull`: the case holds no copy, case_path is the object's location as the lake recorded it, lake_provenance names the lake files)."),
         Column("name_escaped", BOOLEAN, "True when the local path in source (or link_target) was not valid UTF-8: its invalid bytes and every '%' are written %XX (urllib.parse.unquote_to_bytes gives the exact name back)."),
         Column("identical_to", STRING, "evidence_id of the earlier object with the same bytes when this object is a copy of it under another name: it shares that object's stored copy (case_path) and its rows; NULL for the object that holds them."),
         Column("link_target", STRING, 'Real path the local file was read from when its path (source) came through a symbolic link at or below the file or folder given to ingest; NULL otherwise.'),
@@ -477,6 +479,26 @@ TRAIL_COVERAGE = Table(
 
 #: Trail verification's tables, replaced together by each `verify_trail`.
 INTEGRITY_TABLES: dict[str, Table] = {t.name: t for t in (TRAIL_INTEGRITY, TRAIL_COVERAGE)}
+
+# -- the table `lake pull` writes: where each pulled row came from ------------------------------
+
+LAKE_PROVENANCE = Table(
+    "lake_provenance",
+    'Where the rows a `lake pull` added came from: one row per pull, case table, evidence object and lake Parquet file, with how many rows of that object the pull read from that file (a row is found by its evidence_id and the UTC date of its event_time, the partition of its file).',
+    (
+        Column("pull_id", STRING, 'Id of the pull: its UTC time and a hash of its selection.'),
+        Column("pulled_at", TIMESTAMP, 'When the pull ran (UTC).'),
+        Column("lake", STRING, 'The lake pulled from (absolute path).'),
+        Column("selection", STRING, 'The pull\'s filters as JSON: ips, principals, access_keys, buckets, start, end.'),
+        Column("table_name", STRING, 'Case table the rows went to: s3_access_logs, cloudtrail_events, rejects or evidence.'),
+        Column("evidence_id", STRING, 'Evidence object the rows came from (evidence.evidence_id).'),
+        Column("lake_file", STRING, 'The lake Parquet file they were read from.'),
+        Column("rows", INT64, 'Rows of that object the pull added from that file.'),
+    ),
+)
+
+#: Tables `lake pull` creates in the case it writes to.
+PULL_TABLES: dict[str, Table] = {LAKE_PROVENANCE.name: LAKE_PROVENANCE}
 
 #: The tables every case has, in the order they are created and documented.
 CASE_TABLES: dict[str, Table] = {t.name: t for t in (S3_ACCESS_LOGS, CLOUDTRAIL_EVENTS, EVIDENCE, REJECTS)}
@@ -649,7 +671,8 @@ def schema_markdown(views: Mapping[str, list[tuple[str, str]]] | None = None) ->
     lines = ["# What a case holds", "",
              "Generated from `s3forensics/schema.py` (`python -m s3forensics.schema > docs/schema.md`);",
              "a test fails when it is stale. Times are UTC (`TIMESTAMPTZ`).", ""]
-    for table in (*CASE_TABLES.values(), *ENRICHMENT_TABLES.values(), *INTEGRITY_TABLES.values()):
+    for table in (*CASE_TABLES.values(), *ENRICHMENT_TABLES.values(), *INTEGRITY_TABLES.values(),
+                  *PULL_TABLES.values()):
         lines += [f"## `{table.name}` (table)", "", table.doc, "",
                   "| column | type | meaning |", "|---|---|---|"]
         for c in table.columns:

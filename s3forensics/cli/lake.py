@@ -10,7 +10,7 @@ from ..layouts import KINDS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the `lake` command group (build, ddl; `lake pull` of issue 14 is not built yet)."""
+    """Add the `lake` command group: build, pull, ddl."""
     raw = argparse.RawDescriptionHelpFormatter
     lake = sub.add_parser(
         "lake", help="build, narrow and describe a Parquet case lake (DuckDB, Spark, Athena)",
@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      "`ingest`, queried by the same catalogue (`query`/`findings --lake`)."),
         epilog=("examples:\n  s3forensics lake build --lake lake/ data/samples\n"
                 "  s3forensics findings --lake lake/ --engine spark --format json\n"
+                "  s3forensics lake pull --lake lake/ --case case/ --ip 203.0.113.45\n"
                 "  s3forensics lake ddl --dialect athena --lake s3://acme-ir/lake"),
         formatter_class=raw)
     lsub = lake.add_subparsers(dest="lake_command", metavar="SUBCOMMAND")
@@ -57,6 +58,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="Spark tasks to spread the objects over (default: the cores Spark has)")
     b.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="local files or folders")
     b.set_defaults(func=_build)
+
+    p = lsub.add_parser(
+        "pull", help="load a lake's rows about IPs, principals, keys or buckets into a local case",
+        description=("Load into a local case only the lake rows that match the filters, and the rows "
+                     "that correlate with them: CloudTrail events made with the same access key "
+                     "(session) and the AssumeRole event that issued it, and rows of either source "
+                     "with the same request id. Entity filters (--ip, --principal, --access-key) "
+                     "match if any matches; --bucket and --start/--end restrict. Each pulled object "
+                     "comes with its evidence row and its rejects; lake_provenance in the case names "
+                     "the lake file every object's rows came from. Pulling again adds nothing new; "
+                     "the notebooks and `findings --case` run on the slice."),
+        epilog=("examples:\n"
+                "  s3forensics lake pull --lake lake/ --case slice/ --ip 203.0.113.45 --ip 203.0.113.77\n"
+                "  s3forensics lake pull --lake lake/ --case slice/ \\\n"
+                "      --principal arn:aws:iam::111122223333:user/svc-reporting \\\n"
+                "      --start 2026-10-08T00:00Z --end 2026-10-11T00:00Z\n"
+                "  s3forensics report --case slice/"),
+        formatter_class=raw)
+    p.add_argument("--lake", required=True, metavar="PATH", help="a local lake folder (`lake build`)")
+    p.add_argument("--case", required=True, metavar="DIR", help="case folder (created if missing)")
+    p.add_argument("--ip", action="append", default=[], metavar="IP",
+                   help="source address (access log remote_ip, CloudTrail sourceIPAddress); repeatable")
+    p.add_argument("--principal", action="append", default=[], metavar="ARN",
+                   help="principal or actor, as in `profile` (a role matches its sessions); repeatable")
+    p.add_argument("--access-key", action="append", default=[], metavar="KEY",
+                   help="access key id (CloudTrail, and access log rows of the same requests); repeatable")
+    p.add_argument("--bucket", action="append", default=[], metavar="NAME",
+                   help="only rows about these buckets (session and request correlation aside); repeatable")
+    p.add_argument("--start", help="window start, ISO-8601 with Z or offset (inclusive)")
+    p.add_argument("--end", help="window end, ISO-8601 with Z or offset (exclusive)")
+    p.set_defaults(func=_pull)
 
     d = lsub.add_parser(
         "ddl", help="print the DDL that declares a lake's tables (Athena / Glue)",
@@ -103,6 +135,16 @@ def _build(args: argparse.Namespace) -> int:
         print(f"skipped {path}: {why}", file=sys.stderr)
     print(result)
     return 0 if result.loaded or result.already_in_lake or not result.errors else 1
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from ..lake.pull import pull_lake
+
+    result = pull_lake(args.lake, args.case, ips=args.ip, principals=args.principal,
+                       access_keys=args.access_key, buckets=args.bucket, start=args.start,
+                       end=args.end)
+    print(result)
+    return 0
 
 
 def _ddl(args: argparse.Namespace) -> int:

@@ -28,15 +28,23 @@ def check_lake(lake: str) -> None:
         raise LakeError(f"{lake}: not a case lake (no {MARKER}); build one with `s3forensics lake build`")
 
 
-def table_sql(lake: str, table: str) -> str:
-    """SELECT giving one lake table with exactly its case columns and types, in order."""
+def table_sql(lake: str, table: str, *, lake_file: bool = False) -> str:
+    """SELECT giving one lake table with exactly its case columns and types, in order.
+
+    With `lake_file`, a last column `lake_file` names the Parquet file each row was read from.
+    """
     layout = LAKE_TABLES[table]
     schema = layout.schema()
     cols = ", ".join(f'CAST("{c}" AS {duckdb_type(t)}) AS "{c}"' for c, t in schema.items())
     if not has_files(lake, table):
         # A lake of one source still answers queries about the other: with no rows.
-        return f"SELECT {cols} FROM (SELECT {', '.join(f'NULL AS {c}' for c in schema)}) WHERE false"
+        extra = ", NULL::VARCHAR AS lake_file" if lake_file else ""
+        return (f"SELECT {cols}{extra} FROM (SELECT {', '.join(f'NULL AS {c}' for c in schema)}) "
+                "WHERE false")
     glob = os.path.join(table_path(lake, table), "**", "*.parquet")
+    if lake_file:
+        return (f"SELECT {cols}, filename AS lake_file FROM read_parquet({sql_text(glob)}, "
+                "hive_partitioning = true, union_by_name = true, filename = true)")
     return (f"SELECT {cols} FROM read_parquet({sql_text(glob)}, hive_partitioning = true, "
             "union_by_name = true)")
 

@@ -71,7 +71,11 @@ def get_spark(*, master: str | None = None, app_name: str = "s3forensics") -> An
                .master(master or os.environ.get("S3FORENSICS_SPARK_MASTER", "local[*]"))
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "8"))
+               .config("spark.sql.shuffle.partitions", "8")
+               # A task has one core (spark.task.cpus): a parser's polars thread pool as wide as
+               # the machine in every task oversubscribes it (on 2 cores, 2 tasks with 2 threads
+               # each made the build slower than with one task).
+               .config("spark.executorEnv.POLARS_MAX_THREADS", "1"))
     spark = builder.getOrCreate()
     _configure(spark)
     return spark
@@ -117,6 +121,11 @@ def _chunk_ids(refs: list[ObjectRef], parallelism: int) -> list[int]:
         n += 1
         size += ref.size
     return ids
+
+
+def _task_of_chunk(chunk: int, *, chunks: int, tasks: int) -> int:
+    """The task a chunk goes to: consecutive chunks, the same number for every task."""
+    return chunk * tasks // chunks
 
 
 def _parse_partition(batches: Iterator[Any], *, kind: str, known: frozenset[str],
@@ -182,11 +191,17 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
     columns = _union_columns(tables)
     ref_schema = ("_chunk BIGINT, location STRING, size BIGINT, bucket STRING, `key` STRING, "
                   "etag STRING, last_modified TIMESTAMP, kind STRING")
+    ids = _chunk_ids(refs, parallelism)
     rows = [(c, r.location, r.size, r.bucket, r.key, r.etag, r.last_modified, r.kind)
-            for c, r in zip(_chunk_ids(refs, parallelism), refs)]
+            for c, r in zip(ids, refs)]
     if not rows:
         return
-    objects = spark.createDataFrame(rows, ref_schema).repartition(parallelism, "_chunk")
+    # Whole chunks, an equal number per task: hashing chunk ids (repartition) put 3 of 8 chunks
+    # in one task and 5 in the other, so two cores could be at most 1.6x one.
+    spread = functools.partial(_task_of_chunk, chunks=ids[-1] + 1, tasks=parallelism)
+    by_task = (spark.sparkContext.parallelize([(row[0], row) for row in rows], parallelism)
+               .partitionBy(parallelism, spread).values())
+    objects = spark.createDataFrame(by_task, ref_schema)
     body = functools.partial(_parse_partition, kind=kind, known=frozenset(known),
                              endpoint_url=endpoint_url, columns=columns)
     wide = objects.mapInArrow(body, _spark_schema(columns)).persist(StorageLevel.MEMORY_AND_DISK)
