@@ -139,6 +139,8 @@ class VerifyReport:
     linked: list[str] = field(default_factory=list)
     #: records that cannot be checked (unreadable lines, conflicting hashes, paths outside the case)
     problems: list[str] = field(default_factory=list)
+    #: objects whose rows `lake pull` brought in: their bytes stay with the lake, not the case
+    pulled: int = 0
 
     @property
     def ok(self) -> bool:
@@ -149,6 +151,10 @@ class VerifyReport:
     def __str__(self) -> str:
         intact = self.checked - len(self.changed) - len(self.missing)
         lines = [f"{self.case_root}: {self.checked:,} evidence files recorded, {intact:,} intact"]
+        if self.pulled:
+            lines.append(f"{self.pulled:,} objects pulled from a lake: the case holds their rows, "
+                         "not their bytes (lake_provenance names the lake files; verify the "
+                         "originals where the lake was built)")
         for label, items in (
             ("changed (bytes differ from the recorded SHA-256)", self.changed),
             ("missing (recorded, not on disk)", self.missing),
@@ -169,19 +175,31 @@ def _note(item: str) -> str:
     return ""
 
 
+def _recorded(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]], int]:
+    # Objects `lake pull` brought in have rows but no copy in this case (stored_as 'lake').
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'evidence'").fetchall()}
+    if "stored_as" not in columns:  # a case made before stored_as
+        return con.execute("SELECT case_path, sha256 FROM evidence").fetchall(), 0
+    held = con.execute("SELECT case_path, sha256 FROM evidence "
+                       "WHERE stored_as IS DISTINCT FROM 'lake'").fetchall()
+    pulled = con.execute("SELECT count(*) FROM evidence WHERE stored_as = 'lake'").fetchall()[0][0]
+    return held, int(pulled)
+
+
 def _evidence_table(
     case_root: Path, con: duckdb.DuckDBPyConnection | None
-) -> list[tuple[str, str]]:
+) -> tuple[list[tuple[str, str]], int]:
     if con is None:
         db = case_root / "case.duckdb"
         if not db.exists():
-            return []
+            return [], 0
         try:
             with duckdb.connect(str(db), read_only=True) as own:
-                return own.execute("SELECT case_path, sha256 FROM evidence").fetchall()
+                return _recorded(own)
         except duckdb.Error as exc:
             raise CaseError(f"{db}: cannot read the evidence table ({exc})") from exc
-    return con.execute("SELECT case_path, sha256 FROM evidence").fetchall()
+    return _recorded(con)
 
 
 def verify_case(
@@ -198,7 +216,8 @@ def verify_case(
     manifest = read_manifest(root)
     report.problems += manifest.problems
     recorded: dict[str, set[str]] = {}
-    for case_path, sha in _evidence_table(root, con):
+    held, report.pulled = _evidence_table(root, con)
+    for case_path, sha in held:
         recorded.setdefault(case_path, set()).add(sha)
     for entry in manifest.entries:
         recorded.setdefault(str(entry["case_path"]), set()).add(str(entry["sha256"]))
