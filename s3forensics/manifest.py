@@ -216,8 +216,8 @@ def verify_case(
     manifest = read_manifest(root)
     report.problems += manifest.problems
     recorded: dict[str, set[str]] = {}
-    held, report.pulled = _evidence_table(root, con)
-    for case_path, sha in held:
+    rows, report.pulled = _evidence_table(root, con)
+    for case_path, sha in rows:
         recorded.setdefault(case_path, set()).add(sha)
     for entry in manifest.entries:
         recorded.setdefault(str(entry["case_path"]), set()).add(str(entry["sha256"]))

@@ -133,15 +133,6 @@ def held_bytes(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, str]
     ).fetchall()}
 
 
-def _conform(frame: pl.DataFrame, schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """Select the schema's columns in order, cast, and add missing ones as NULL."""
-    exprs = [
-        (pl.col(n) if n in frame.columns else pl.lit(None)).cast(t).alias(n)
-        for n, t in schema.items()
-    ]
-    return frame.select(exprs)
-
-
 class _ArrowStream:
     """A frame handed to DuckDB through the Arrow C stream interface (zero copy).
 
@@ -175,13 +166,11 @@ def insert_batch(
     CloudTrail events whose eventID is already in the case (or earlier in the batch) are skipped
     and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
     """
-    evidence = _conform(evidence, EVIDENCE_SCHEMA)
-    reject_schema = TABLE_SCHEMAS["rejects"]
-    rejects = (_conform(rejects, reject_schema) if rejects is not None
-               else pl.DataFrame(schema=reject_schema))
-    sal = (_conform(access_rows, TABLE_SCHEMAS["s3_access_logs"])
-           if access_rows is not None else None)
-    ct = (_conform(cloudtrail_rows, TABLE_SCHEMAS["cloudtrail_events"])
+    evidence = EVIDENCE.conform(evidence)
+    rejects = (CASE_TABLES["rejects"].conform(rejects) if rejects is not None
+               else CASE_TABLES["rejects"].empty_frame())
+    sal = CASE_TABLES["s3_access_logs"].conform(access_rows) if access_rows is not None else None
+    ct = (CASE_TABLES["cloudtrail_events"].conform(cloudtrail_rows)
           if cloudtrail_rows is not None else None)
     counts: list[pl.DataFrame] = []
     if sal is not None and sal.height:
@@ -235,7 +224,7 @@ def insert_batch(
             (pl.col("duplicates").fill_null(0) + pl.col("_dups").fill_null(0)).alias("duplicates"),
         )
     )
-    evidence = _conform(evidence, EVIDENCE_SCHEMA)
+    evidence = EVIDENCE.conform(evidence)
     con.register("_batch_ev", _arrow(evidence))
     con.execute("INSERT INTO evidence SELECT * FROM _batch_ev")
     con.unregister("_batch_ev")

@@ -206,21 +206,23 @@ def test_missing_path_and_empty_folder_are_clear_errors(tmp_path: Path) -> None:
 
 
 def test_a_failed_batch_leaves_no_half_loaded_object(tmp_path: Path, logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = store._conform
+    from s3forensics.schema import EVIDENCE, Table
+
+    real = Table.conform
     calls = {"evidence": 0}
 
-    def failing(frame: pl.DataFrame, schema: object) -> pl.DataFrame:
-        if schema is store.EVIDENCE_SCHEMA:
+    def failing(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+        if table is EVIDENCE:
             calls["evidence"] += 1
             if calls["evidence"] == 2:  # after the data rows were inserted, before commit
                 raise KeyboardInterrupt
-        return real(frame, schema)  # type: ignore[arg-type]
+        return real(table, frame)
 
     with Case.open(tmp_path / "case") as case:
-        monkeypatch.setattr(store, "_conform", failing)
+        monkeypatch.setattr(Table, "conform", failing)
         with pytest.raises(KeyboardInterrupt):
             case.ingest([logs / SAL_NAME], progress=False)
-        monkeypatch.setattr(store, "_conform", real)
+        monkeypatch.setattr(Table, "conform", real)
         assert case.tables() == {t: 0 for t in store.TABLE_SCHEMAS}
         # The interrupted object loads cleanly on the next run.
         summary = case.ingest([logs / SAL_NAME], progress=False)
@@ -237,21 +239,23 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
     src = tmp_path / "src"
     for n in range(4):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
-    real = store._conform
+    from s3forensics.schema import EVIDENCE, Table
+
+    real = Table.conform
     calls = {"evidence": 0}
 
-    def failing(frame: pl.DataFrame, schema: object) -> pl.DataFrame:
-        if schema is store.EVIDENCE_SCHEMA:
+    def failing(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+        if table is EVIDENCE:
             calls["evidence"] += 1
             if calls["evidence"] == 6:  # the third object's rows are in, its evidence row is not
                 raise KeyboardInterrupt
-        return real(frame, schema)  # type: ignore[arg-type]
+        return real(table, frame)
 
     with Case.open(tmp_path / "case") as case:
-        monkeypatch.setattr(store, "_conform", failing)
+        monkeypatch.setattr(Table, "conform", failing)
         with pytest.raises(KeyboardInterrupt):
             case.ingest([src], progress=False)
-        monkeypatch.setattr(store, "_conform", real)
+        monkeypatch.setattr(Table, "conform", real)
         # The first two objects committed together; nothing of the third (or fourth) is left.
         assert case.tables() == {"s3_access_logs": 6, "cloudtrail_events": 0, "evidence": 2,
                                  "rejects": 0}

@@ -67,8 +67,14 @@ def get_spark(*, master: str | None = None, app_name: str = "s3forensics") -> An
                         "install one, e.g. apt-get install openjdk-17-jre-headless")
     # Python workers run this interpreter unless the cluster says otherwise.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = (SparkSession.builder.appName(app_name)
-               .master(master or os.environ.get("S3FORENSICS_SPARK_MASTER", "local[*]"))
+    master = master or os.environ.get("S3FORENSICS_SPARK_MASTER", "local[*]")
+    builder = SparkSession.builder.appName(app_name).master(master)
+    if master.startswith("local"):
+        # In local mode the driver's heap holds every task's batches and the cached parse;
+        # Spark's 1 GiB default ran out at 1M access-log lines.
+        builder = builder.config("spark.driver.memory",
+                                 os.environ.get("S3FORENSICS_SPARK_DRIVER_MEMORY", "4g"))
+    builder = (builder
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.shuffle.partitions", "8")
@@ -160,7 +166,14 @@ def _parse_partition(batches: Iterator[Any], *, kind: str, known: frozenset[str]
             pl.lit(chunk_id[0], pl.Int64).alias("_chunk"))
         wide = wide.select([(pl.col(c) if c in wide.columns else pl.lit(None)).cast(t).alias(c)
                             for c, t in columns.items()])
-        yield from wide.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema).to_batches()
+        # Batches of bounded size: one batch per chunk (100k+ rows of a wide union schema) made
+        # the JVM hold several of them at once and run out of heap at 1M lines.
+        yield from wide.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema).to_batches(
+            max_chunksize=_BATCH_ROWS)
+
+
+#: Rows per Arrow batch a task hands to Spark.
+_BATCH_ROWS = 16_384
 
 
 def _arrow_type(dtype: pl.DataType) -> Any:
