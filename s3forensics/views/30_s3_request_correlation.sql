@@ -1,7 +1,7 @@
 -- Access log rows matched with CloudTrail S3 events on request id, confirmed by host id = x-amz-id-2.
 -- Access log time is receipt, CloudTrail time is completion: a match may differ by the request's
--- duration, so the join tolerates 15 minutes of skew (request ids are unique; the bound only guards
--- against reuse across long cases).
+-- duration, so the join tolerates request_skew_seconds() of skew (15 minutes, enrich/macros.py
+-- REQUEST_SKEW; request ids are unique, the bound only guards against reuse across long cases).
 CREATE OR REPLACE VIEW s3_request_correlation AS
 WITH a AS (SELECT * FROM access_requests WHERE request_id IS NOT NULL),
 c AS (SELECT * FROM trail_events WHERE event_source = 's3.amazonaws.com' AND request_id IS NOT NULL),
@@ -11,7 +11,7 @@ joined AS (
     SELECT a, c
     FROM a FULL OUTER JOIN c
       ON a.request_id = c.request_id
-     AND abs(epoch(c.event_time) - epoch(a.event_time)) <= 900
+     AND abs(epoch(c.event_time) - epoch(a.event_time)) <= request_skew_seconds()
 )
 SELECT
     CASE WHEN a.request_id IS NOT NULL AND c.request_id IS NOT NULL THEN 'both'
