@@ -115,19 +115,22 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _build(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from ..lake.build import build_lake
+    from ..lake.build import LakeSource, LakeSourceOptions, build_lake
 
+    source: LakeSourceOptions = {
+        "paths": args.paths, "bucket": args.bucket, "prefix": args.prefix, "kind": args.kind,
+        "start": args.start, "end": args.end, "endpoint_url": args.endpoint_url,
+        "profile": args.profile,
+        "lookback": timedelta(hours=args.lookback) if args.lookback is not None else None,
+    }
     spark = None
     if args.engine == "spark":
         from ..lake.spark import get_spark
 
+        LakeSource.make(source)  # a bad source is refused before a Spark session is started
         spark = get_spark(master=args.master)
-    result = build_lake(
-        args.lake, paths=args.paths, bucket=args.bucket, prefix=args.prefix, kind=args.kind,
-        start=args.start, end=args.end, engine=args.engine, endpoint_url=args.endpoint_url,
-        profile=args.profile, spark=spark, partitions=args.partitions,
-        lookback=timedelta(hours=args.lookback) if args.lookback is not None else None,
-    )
+    result = build_lake(args.lake, engine=args.engine, spark=spark, partitions=args.partitions,
+                        **source)
     if result.plan is not None:
         print(f"planned {result.planned:,} objects: {result.plan.list_calls} ListObjectsV2 calls, "
               f"{result.plan.keys_listed} keys listed", file=sys.stderr)
