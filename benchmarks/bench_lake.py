@@ -1,6 +1,6 @@
 """Lake benchmark: Spark build at 1 and 2 cores, local build vs `ingest`, same answers at scale.
 
-Generates (once, cached under benchmarks/out/, with bench_ingest.py's generator) >= 1,000,000
+Generates (once, cached under benchmarks/out/, by corpus.py as for bench_ingest.py) >= 1,000,000
 access log lines in ~10,000 objects, plus CloudTrail records (`--records`, default 100,000) and
 the bundled samples (the planted breach, so that detections fire at scale too), and measures,
 each workload in its own process, on the same input:
@@ -40,9 +40,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
-sys.path[:0] = [str(HERE), str(ROOT)]  # bench_ingest's generator; tests' comparison helpers
+sys.path[:0] = [str(HERE), str(ROOT)]  # the corpus generator; tests' comparison helpers
 
-import bench_ingest  # noqa: E402
+import corpus  # noqa: E402
 
 
 def _spark(master: str) -> Any:
@@ -190,7 +190,7 @@ def measure(name: str, work: Path) -> dict[str, Any]:
     os.sync()
     time.sleep(3)
     for root in _inputs(work):
-        for path in bench_ingest._files(root):
+        for path in corpus.corpus_files(root):
             path.read_bytes()
     # "Spark at N cores" is the whole of Spark on N CPUs: local[1] alone still lets the JVM's
     # own threads (GC, Arrow, Parquet) use the other core, which is not one core's throughput.
@@ -224,8 +224,8 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     print(f"generating (cached in {OUT}) ...", flush=True)
     # The corpora bench_ingest measures: access logs in 10,000 objects, CloudTrail in 4,000 files.
-    sal_dir = bench_ingest._sal_dir(args.lines, min(10_000, args.lines))
-    ct_dir = bench_ingest._ct_dir(args.records, min(4_000, args.records)) if args.records else None
+    sal_dir = corpus.sal_dir(args.lines, min(10_000, args.lines))
+    ct_dir = corpus.ct_dir(args.records, min(4_000, args.records)) if args.records else None
     work = OUT / f"lake-{args.lines}-{args.records}{'' if args.no_samples else '-samples'}"
     work.mkdir(exist_ok=True)
     inputs = [sal_dir] + ([ct_dir] if args.records else []) + (

@@ -1026,7 +1026,7 @@ def test_auto_on_a_prefix_holding_no_logs_says_what_it_saw(world: World, case: C
 @pytest.mark.parametrize(
     "start,end,message",
     [
-        ("2024-05-01T12:00Z", "2024-05-01T10:00Z", "is not before end"),
+        ("2024-05-01T12:00Z", "2024-05-01T10:00Z", "is not before --end"),
         ("2024-05-01T10:00", "2024-05-01T12:00Z", "has no time zone"),
     ],
 )

@@ -143,3 +143,54 @@ def test_every_parameter_an_error_speaks_of_is_named_as_its_flag(tmp_path: Path)
     assert out.returncode == 1
     assert out.stderr.strip().splitlines() == [
         "s3forensics lake: error: --bucket needs --start and --end: the window narrows the listing"]
+
+
+def _window_options() -> dict[str, list[object]]:
+    """Every (sub)command's --start/--end actions, by command path."""
+    import argparse
+
+    found: dict[str, list[object]] = {}
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if action.dest in ("start", "end"):
+                found.setdefault(path, []).append(action)
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{path} {name}".strip())
+
+    walk(build_parser(), "")
+    return found
+
+
+def test_every_window_option_is_declared_alike() -> None:
+    from s3forensics.cli.window import END_HELP, START_HELP
+
+    found = _window_options()
+    assert {"acquire", "export", "findings", "lake build", "lake pull"} <= set(found)
+    for command, actions in found.items():
+        assert [a.option_strings for a in actions] == [["--start"], ["--end"]], command
+        assert all(a.metavar == "T" for a in actions), command
+        assert actions[0].help.startswith(START_HELP) and actions[1].help.startswith(END_HELP), command
+
+
+@pytest.mark.parametrize(("argv", "flag"), [
+    (["acquire", "--case", "c", "--bucket", "b", "--kind", "auto", "--start", "yesterday",
+      "--end", "2024-05-02T00:00Z"], "--start"),
+    (["export", "--case", "c", "--format", "csv", "--end", "2024-05-02T00:00"], "--end"),
+    (["findings", "--case", "c", "--start", "yesterday"], "--start"),
+    (["lake", "build", "--lake", "l", "--bucket", "b", "--start", "2024-05-01T00:00Z",
+      "--end", "2024-05-02"], "--end"),
+    (["lake", "pull", "--lake", "l", "--case", "c", "--ip", "203.0.113.45",
+      "--start", "2024-05-02T00:00Z", "--end", "2024-05-01T00:00Z"], "--start"),
+])
+def test_a_bad_window_is_one_line_naming_the_flag_before_any_work(
+        argv: list[str], flag: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from s3forensics.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"s3forensics {argv[0]}: error: {flag} "), err
+    assert not any(tmp_path.iterdir())  # nothing was created: no case, no lake

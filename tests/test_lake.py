@@ -11,6 +11,7 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -151,6 +152,42 @@ def test_lake_build_cli_reports_and_refuses_misuse(tmp_path: Path,
     assert "is not a lake" in capsys.readouterr().err
     assert main(["query", "top_requesters", "--lake", str(tmp_path / "src")]) == 1
     assert "not a case lake" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"paths": [SAMPLES], "kind": "elb"}, "kind 'elb' is not one of"),
+    ({"paths": [SAMPLES], "bucket": "acme-logs", "start": "2024-05-01T00:00Z",
+      "end": "2024-05-02T00:00Z"}, "bucket and local paths cannot both be given"),
+    ({"bucket": "acme-logs", "start": "2024-05-01T00:00Z"}, "bucket needs start and end"),
+    ({"bucket": "acme-logs", "start": "2024-05-01T00:00", "end": "2024-05-02T00:00Z"},
+     "has no time zone"),
+    ({"paths": [SAMPLES], "end": "2024-05-02T00:00Z"}, "start and end narrow an S3 listing"),
+    ({}, "nothing to build from"),
+])
+def test_planning_and_building_refuse_a_bad_source_alike_before_any_work(
+        tmp_path: Path, options: dict[str, Any], message: str) -> None:
+    from s3forensics.errors import S3ForensicsError
+    from s3forensics.lake.build import plan_objects
+
+    with pytest.raises(S3ForensicsError, match=message):
+        plan_objects(**options)
+    with pytest.raises(S3ForensicsError, match=message):
+        build_lake(tmp_path / "lake", **options)
+    assert not (tmp_path / "lake").exists()  # refused before the lake folder is made
+
+
+def test_lake_build_on_spark_refuses_a_bad_source_before_starting_spark(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import s3forensics.lake.spark as lake_spark
+
+    def no_spark(**_kw: Any) -> None:
+        raise AssertionError("Spark was started for a build that cannot run")
+
+    monkeypatch.setattr(lake_spark, "get_spark", no_spark)
+    assert main(["lake", "build", "--engine", "spark", "--lake", str(tmp_path / "lake"),
+                 "--bucket", "acme-logs", "--end", "2024-05-02T00:00Z"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "s3forensics lake: error: --bucket needs --start and --end: the window narrows the listing"]
 
 
 def test_findings_on_a_lake_equal_the_case_findings(sample_lake: Path, sample_case_dir: Path,

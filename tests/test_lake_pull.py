@@ -291,3 +291,35 @@ def test_verify_on_a_pulled_case_counts_the_pulled_objects_apart(ip_slice: Path,
         "SELECT count(*) FROM evidence WHERE stored_as = 'lake'").fetchall()[0][0]
     assert pulled > 0 and f"{pulled:,} objects pulled from a lake" in out
     assert "0 evidence files recorded" in out and "OK: evidence intact" in out
+
+
+_SCRIPT_HEADER = """-- title: t
+-- description: a test script
+-- params:
+--   names: {type: "string[]", default: [], description: "some names"}
+--   note: {type: string, default: null, description: "a text"}
+-- ---
+"""
+
+
+def test_a_lake_script_binds_its_declared_parameters_and_refuses_undeclared_ones(
+        tmp_path: Path) -> None:
+    from s3forensics.errors import QueryError
+    from s3forensics.lake.sql import load_script
+
+    (tmp_path / "ok.sql").write_text(
+        _SCRIPT_HEADER + "CREATE TEMP TABLE n AS SELECT len(CAST($names AS VARCHAR[])) AS n;\n"
+        "-- a ; in a comment and '$note' in a literal are not statements or parameters\n"
+        "CREATE TEMP TABLE t AS SELECT $note AS note, 'a;b' AS text, "
+        "list_contains(CAST($names AS VARCHAR[]), 'x') AS has_x;\n")
+    script = load_script("ok", folder=tmp_path)
+    con = duckdb.connect()
+    script.run(con, {"note": "it's; DROP TABLE n"})  # names: [] (the default) binds as a list
+    assert con.execute("SELECT n FROM n").fetchall() == [(0,)]
+    assert con.execute("SELECT * FROM t").fetchall() == [("it's; DROP TABLE n", "a;b", False)]
+    with pytest.raises(QueryError, match="unknown parameter"):
+        script.run(con, {"nmes": ["x"]})
+
+    (tmp_path / "bad.sql").write_text(_SCRIPT_HEADER + "SELECT $names, $note, $other;\n")
+    with pytest.raises(QueryError, match="undeclared parameter.*other"):
+        load_script("bad", folder=tmp_path)

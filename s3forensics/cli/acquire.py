@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import CaseError
 from ..layouts import DEFAULT_LOOKBACK, DEFAULT_WORKERS, KINDS
-from ..timerange import TimeRange, parse_utc
+from .window import add_window, window_of
 
 _DURATION = re.compile(r"(\d+)([dhms])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
@@ -78,15 +78,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=KINDS,
         help="what the prefix holds; auto: CloudTrail if AWSLogs/ is there, else access logs",
     )
-    p.add_argument(
-        "--start",
-        required=True,
-        metavar="T",
-        help="window start, ISO-8601 with a zone (e.g. 2024-05-01T00:00Z); inclusive",
-    )
-    p.add_argument(
-        "--end", required=True, metavar="T", help="window end, ISO-8601 with a zone; exclusive"
-    )
+    add_window(p, required=True)
     p.add_argument(
         "--account",
         action="append",
@@ -150,8 +142,7 @@ def _acquire(args: argparse.Namespace) -> int:
     from ..case import Case
 
     # Validate the window before touching the network or the case folder.
-    window = TimeRange(parse_utc(args.start, name="--start"), parse_utc(args.end, name="--end"))
-    start, end = window.start, window.end
+    start, end = window_of(args)
     options: dict[str, Any] = {
         "bucket": args.bucket,
         "prefix": args.prefix,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..timerange import parse_utc
+from .window import add_window, window_of
 
 _FORMATS = ("timesketch", "attack-layer", "csv", "jsonl", "parquet")  # export.EXPORT_FORMATS, without importing it
 
@@ -36,8 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--query", metavar="NAME", help="export this query's result instead of the findings")
     p.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                    help="a parameter of --query (repeatable); lists are comma-separated")
-    p.add_argument("--start", help="window start, ISO-8601 with Z or offset (findings, timeline)")
-    p.add_argument("--end", help="window end (exclusive), ISO-8601 with Z or offset")
+    add_window(p, note="findings, timeline")
     p.add_argument("--queries-dir", action="append", default=[], type=Path, metavar="DIR",
                    help="also load your own .sql queries and detections from DIR")
     p.set_defaults(func=_export)
@@ -51,8 +50,7 @@ def _export(args: argparse.Namespace) -> int:
 
     if args.param and not args.query:
         raise InputError("-p", "parameters need --query NAME (the findings take --start/--end)")
-    start = parse_utc(args.start, name="--start") if args.start else None
-    end = parse_utc(args.end, name="--end") if args.end else None
+    start, end = window_of(args)
     registry = QueryRegistry(args.queries_dir)
     if args.query:
         registry.get(args.query)  # an unknown name fails before the case is opened

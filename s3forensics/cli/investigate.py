@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..queries.registry import KINDS
-from ..timerange import parse_utc
+from .window import add_window, window_of
 
 if TYPE_CHECKING:
     import polars as pl
@@ -59,8 +59,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog="example: s3forensics findings --case cases/demo --start 2024-05-01T00:00:00Z --format json",
         formatter_class=raw)
     _source_args(f)
-    f.add_argument("--start", help="window start, ISO-8601 with Z or offset")
-    f.add_argument("--end", help="window end (exclusive), ISO-8601 with Z or offset")
+    add_window(f)
     f.add_argument("--format", choices=["table", "csv", "json"], default="table")
     f.add_argument("--queries-dir", action="append", default=[], type=Path, metavar="DIR",
                    help="also load your own detections from DIR")
@@ -166,8 +165,7 @@ def _findings(args: argparse.Namespace) -> int:
     from ..queries.registry import QueryRegistry
 
     _check_engine(args)
-    start = parse_utc(args.start, name="--start") if args.start else None
-    end = parse_utc(args.end, name="--end") if args.end else None
+    start, end = window_of(args)
     if args.lake is not None:
         found = run_findings(None, start=start, end=end, registry=QueryRegistry(args.queries_dir),
                              runner=_lake_runner(args))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..layouts import KINDS
+from .window import add_window, window_of
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,8 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="local: this process (polars + pyarrow); spark: Spark tasks parse the objects")
     b.add_argument("--bucket", help="read the window's objects from this S3 bucket")
     b.add_argument("--prefix", default="", help="key prefix of the logs in --bucket")
-    b.add_argument("--start", help="window start (with --bucket), ISO-8601 with Z or offset")
-    b.add_argument("--end", help="window end, exclusive (with --bucket)")
+    add_window(b, note="with --bucket")
     b.add_argument("--lookback", type=float, metavar="HOURS",
                    help="late-delivery lookback in hours (default: 24 access logs, 1 CloudTrail)")
     b.add_argument("--endpoint-url", metavar="URL", help="S3-compatible endpoint (tests, MinIO...)")
@@ -86,8 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="access key id (CloudTrail, and access log rows of the same requests); repeatable")
     p.add_argument("--bucket", action="append", default=[], metavar="NAME",
                    help="only rows about these buckets (session and request correlation aside); repeatable")
-    p.add_argument("--start", help="window start, ISO-8601 with Z or offset (inclusive)")
-    p.add_argument("--end", help="window end, ISO-8601 with Z or offset (exclusive)")
+    add_window(p)
     p.set_defaults(func=_pull)
 
     d = lsub.add_parser(
@@ -115,19 +114,23 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _build(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
-    from ..lake.build import build_lake
+    from ..lake.build import LakeSource, LakeSourceOptions, build_lake
 
+    start, end = window_of(args)
+    source: LakeSourceOptions = {
+        "paths": args.paths, "bucket": args.bucket, "prefix": args.prefix, "kind": args.kind,
+        "start": start, "end": end, "endpoint_url": args.endpoint_url,
+        "profile": args.profile,
+        "lookback": timedelta(hours=args.lookback) if args.lookback is not None else None,
+    }
     spark = None
     if args.engine == "spark":
         from ..lake.spark import get_spark
 
+        LakeSource.make(source)  # a bad source is refused before a Spark session is started
         spark = get_spark(master=args.master)
-    result = build_lake(
-        args.lake, paths=args.paths, bucket=args.bucket, prefix=args.prefix, kind=args.kind,
-        start=args.start, end=args.end, engine=args.engine, endpoint_url=args.endpoint_url,
-        profile=args.profile, spark=spark, partitions=args.partitions,
-        lookback=timedelta(hours=args.lookback) if args.lookback is not None else None,
-    )
+    result = build_lake(args.lake, engine=args.engine, spark=spark, partitions=args.partitions,
+                        **source)
     if result.plan is not None:
         print(f"planned {result.planned:,} objects: {result.plan.list_calls} ListObjectsV2 calls, "
               f"{result.plan.keys_listed} keys listed", file=sys.stderr)
@@ -140,9 +143,9 @@ def _build(args: argparse.Namespace) -> int:
 def _pull(args: argparse.Namespace) -> int:
     from ..lake.pull import pull_lake
 
+    start, end = window_of(args)
     result = pull_lake(args.lake, args.case, ips=args.ip, principals=args.principal,
-                       access_keys=args.access_key, buckets=args.bucket, start=args.start,
-                       end=args.end)
+                       access_keys=args.access_key, buckets=args.bucket, start=start, end=end)
     print(result)
     return 0
 

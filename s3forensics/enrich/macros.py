@@ -11,23 +11,32 @@ macros.
 What the SQL cannot do is what needs code beyond the rules: ua-parser tells browsers from crawlers
 among `Mozilla/...` strings in `user_agent_enrichment`; the macro calls every such string no rule
 names a `browser`.
+
+One more macro is not a classification but a tolerance several statements must agree on:
+`request_skew_seconds()`, how far apart the two sources may log one request (REQUEST_SKEW). The
+correlation views join on it and `lake pull` widens its window by it, so they cannot drift apart.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from functools import cache
 
 import duckdb
 
 from ..schema import sql_text
 
-__all__ = ["PRIVATE_IP_CLASSES", "install_macros", "macro_definitions", "macro_sql"]
+__all__ = ["PRIVATE_IP_CLASSES", "REQUEST_SKEW", "install_macros", "macro_definitions", "macro_sql"]
 
 #: The enrichment's `ip_class`es that `is_private_ip` (and `ip_is_private()`) mean: addresses of
 #: the client's own network, not of the Internet.
 PRIVATE_IP_CLASSES = ("loopback", "link_local", "cgnat", "private")
+#: How far apart in time an access log and CloudTrail may log one request. Access log time is
+#: receipt, CloudTrail time is completion, so a match may differ by the request's duration;
+#: request ids are unique, so the bound only guards against reuse across long cases.
+REQUEST_SKEW = timedelta(minutes=15)
 
 # One IPv4 octet as Python's ipaddress reads it: 0-255 without leading zeros.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -141,20 +150,21 @@ def _ua_family_sql() -> str:
 
 @cache
 def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
-    """Each classification macro: name -> (parameter names, DuckDB SQL body)."""
+    """Each macro: name -> (parameter names, DuckDB SQL body)."""
     return {
         "ip_is_private": (("ip",), _private_ip_sql()),
         "user_agent_family": (("ua",), _ua_family_sql()),
+        "request_skew_seconds": ((), str(int(REQUEST_SKEW.total_seconds()))),
     }
 
 
 def macro_sql() -> list[str]:
-    """The DuckDB statements creating (or replacing) the classification macros."""
+    """The DuckDB statements creating (or replacing) the macros."""
     return [f"CREATE OR REPLACE MACRO {name}({', '.join(params)}) AS {body}"
             for name, (params, body) in macro_definitions().items()]
 
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the classification macros in `con` (the views that classify call them)."""
+    """Create the macros in `con` (the views that classify or correlate call them)."""
     for statement in macro_sql():
         con.execute(statement)

@@ -3,7 +3,9 @@
 The work is split so that the engines share everything but the scheduling:
 
 * `plan_objects` (driver): the object list, from local paths (walked as `ingest` walks them) or
-  from S3 through `plan_acquisition` (the same key-layout narrowing and lookback as `acquire`);
+  from S3 through `plan_acquisition` (the same key-layout narrowing and lookback as `acquire`).
+  It and `build_lake` take the same keyword arguments, `LakeSourceOptions`, checked once into a
+  `LakeSource` (as `acquire` checks `AcquisitionOptions` into an `AcquisitionRequest`);
 * `parse_chunk` (anywhere): fetch a few objects (read-only), recognise and parse them with the
   parsers `ingest` uses, and return rows, rejects and one evidence row per object;
 * the engine: `build_lake(engine="local")` runs `parse_chunk` over chunks in this process and
@@ -24,13 +26,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import polars as pl
 
 from .. import __version__
 from ..errors import InputError, ParameterError, S3ForensicsError
 from ..schema import sql_text
+from ..timerange import TimeRange
 from .layout import (
     LAKE_TABLES,
     LAYOUT_VERSION,
@@ -47,6 +50,8 @@ __all__ = [
     "LakeBuildResult",
     "LakeError",
     "LakeParameterError",
+    "LakeSource",
+    "LakeSourceOptions",
     "ObjectRef",
     "build_lake",
     "parse_chunk",
@@ -146,45 +151,82 @@ class LakeBuildResult:
 # -- planning ------------------------------------------------------------------------------------
 
 
-def plan_objects(
-    *,
-    paths: Sequence[str | os.PathLike[str]] = (),
-    bucket: str | None = None,
-    prefix: str = "",
-    kind: str = "auto",
-    start: str | datetime | None = None,
-    end: str | datetime | None = None,
-    lookback: timedelta | None = None,
-    endpoint_url: str | None = None,
-    profile: str | None = None,
-    boto3_session: Any = None,
-) -> tuple[list[ObjectRef], Any]:
+class LakeSourceOptions(TypedDict, total=False):
+    """Where a build reads its objects: keyword arguments of `plan_objects` and `build_lake`."""
+
+    paths: Sequence[str | os.PathLike[str]]
+    bucket: str | None
+    prefix: str
+    kind: str
+    start: str | datetime | None
+    end: str | datetime | None
+    lookback: timedelta | None
+    endpoint_url: str | None
+    profile: str | None
+    boto3_session: Any
+
+
+@dataclass(frozen=True)
+class LakeSource:
+    """A checked build source: local paths, or an S3 bucket and prefix with a UTC window to list."""
+
+    paths: tuple[str | os.PathLike[str], ...] = ()
+    bucket: str | None = None
+    prefix: str = ""
+    kind: str = "auto"
+    window: TimeRange | None = None
+    lookback: timedelta | None = None
+    endpoint_url: str | None = None
+    profile: str | None = None
+    boto3_session: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def make(cls, options: LakeSourceOptions) -> LakeSource:
+        """Check the options: a known kind, and either a bucket with a window or local paths."""
+        kind = options.get("kind", "auto")
+        bucket, paths = options.get("bucket"), tuple(options.get("paths", ()))
+        start, end = options.get("start"), options.get("end")
+        if kind not in BUILD_KINDS:
+            raise LakeParameterError("kind", f"{kind!r} is not one of {', '.join(BUILD_KINDS)}")
+        window = None
+        if bucket is not None:
+            if paths:
+                raise LakeParameterError("bucket", "and local paths cannot both be given: build from one")
+            if start is None or end is None:
+                raise LakeParameterError("bucket", "needs {start} and {end}: the window narrows the "
+                                         "listing", mentions=("start", "end"))
+            window = TimeRange.parse(start, end)
+        elif start is not None or end is not None:
+            raise LakeParameterError("start", "and {end} narrow an S3 listing ({bucket}); local paths "
+                                     "are read whole", mentions=("end", "bucket"))
+        elif not paths:
+            raise LakeError("nothing to build from: give a bucket or local paths")
+        return cls(paths=paths, bucket=bucket, prefix=options.get("prefix", ""), kind=kind,
+                   window=window, lookback=options.get("lookback"),
+                   endpoint_url=options.get("endpoint_url"), profile=options.get("profile"),
+                   boto3_session=options.get("boto3_session"))
+
+
+def plan_objects(**options: Unpack[LakeSourceOptions]) -> tuple[list[ObjectRef], Any]:
     """The objects a build reads, in location order, and the S3 listing plan (None for paths)."""
-    if kind not in BUILD_KINDS:
-        raise LakeParameterError("kind", f"{kind!r} is not one of {', '.join(BUILD_KINDS)}")
-    if bucket is not None:
-        if paths:
-            raise LakeParameterError("bucket", "and local paths cannot both be given: build from one")
-        if start is None or end is None:
-            raise LakeParameterError("bucket", "needs {start} and {end}: the window narrows the listing",
-                                     mentions=("start", "end"))
+    return _plan(LakeSource.make(options))
+
+
+def _plan(source: LakeSource) -> tuple[list[ObjectRef], Any]:
+    if source.bucket is not None and source.window is not None:
         from ..acquire import plan_acquisition  # boto3: only for S3 builds
 
-        plan = plan_acquisition(bucket=bucket, prefix=prefix, start=start, end=end, kind=kind,
-                                lookback=lookback, endpoint_url=endpoint_url, profile=profile,
-                                boto3_session=boto3_session)
+        plan = plan_acquisition(bucket=source.bucket, prefix=source.prefix, start=source.window.start,
+                                end=source.window.end, kind=source.kind, lookback=source.lookback,
+                                endpoint_url=source.endpoint_url, profile=source.profile,
+                                boto3_session=source.boto3_session)
         # Digests by name as `acquire` does; every other object is the plan's kind.
-        refs = [ObjectRef(f"s3://{bucket}/{o.key}", o.size, bucket, o.key, o.etag,
+        refs = [ObjectRef(f"s3://{source.bucket}/{o.key}", o.size, source.bucket, o.key, o.etag,
                           o.last_modified, o.kind) for o in plan.objects]
         return refs, plan
-    if start is not None or end is not None:
-        raise LakeParameterError("start", "and {end} narrow an S3 listing ({bucket}); local paths are "
-                                 "read whole", mentions=("end", "bucket"))
-    if not paths:
-        raise LakeError("nothing to build from: give a bucket or local paths")
     from ..case import collect_files
 
-    files = collect_files(paths)
+    files = collect_files(source.paths)
     return [ObjectRef(os.fspath(f), f.stat().st_size) for f, _ in files], None
 
 
@@ -528,20 +570,11 @@ def _chunks(refs: Sequence[ObjectRef]) -> Iterator[list[ObjectRef]]:
 def build_lake(
     lake: str | os.PathLike[str],
     *,
-    paths: Sequence[str | os.PathLike[str]] = (),
-    bucket: str | None = None,
-    prefix: str = "",
-    kind: str = "auto",
-    start: str | datetime | None = None,
-    end: str | datetime | None = None,
-    lookback: timedelta | None = None,
     engine: str = "local",
-    endpoint_url: str | None = None,
-    profile: str | None = None,
     spark: Any = None,
     partitions: int | None = None,
-    boto3_session: Any = None,
     progress: Callable[[int], None] | None = None,
+    **options: Unpack[LakeSourceOptions],
 ) -> LakeBuildResult:
     """Add log objects (local paths, or an S3 bucket's objects for a window) to a Parquet case lake."""
     lake = os.fspath(lake)
@@ -550,22 +583,22 @@ def build_lake(
     if engine == "local" and is_remote(lake):
         raise LakeParameterError("lake", f"{lake}: the local engine writes local folders; use "
                                  "{engine} spark for a lake on object storage", mentions=("engine",))
-    refs, plan = plan_objects(paths=paths, bucket=bucket, prefix=prefix, kind=kind, start=start,
-                              end=end, lookback=lookback, endpoint_url=endpoint_url,
-                              profile=profile, boto3_session=boto3_session)
+    source = LakeSource.make(options)
+    refs, plan = _plan(source)
     prepare_lake(lake)
     result = LakeBuildResult(lake=lake, engine=engine, planned=len(refs), plan=plan)
     known = known_hashes(lake)
     if engine == "spark":
         from .spark import build_lake_spark
 
-        build_lake_spark(lake, refs, kind=kind, known=known, endpoint_url=endpoint_url,
-                         result=result, spark=spark, partitions=partitions)
+        build_lake_spark(lake, refs, kind=source.kind, known=known,
+                         endpoint_url=source.endpoint_url, result=result, spark=spark,
+                         partitions=partitions)
         return result
     tag = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     for n, batch in enumerate(_chunks(refs)):
-        chunk = parse_chunk(batch, kind=kind, known=known, endpoint_url=endpoint_url,
-                            boto3_session=boto3_session)
+        chunk = parse_chunk(batch, kind=source.kind, known=known, endpoint_url=source.endpoint_url,
+                            boto3_session=source.boto3_session)
         for table, frame in chunk_frames(chunk):
             _write_local(lake, table, frame, f"{tag}-{n:05d}")
         if chunk.evidence is not None:

@@ -14,7 +14,10 @@ What is selected, in one step (not a closure):
    event used (or one given with `--access-key`), whatever the bucket, and the AssumeRole* event
    that issued such a session key.
 3. **same request**: rows of either source sharing a request id with a row of 1 or 2, within the
-   window widened by the 15 minutes the correlation views tolerate between the two sources.
+   window widened by the skew the correlation views tolerate between the two sources
+   (`request_skew_seconds()`, 15 minutes: enrich/macros.py REQUEST_SKEW).
+
+The statements are data: `lake/sql/pull_selection.sql`, every value bound by DuckDB.
 
 An evidence object with a row in the slice comes with its evidence row (its counts state the rows
 of it the case holds, as `insert_batch` computes them) and all its rejects. Digest files have no
@@ -32,7 +35,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -48,8 +51,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PullResult", "PullSelection", "pull_lake"]
 
-#: How far apart in time the two sources may log one request (as in 30_s3_request_correlation.sql).
-REQUEST_SKEW = timedelta(minutes=15)
 #: Case tables a pull writes, in the order it reports them.
 PULLED_TABLES = ("s3_access_logs", "cloudtrail_events", "rejects", "evidence")
 
@@ -137,87 +138,20 @@ class PullResult:
         return "\n".join(lines)
 
 
-# Which rows match, per source: fixed fragments over the case views; every value is bound.
-_WINDOW = ("($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)")
-_BUCKETS = "(len($buckets) = 0 OR list_contains($buckets, bucket))"
-_ENTITY = {
-    "access_log_identity": ("list_contains($ips, remote_ip) OR list_contains($principals, principal) "
-                            "OR list_contains($principals, actor) "
-                            "OR list_contains($access_keys, access_key_id)"),
-    "trail_events": ("list_contains($ips, source_ip) OR list_contains($principals, principal) "
-                     "OR list_contains($principals, actor) "
-                     "OR list_contains($access_keys, access_key_id)"),
-}
-
-_SELECT_SQL = f"""
-CREATE OR REPLACE TEMP TABLE _seed_sal AS
-SELECT evidence_id, line_no, request_id FROM access_log_identity
-WHERE {_WINDOW} AND {_BUCKETS} AND (NOT $has_entity OR {_ENTITY['access_log_identity']});
-
-CREATE OR REPLACE TEMP TABLE _seed_ct AS
-SELECT evidence_id, record_no, request_id, access_key_id FROM trail_events
-WHERE {_WINDOW} AND {_BUCKETS} AND (NOT $has_entity OR {_ENTITY['trail_events']});
-
-CREATE OR REPLACE TEMP TABLE _keys AS
-SELECT DISTINCT access_key_id FROM _seed_ct WHERE access_key_id IS NOT NULL
-UNION SELECT unnest($access_keys);
-
-CREATE OR REPLACE TEMP TABLE _session_ct AS
-SELECT evidence_id, record_no, request_id FROM trail_events
-WHERE {_WINDOW} AND access_key_id IN (SELECT access_key_id FROM _keys)
-UNION
-SELECT c.evidence_id, c.record_no, c.request_id
-FROM session_origins o JOIN trail_events c USING (evidence_id, record_no)
-WHERE o.session_access_key_id IN (SELECT access_key_id FROM _keys);
-
-CREATE OR REPLACE TEMP TABLE _requests AS
-SELECT request_id FROM _seed_sal WHERE request_id IS NOT NULL
-UNION SELECT request_id FROM _seed_ct WHERE request_id IS NOT NULL
-UNION SELECT request_id FROM _session_ct WHERE request_id IS NOT NULL;
-
-CREATE OR REPLACE TEMP TABLE _sel_sal AS
-SELECT evidence_id, line_no FROM _seed_sal
-UNION
-SELECT evidence_id, line_no FROM s3_access_logs
-WHERE request_id IN (SELECT request_id FROM _requests)
-  AND ($wide_start IS NULL OR event_time >= $wide_start) AND ($wide_end IS NULL OR event_time < $wide_end);
-
-CREATE OR REPLACE TEMP TABLE _sel_ct AS
-SELECT evidence_id, record_no FROM _seed_ct
-UNION SELECT evidence_id, record_no FROM _session_ct
-UNION
-SELECT evidence_id, record_no FROM cloudtrail_events
-WHERE request_id IN (SELECT request_id FROM _requests)
-  AND ($wide_start IS NULL OR event_time >= $wide_start) AND ($wide_end IS NULL OR event_time < $wide_end);
-
-CREATE OR REPLACE TEMP TABLE _objects AS
-SELECT DISTINCT evidence_id FROM _sel_sal UNION SELECT DISTINCT evidence_id FROM _sel_ct;
-"""
-
-
 def _params(sel: PullSelection) -> dict[str, Any]:
-    """The selection bound as DuckDB parameters (lists typed, so empty ones are VARCHAR[])."""
+    """The selection as the values of lake/sql/pull_selection.sql's declared parameters."""
     return {
         "ips": list(sel.ips), "principals": list(sel.principals),
         "access_keys": list(sel.access_keys), "buckets": list(sel.buckets),
         "has_entity": sel.has_entity, "start": sel.start, "end": sel.end,
-        "wide_start": sel.start - REQUEST_SKEW if sel.start else None,
-        "wide_end": sel.end + REQUEST_SKEW if sel.end else None,
     }
 
 
 def _select(con: duckdb.DuckDBPyConnection, sel: PullSelection) -> None:
     """Fill the temporary tables _sel_sal, _sel_ct, _objects (and the seeds) on the lake connection."""
-    params = _params(sel)
-    for statement in (s.strip() for s in _SELECT_SQL.split(";")):
-        if not statement:
-            continue
-        used = {k: v for k, v in params.items() if f"${k}" in statement}
-        # Empty Python lists bind as INTEGER[]: say they are lists of text.
-        for k, v in used.items():
-            if isinstance(v, list):
-                statement = statement.replace(f"${k}", f"CAST(${k} AS VARCHAR[])")
-        con.execute(statement, used)
+    from .sql import load_script
+
+    load_script("pull_selection").run(con, _params(sel))
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

@@ -139,7 +139,8 @@ class Query:
             raise QueryError(f"query {self.name} ({self.path.name}) failed: {exc}") from exc
 
 
-def _parse_file(path: Path) -> Query:
+def read_header(path: Path) -> tuple[dict[str, Any], str]:
+    """A `.sql` file's metadata header (YAML in `-- ` lines ended by `-- ---`) and its SQL body."""
     text = path.read_text(encoding="utf-8")
     header: list[str] = []
     body_start = None
@@ -160,7 +161,30 @@ def _parse_file(path: Path) -> Query:
         meta = yaml.safe_load("\n".join(header)) or {}
     except yaml.YAMLError as exc:
         raise QueryError(f"{path}: metadata header is not valid YAML ({exc})") from exc
-    sql = "\n".join(lines[body_start:]).strip().rstrip(";")
+    if not isinstance(meta, dict):
+        raise QueryError(f"{path}: metadata header must be a YAML mapping")
+    return meta, "\n".join(lines[body_start:]).strip().rstrip(";")
+
+
+def declared_params(path: Path, meta: Mapping[str, Any]) -> dict[str, Param]:
+    """The typed parameters a header declares (`params:`), each with a type and a description."""
+    params: dict[str, Param] = {}
+    for pname, spec in (meta.get("params") or {}).items():
+        if not isinstance(spec, dict) or spec.get("type") not in PARAM_TYPES:
+            raise QueryError(f"{path}: parameter {pname} needs a type ({', '.join(PARAM_TYPES)})")
+        if not spec.get("description"):
+            raise QueryError(f"{path}: parameter {pname} needs a description")
+        params[pname] = Param(pname, spec["type"], spec.get("default"), spec["description"])
+    return params
+
+
+def used_params(sql: str) -> set[str]:
+    """The `$name` parameters SQL text uses (string literals and comments aside)."""
+    return set(_PARAM_REF.findall(_LITERALS.sub("''", sql)))
+
+
+def _parse_file(path: Path) -> Query:
+    meta, sql = read_header(path)
     name = path.stem
 
     def need(key: str, choices: Iterable[str] | None = None) -> str:
@@ -173,14 +197,8 @@ def _parse_file(path: Path) -> Query:
 
     kind = need("kind", KINDS)
     severity = need("severity", SEVERITIES) if kind == "detection" else meta.get("severity")
-    params: dict[str, Param] = {}
-    for pname, spec in (meta.get("params") or {}).items():
-        if not isinstance(spec, dict) or spec.get("type") not in PARAM_TYPES:
-            raise QueryError(f"{path}: parameter {pname} needs a type ({', '.join(PARAM_TYPES)})")
-        if not spec.get("description"):
-            raise QueryError(f"{path}: parameter {pname} needs a description")
-        params[pname] = Param(pname, spec["type"], spec.get("default"), spec["description"])
-    used = set(_PARAM_REF.findall(_LITERALS.sub("''", sql)))
+    params = declared_params(path, meta)
+    used = used_params(sql)
     if used - set(params):
         raise QueryError(f"{path}: uses undeclared parameter(s) {', '.join(sorted(used - set(params)))}")
     if set(params) - used:

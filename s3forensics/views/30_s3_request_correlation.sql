@@ -1,18 +1,12 @@
 -- Access log rows matched with CloudTrail S3 events on request id, confirmed by host id = x-amz-id-2.
 -- Access log time is receipt, CloudTrail time is completion: a match may differ by the request's
--- duration, so the join tolerates 15 minutes of skew (request ids are unique; the bound only guards
--- against reuse across long cases).
+-- duration, so the join tolerates request_skew_seconds() of skew (15 minutes, enrich/macros.py
+-- REQUEST_SKEW; request ids are unique, the bound only guards against reuse across long cases).
 CREATE OR REPLACE VIEW s3_request_correlation AS
 WITH a AS (SELECT * FROM access_requests WHERE request_id IS NOT NULL),
 c AS (SELECT * FROM trail_events WHERE event_source = 's3.amazonaws.com' AND request_id IS NOT NULL),
 sal_buckets AS (SELECT DISTINCT bucket FROM s3_access_logs),
-ct_data_buckets AS (SELECT DISTINCT bucket FROM cloudtrail_events WHERE event_category = 'Data' AND bucket IS NOT NULL),
-joined AS (
-    SELECT a, c
-    FROM a FULL OUTER JOIN c
-      ON a.request_id = c.request_id
-     AND abs(epoch(c.event_time) - epoch(a.event_time)) <= 900
-)
+ct_data_buckets AS (SELECT DISTINCT bucket FROM cloudtrail_events WHERE event_category = 'Data' AND bucket IS NOT NULL)
 SELECT
     CASE WHEN a.request_id IS NOT NULL AND c.request_id IS NOT NULL THEN 'both'
          WHEN a.request_id IS NOT NULL THEN 'access_log_only'
@@ -71,4 +65,6 @@ SELECT
     a.line_no,
     c.evidence_id AS cloudtrail_evidence,
     c.record_no
-FROM joined;
+FROM a FULL OUTER JOIN c
+  ON a.request_id = c.request_id
+ AND abs(epoch(c.event_time) - epoch(a.event_time)) <= request_skew_seconds();
