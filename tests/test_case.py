@@ -15,6 +15,7 @@ from s3forensics import store
 from s3forensics.case import Case
 from s3forensics.errors import CaseError, InputError
 from s3forensics.evidence_files import read_evidence
+from s3forensics.schema import CASE_TABLES, STORAGE_TABLES
 
 from .factories import ct_object, sal_object
 
@@ -320,14 +321,15 @@ def test_a_failed_commit_leaves_nothing_half_loaded(tmp_path: Path, logs: Path) 
 
 
 def test_every_column_is_documented(tmp_path: Path) -> None:
+    declared = {**CASE_TABLES, **STORAGE_TABLES}
     with Case.open(tmp_path / "case") as case:
         cols = case.sql(
             "SELECT table_name, column_name, comment FROM duckdb_columns() "
-            "WHERE table_name IN (SELECT table_name FROM duckdb_tables())"
+            "WHERE table_name IN (SELECT unnest($names))", {"names": list(declared)}
         )
-        assert set(cols["table_name"]) == set(store.TABLE_SCHEMAS)
+        assert set(cols["table_name"]) == set(declared)
         assert cols.filter(pl.col("comment").is_null() | (pl.col("comment") == "")).height == 0
-        assert cols.height == sum(len(s) for s in store.TABLE_SCHEMAS.values())
+        assert cols.height == sum(len(t.columns) for t in declared.values())
 
 
 def test_case_folder_rules(tmp_path: Path) -> None:
@@ -583,15 +585,37 @@ def test_a_case_made_before_the_anomalies_column_gains_it_and_keeps_loading(
     root = tmp_path / "old"
     with Case.open(root) as case:
         case.ingest([logs / SAL_NAME], progress=False)
-    con = duckdb.connect(str(root / "case.duckdb"))
-    con.execute("ALTER TABLE s3_access_logs DROP COLUMN anomalies")  # as an older version made it
-    con.close()
+    _as_an_older_version_made_it(root, drop=["anomalies"])
+    with Case.open(root, read_only=True) as case:  # readable as it is
+        assert case.sql("SELECT count(*) AS n FROM s3_access_logs")["n"][0] == 5
     more = tmp_path / "more"
     write(more, "2024-05-02-00-00-00-ABCDEF0123456789", sal_object(3, start=50))
     with Case.open(root) as case:
         case.ingest([more], progress=False)
         counts = case.sql("SELECT count(*) AS n, count(anomalies) AS flagged FROM s3_access_logs")
+        kinds = dict(case.sql("SELECT table_name, table_type FROM information_schema.tables").iter_rows())
     assert counts["n"][0] == 8 and counts["flagged"][0] == 0
+    # The old rows stay where DuckDB holds them; the new ones are in a file.
+    assert kinds["legacy_s3_access_logs"] == "BASE TABLE" and kinds["s3_access_logs"] == "VIEW"
+    assert len(list((root / "rows" / "s3_access_logs").glob("*.parquet"))) == 1
+
+
+def _as_an_older_version_made_it(root: Path, *, drop: list[str]) -> None:
+    """Turn a case into what versions before issue 15 made: log rows in DuckDB tables."""
+    import shutil
+
+    import duckdb
+
+    con = duckdb.connect(str(root / "case.duckdb"))
+    con.execute(f"SET file_search_path = '{root}'")
+    for table in ("s3_access_logs", "cloudtrail_events"):
+        keep = ", ".join(f'"{c}"' for c in CASE_TABLES[table].column_names if c not in drop)
+        con.execute(f"CREATE TABLE _old AS SELECT {keep} FROM {table}")
+        con.execute(f"DROP VIEW {table}")
+        con.execute(f"ALTER TABLE _old RENAME TO {table}")
+    con.execute("DROP TABLE row_files")
+    con.close()
+    shutil.rmtree(root / "rows")
 
 
 # -- evidence packs (issue 15) -------------------------------------------------------------------
