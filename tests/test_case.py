@@ -130,7 +130,6 @@ def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
     import s3forensics.ingest as case_mod
 
     monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 2)  # a parse batch every two objects
-    monkeypatch.setattr(case_mod, "LOAD_ROWS", 7)  # a load every few parse batches
     src = tmp_path / "src"
     for n in range(6):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
@@ -148,37 +147,52 @@ def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
         assert ev.row(0) == (14, 10)
 
 
-def test_loads_commit_between_objects_on_row_group_boundaries(
+def test_each_batch_commits_its_own_row_files_and_a_failed_one_leaves_none(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A commit ends where the open load holds whole row groups, never inside an object (issue 15)."""
+    """Rows are Parquet files listed in row_files when their batch commits (issue 15)."""
     import s3forensics.ingest as case_mod
 
     monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 3)  # parse batches of 3 objects, 9 rows
-    monkeypatch.setattr(case_mod, "ROW_GROUP", 4)
-    monkeypatch.setattr(case_mod, "LOAD_ROWS", 8)
-    committed: list[int] = []
-    real_commit = case_mod._Loader._commit
-
-    def commit(self: case_mod._Loader) -> None:
-        if self._in_transaction:
-            committed.append(self._rows)
-        real_commit(self)
-
-    monkeypatch.setattr(case_mod._Loader, "_commit", commit)
     src = tmp_path / "src"
     for n in range(6):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
-    with Case.open(tmp_path / "case") as case:
+    root = tmp_path / "case"
+    with Case.open(root) as case:
         summary = case.ingest([src], progress=False)
         assert summary.objects == {"s3-access": 6} and summary.rows == {"s3-access": 18}
-        # The first batch fills the load to 8 rows at most between objects: 2 objects (6 rows);
-        # the third object opens the next load, which the second batch fills to 12 = 3 row groups.
-        assert committed == [6, 12]
-        per_object = case.sql("SELECT evidence_id, count(*) FROM s3_access_logs GROUP BY 1").rows()
-        assert sorted(n for _, n in per_object) == [3] * 6
-        ev = case.sql("SELECT sum(records) FROM evidence").row(0)
-        assert ev == (18,)
+        files = case.sql("SELECT path, rows, size, sha256 FROM row_files ORDER BY rowid")
+    assert files["rows"].to_list() == [9, 9]
+    for path, _, size, sha in files.iter_rows():
+        data = (root / path).read_bytes()
+        assert len(data) == size and hashlib.sha256(data).hexdigest() == sha
+    assert sorted(p.name for p in (root / "rows" / "s3_access_logs").iterdir()) == sorted(
+        Path(p).name for p in files["path"])
+    # A batch that fails after writing its file: the file goes with the rollback.
+    more = tmp_path / "more"
+    write(more, "logs/2024-05-02-12-10-00-0123456789ABCDEF", sal_object(3, start=100))
+    real = store.append_rows
+
+    def then_fail(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "append_rows", then_fail)
+    with Case.open(root) as case:
+        with pytest.raises(KeyboardInterrupt):
+            case.ingest([more], progress=False)
+        assert case.tables()["s3_access_logs"] == 18
+    assert len(list((root / "rows" / "s3_access_logs").iterdir())) == 2
+    # A file left by a process that died mid-load is removed when the case next opens to write.
+    stray = root / "rows" / "s3_access_logs" / "20240101T000000000000Z-deadbeef0000.parquet"
+    stray.write_bytes(b"PAR1")
+    with Case.open(root, read_only=True) as case:
+        assert case.tables()["s3_access_logs"] == 18
+    assert stray.exists()  # a reader never deletes
+    monkeypatch.setattr(store, "append_rows", real)
+    with Case.open(root) as case:
+        assert case.tables()["s3_access_logs"] == 18
+    assert not stray.exists()
 
 
 def test_bad_inputs_are_named_and_the_rest_loads(tmp_path: Path, logs: Path) -> None:
@@ -235,8 +249,7 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
 ) -> None:
     import s3forensics.ingest as case_mod
 
-    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
-    monkeypatch.setattr(case_mod, "LOAD_ROWS", 6)  # a commit every two objects (3 rows each)
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses and commits alone
     src = tmp_path / "src"
     for n in range(4):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
@@ -257,7 +270,7 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
         with pytest.raises(KeyboardInterrupt):
             case.ingest([src], progress=False)
         monkeypatch.setattr(Table, "conform", real)
-        # The first two objects committed together; nothing of the third (or fourth) is left.
+        # The first two objects committed; nothing of the third (or fourth) is left.
         assert case.tables() == {"s3_access_logs": 6, "cloudtrail_events": 0, "evidence": 2,
                                  "rejects": 0}
         per_object = case.sql("SELECT evidence_id, count(*) n FROM s3_access_logs GROUP BY 1")
