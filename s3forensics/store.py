@@ -22,6 +22,7 @@ __all__ = [
     "EVIDENCE_SCHEMA",
     "TABLE_SCHEMAS",
     "ROWS_DIR",
+    "EventIds",
     "append_rows",
     "case_root",
     "connect",
@@ -283,6 +284,50 @@ def _arrow(frame: pl.DataFrame) -> object:
     return _ArrowStream(frame)
 
 
+class EventIds:
+    """Hashes of the eventIDs a case holds: finds a batch's repeats without reading every id.
+
+    Checking each batch against the case read the whole event_id column once per batch (0.45 s
+    a batch at 1M records, issue 15). The hashes are read once; a batch id whose hash is among
+    them is confirmed against the case, so a hash collision costs a lookup, never a row.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, load: bool = True) -> None:
+        self._hashes = pl.Series("h", [], pl.UInt64)
+        self._scan_case = not load  # without the hashes: each batch is checked against the case
+        if load:
+            self._hashes = con.sql(
+                "SELECT hash(event_id) AS h FROM cloudtrail_events WHERE event_id IS NOT NULL"
+            ).pl()["h"]
+
+    def held(self, con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> list[str]:
+        """Which of `ids` (an event_id column) the case holds already."""
+        if not ids.height:
+            return []
+        con.register("_batch_ids", _arrow(ids))
+        try:
+            if self._scan_case:
+                return [r[0] for r in con.execute(
+                    "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _batch_ids b USING (event_id)"
+                ).fetchall()]
+            hashed = con.sql("SELECT event_id, hash(event_id) AS h FROM _batch_ids").pl()
+            maybe = hashed.filter(pl.col("h").is_in(self._hashes.implode()))
+            found: list[str] = []
+            if maybe.height:
+                con.register("_maybe_ids", _arrow(maybe.select("event_id")))
+                try:
+                    found = [r[0] for r in con.execute(
+                        "SELECT e.event_id FROM cloudtrail_events e "
+                        "SEMI JOIN _maybe_ids b USING (event_id)").fetchall()]
+                finally:
+                    con.unregister("_maybe_ids")
+            # Added before the batch commits: should it roll back, a stale hash only costs a lookup.
+            self._hashes = pl.concat([self._hashes, hashed["h"]])
+            return found
+        finally:
+            con.unregister("_batch_ids")
+
+
 def insert_batch(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -290,11 +335,13 @@ def insert_batch(
     access_rows: pl.DataFrame | None = None,
     cloudtrail_rows: pl.DataFrame | None = None,
     rejects: pl.DataFrame | None = None,
+    event_ids: EventIds | None = None,
 ) -> pl.DataFrame:
     """Insert one batch inside the caller's transaction; return the evidence rows as stored.
 
     CloudTrail events whose eventID is already in the case (or earlier in the batch) are skipped
     and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
+    A loader of many batches passes one `EventIds` for all of them.
     """
     evidence = EVIDENCE.conform(evidence)
     rejects = (CASE_TABLES["rejects"].conform(rejects) if rejects is not None
@@ -310,11 +357,7 @@ def insert_batch(
         # First occurrence of an eventID wins, in the batch and against the case. Only the ids
         # travel to DuckDB for the check; the wide rows are inserted once.
         ids = ct.select(pl.col("event_id").drop_nulls().unique())
-        con.register("_batch_ids", _arrow(ids))
-        seen = [r[0] for r in con.execute(
-            "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _batch_ids b USING (event_id)"
-        ).fetchall()]
-        con.unregister("_batch_ids")
+        seen = (event_ids or EventIds(con, load=False)).held(con, ids)
         fresh = ct.filter(
             pl.col("event_id").is_null()
             | (pl.col("event_id").is_first_distinct() & ~pl.col("event_id").is_in(seen))

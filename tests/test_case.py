@@ -674,3 +674,21 @@ def test_ingested_objects_are_kept_in_a_standard_tar_that_verify_rehashes(
     report = verify_case(tmp_path / "case")
     assert report.changed == [changed] and not report.missing and not report.unexpected
     assert report.checked == len(ev)
+
+
+def test_event_ids_seen_before_are_found_by_hash_and_confirmed(tmp_path: Path) -> None:
+    """Ingest finds repeated eventIDs from hashes read once; a hash match alone drops no row."""
+    src = tmp_path / "src"
+    write(src, CT_NAME, ct_object(range(0, 4)))
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([src], progress=False)
+        held = case.sql("SELECT event_id FROM cloudtrail_events ORDER BY event_id")["event_id"]
+        ids = store.EventIds(case.con)
+        fresh = "not-in-the-case"
+        # Pretend the fresh id's hash collides with one held: it must still count as new.
+        ids._hashes = pl.concat([ids._hashes, case.sql("SELECT hash($x) AS h", {"x": fresh})["h"]])
+        batch = pl.DataFrame({"event_id": [held[0], fresh, held[3]]})
+        assert sorted(ids.held(case.con, batch)) == sorted([held[0], held[3]])
+        # The scan of every batch (no hashes) gives the same answer.
+        assert sorted(store.EventIds(case.con, load=False).held(case.con, batch)) == sorted(
+            [held[0], held[3]])
