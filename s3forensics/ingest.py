@@ -1,9 +1,10 @@
 """The ingest pipeline: walk, copy, hash, parse and load log objects into a case.
 
-Parsing and loading overlap: parsed batches stream into one open DuckDB transaction that commits
-whole row groups, the parsed objects' exact bytes are appended to this ingest's evidence pack (one
-tar file, see evidence_files) on a thread of its own, and each object ends as rows plus rejects
-(or as identical to an object already held). `Case.ingest` fronts it.
+Reading, parsing and loading overlap: files are read, hashed and decompressed ahead on a thread
+of their own, each parsed batch is loaded (its rows written as Parquet row files, see store) and
+committed on another while the next one parses, and the parsed objects' exact bytes are appended
+to this ingest's evidence pack (one tar file, see evidence_files) on a third. Each object ends as
+rows plus rejects (or as identical to an object already held). `Case.ingest` fronts it.
 
 Why a pack (issue 15; 300,000 lines in 3,000 objects on a shared 2-core VM): one file per object
 (a temporary file linked to its name) took 0.5-0.9 s in two runs, appending the same bytes to one

@@ -692,3 +692,25 @@ def test_event_ids_seen_before_are_found_by_hash_and_confirmed(tmp_path: Path) -
         # The scan of every batch (no hashes) gives the same answer.
         assert sorted(store.EventIds(case.con, load=False).held(case.con, batch)) == sorted(
             [held[0], held[3]])
+
+
+def test_verify_rehashes_the_row_files_and_names_a_changed_or_missing_one(
+        tmp_path: Path, logs: Path) -> None:
+    from s3forensics.manifest import verify_case
+
+    root = tmp_path / "case"
+    with Case.open(root) as case:
+        case.ingest([logs], progress=False)
+        files = case.sql("SELECT path FROM row_files ORDER BY path")["path"].to_list()
+    assert len(files) == 2  # one per log table
+    report = verify_case(root)
+    assert report.ok and report.row_files == 2
+    assert "2 row files (the log tables' Parquet files) recorded, 2 intact" in str(report)
+    changed = root / files[0]
+    data = bytearray(changed.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    changed.write_bytes(bytes(data))
+    (root / files[1]).unlink()
+    report = verify_case(root)
+    assert not report.ok
+    assert report.changed == [files[0]] and report.missing == [files[1]]
