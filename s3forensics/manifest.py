@@ -192,6 +192,9 @@ def _file_sha256(path: Path) -> str | None:
 def _note(item: str) -> str:
     if item.endswith(".partial"):
         return " (an interrupted download: run the same acquisition again)"
+    if item.startswith("evidence/@packs/") and item.endswith(".tar"):
+        return (" (a pack no loaded object points into: left by an ingest interrupted before "
+                "its first batch committed; its bytes are not evidence of the case)")
     return ""
 
 

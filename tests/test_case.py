@@ -183,6 +183,12 @@ def test_each_batch_commits_its_own_row_files_and_a_failed_one_leaves_none(
             case.ingest([more], progress=False)
         assert case.tables()["s3_access_logs"] == 18
     assert len(list((root / "rows" / "s3_access_logs").iterdir())) == 2
+    # Its bytes went into a pack of their own that no row points at: verify says what it is.
+    from s3forensics.manifest import verify_case
+
+    report = verify_case(root)
+    assert [p.startswith("evidence/@packs/") for p in report.unexpected] == [True]
+    assert "ingest interrupted before its first batch committed" in str(report)
     # A file left by a process that died mid-load is removed when the case next opens to write.
     stray = root / "rows" / "s3_access_logs" / "20240101T000000000000Z-deadbeef0000.parquet"
     stray.write_bytes(b"PAR1")
