@@ -264,19 +264,24 @@ def work_findings(case_dir: Path, tmp: Path) -> int:
 
 def old_way_case(case_dir: Path, dest: Path) -> Path:
     """The rows of `case_dir`, stored the way cases were before issue 15 (DuckDB tables)."""
-    from s3forensics import store
-    from s3forensics.case import DB_NAME
-    from s3forensics.views import install_views
+    import duckdb
+
+    from s3forensics.case import DB_NAME, Case
+    from s3forensics.schema import CASE_TABLES, sql_text
 
     dest.mkdir(parents=True)
-    con = store.connect(dest / DB_NAME)
-    store.ensure_schema(con)
+    con = duckdb.connect(str(dest / DB_NAME))
+    con.execute("SET TimeZone = 'UTC'")
+    # The source case's views name their row files relative to its folder.
+    con.execute(f"SET file_search_path = {sql_text(str(case_dir.resolve()))}")
     con.execute("ATTACH $p AS src (READ_ONLY)", {"p": str(case_dir / DB_NAME)})
-    for table in store.TABLE_SCHEMAS:
-        con.execute(f"INSERT INTO main.{table} SELECT * FROM src.{table}")
+    for name, table in CASE_TABLES.items():
+        con.execute(table.create_sql())
+        con.execute(f"INSERT INTO main.{name} SELECT * FROM src.{name}")
     con.execute("DETACH src")
-    install_views(con)
     con.close()
+    # Opening it for writing keeps those tables' rows in DuckDB (legacy_*), as for any older case.
+    Case.open(dest).close()
     return dest
 
 

@@ -1,9 +1,10 @@
 """The ingest pipeline: walk, copy, hash, parse and load log objects into a case.
 
-Parsing and loading overlap: parsed batches stream into one open DuckDB transaction that commits
-whole row groups, the parsed objects' exact bytes are appended to this ingest's evidence pack (one
-tar file, see evidence_files) on a thread of its own, and each object ends as rows plus rejects
-(or as identical to an object already held). `Case.ingest` fronts it.
+Reading, parsing and loading overlap: files are read, hashed and decompressed ahead on a thread
+of their own, each parsed batch is loaded (its rows written as Parquet row files, see store) and
+committed on another while the next one parses, and the parsed objects' exact bytes are appended
+to this ingest's evidence pack (one tar file, see evidence_files) on a third. Each object ends as
+rows plus rejects (or as identical to an object already held). `Case.ingest` fronts it.
 
 Why a pack (issue 15; 300,000 lines in 3,000 objects on a shared 2-core VM): one file per object
 (a temporary file linked to its name) took 0.5-0.9 s in two runs, appending the same bytes to one
@@ -17,6 +18,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,15 +54,6 @@ __all__ = ["IngestSummary", "collect_files", "ingest_objects"]
 # peak memory stays bounded whatever the input size.
 BATCH_BYTES = 48 * 1024 * 1024
 BATCH_OBJECTS = 4000
-# Rows per load transaction. DuckDB writes the full row groups (122,880 rows) of a transaction
-# straight into the database file; smaller commits go through the WAL and a later checkpoint,
-# measured at 2.2x the cost. Parsed batches are inserted as they come, into a transaction that
-# commits once it holds two row groups, so nothing waits in memory to fill one.
-ROW_GROUP = 122_880  # DuckDB's rows per row group
-LOAD_ROWS = 2 * ROW_GROUP
-# ... or once it holds this much parsed data: uncommitted rows stay in memory until the commit
-# (CloudTrail rows, with the whole record as text, are ~2.8 KB each).
-LOAD_BYTES = 256 * 1024 * 1024
 
 
 @dataclass
@@ -244,6 +238,7 @@ class _Pipeline:
 
     def __init__(self, case: Case) -> None:
         self.case = case
+        self.event_ids: store.EventIds | None = None  # read at the first CloudTrail batch
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -290,19 +285,17 @@ class _Pipeline:
         self.copier = copier
         bar = tqdm(total=len(files), unit="obj", desc="ingest",
                    disable=not progress or len(files) < 50, leave=False)
+        reader = _Reader(files, skip=lambda identity, sha: identity in seen or sha in held)
         try:
-            for path, root, source, link_target in files:
+            for ready in reader:
+                path, root, source, link_target = ready.entry
                 bar.update(1)
-                apath = os.path.abspath(path)
-                try:
-                    data = _read_evidence(apath)
-                except OSError as exc:
+                apath, data, sha, identity = ready.apath, ready.data, ready.sha, ready.identity
+                if isinstance(ready.error, OSError):
+                    exc = ready.error
                     summary.errors.append(
                         f"{display_name(str(path))}: unreadable file ({exc.strerror or exc})")
                     continue
-                sha = hashlib.sha256(data).hexdigest()
-                name = escape_name(str(source.get("source") or apath))[0]
-                identity = (sha, name, str(source.get("version_id") or ""))
                 if identity in seen:
                     summary.already_loaded += 1
                     continue
@@ -318,7 +311,7 @@ class _Pipeline:
                         pending[twin.kind_of], pending_bytes[twin.kind_of] = [], 0
                     continue
                 try:
-                    content = decompress(data, where=display_name(str(path)))
+                    content = ready.content_of(data, path)
                 except InputError as exc:
                     summary.errors.append(str(exc))
                     continue
@@ -362,11 +355,13 @@ class _Pipeline:
                     self._flush(k, items, summary, loader)
             loader.finish()
         except BaseException:
+            reader.close()
             # The open transaction rolls back: no object of it is half loaded.
             loader.abort()
             copier.shutdown(wait=True, cancel_futures=True)
             raise
         finally:
+            reader.close()
             copier.shutdown(wait=True)
             self.pack.close()
             self.con.execute(f"SET threads = {int(threads)}")
@@ -500,8 +495,11 @@ class _Pipeline:
                               "last_modified": pl.Datetime("us", "UTC"),
                               "acquired_at": pl.Datetime("us", "UTC")},
         )
+        if kind == "cloudtrail" and self.event_ids is None:
+            self.event_ids = store.EventIds(self.con)
         return store.insert_batch(
             self.con,
+            event_ids=self.event_ids,
             evidence=evidence,
             access_rows=result.rows if result is not None and kind == "s3-access" else None,
             cloudtrail_rows=result.rows if result is not None and kind == "cloudtrail" else None,
@@ -512,10 +510,10 @@ class _Pipeline:
 class _Loader:
     """Loads parsed batches on one background thread while the next batch is read and parsed.
 
-    Batches go into one open transaction that commits every LOAD_ROWS rows (or LOAD_BYTES) and
-    at the end; the summary counts only what committed. At most one batch is in flight, so
-    memory stays bounded; a failed insert rolls the transaction back and is raised on the next
-    submit or finish.
+    Each batch is one transaction: its rows are written to new row files (store.append_rows),
+    its objects' bytes are synced in the pack, then its evidence rows commit, so the summary
+    counts only what committed. At most one batch is in flight, so memory stays bounded; a
+    failed insert rolls the batch back and is raised on the next submit or finish.
     """
 
     def __init__(self, case: _Pipeline, summary: IngestSummary) -> None:
@@ -524,7 +522,6 @@ class _Loader:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="s3forensics-load")
         self._pending: Future[None] | None = None
         self._open: list[tuple[str, pl.DataFrame]] = []  # evidence rows stored, not yet committed
-        self._rows = self._bytes = 0
         self._in_transaction = False
 
     def submit(self, kind: str, items: list[_Item], result: ParseResult | None,
@@ -534,9 +531,8 @@ class _Loader:
         self._pending = self._pool.submit(self._load, kind, items, result, parse_dups)
 
     def finish(self) -> None:
-        """Load what is queued and commit."""
+        """Load what is queued."""
         self._wait()
-        self._commit()  # the load thread is idle now
         self._pool.shutdown(wait=True)
 
     def abort(self) -> None:
@@ -561,57 +557,15 @@ class _Loader:
     def _load(self, kind: str, items: list[_Item], result: ParseResult | None,
               parse_dups: dict[str, int]) -> None:
         con = self._case.con
-        for part, part_result, boundary in self._parts(items, result):
-            if not self._in_transaction:
-                con.execute("BEGIN TRANSACTION")
-                self._in_transaction = True
-            try:
-                stored = self._case._insert(kind, part, part_result, parse_dups)
-            except BaseException:
-                self._rollback()
-                raise
-            self._open.append((kind, stored))
-            if part_result is not None:
-                self._rows += part_result.rows.height
-                self._bytes += int(part_result.rows.estimated_size())
-            if boundary or self._rows >= LOAD_ROWS or self._bytes >= LOAD_BYTES:
-                self._commit()
-
-    def _parts(self, items: list[_Item], result: ParseResult | None,
-               ) -> Iterator[tuple[list[_Item], ParseResult | None, bool]]:
-        """The batch as (objects, their rows, commit after) parts, split between two objects.
-
-        When the batch takes the open transaction past LOAD_ROWS, the first part ends where the
-        transaction holds the most whole row groups it can: each commit then leaves full row
-        groups. A commit ending inside a row group left a partial one, which DuckDB's next
-        checkpoint merged and compressed again (1.9 s of 18.8 s for 1M access log lines, issue
-        15). An object's rows and its evidence row always commit together.
-        """
-        height = 0 if result is None else result.rows.height
-        if result is None or self._rows + height < LOAD_ROWS:
-            yield items, result, False
-            return
-        target = (self._rows + height) // ROW_GROUP * ROW_GROUP
-        per_object = dict(result.rows.group_by("evidence_id").len().iter_rows())
-        filled, split = self._rows, 0
-        for n, item in enumerate(items):
-            filled += per_object.get(item.evidence_id, 0)
-            if filled > target:
-                break
-            split = n + 1
-        if split == 0 or split == len(items):  # one object too large to split at, or exact
-            yield items, result, split == len(items)
-            return
-        first = {i.evidence_id for i in items[:split]}
-
-        def rows_of(keep: bool) -> ParseResult:
-            def pick(frame: pl.DataFrame) -> pl.DataFrame:
-                inside = pl.col("evidence_id").is_in(list(first))
-                return frame.filter(inside if keep else ~inside)
-            return ParseResult(rows=pick(result.rows), rejects=pick(result.rejects))
-
-        yield items[:split], rows_of(True), True
-        yield items[split:], rows_of(False), False
+        con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+        try:
+            stored = self._case._insert(kind, items, result, parse_dups)
+        except BaseException:
+            self._rollback()
+            raise
+        self._open.append((kind, stored))
+        self._commit()
 
     def _commit(self) -> None:
         if self._in_transaction:
@@ -632,7 +586,7 @@ class _Loader:
             self._summary.links += int(stored["link_target"].is_not_null().sum())
             self._summary.duplicates += int(stored["duplicates"].sum())
             self._summary.evidence_ids.extend(stored["evidence_id"].to_list())
-        self._open, self._rows, self._bytes = [], 0, 0
+        self._open = []
 
     def _rollback(self) -> None:
         if self._in_transaction:
@@ -641,7 +595,127 @@ class _Loader:
                 self._case.con.execute("ROLLBACK")
             except duckdb.Error:
                 pass  # the transaction ended with the error being reported; keep that error
-        self._open, self._rows, self._bytes = [], 0, 0
+            try:
+                # The batch's row files are listed nowhere now: they go, as the next open would.
+                store.remove_unlisted_row_files(self._case.con, self._case.root)
+            except (OSError, duckdb.Error):
+                pass
+        self._open = []
+
+
+#: Decompressed bytes the reader may hold ahead of the parser (besides the batch being filled).
+READ_AHEAD_BYTES = 64 * 1024 * 1024
+_READ_AHEAD_OBJECTS = 256
+
+
+@dataclass
+class _Ready:
+    """One input file read, hashed and (unless known already) decompressed by the reader."""
+
+    entry: tuple[Path, Path, Mapping[str, Any], str | None]
+    apath: str
+    data: bytes = b""
+    sha: str = ""
+    identity: tuple[str, str, str] = ("", "", "")
+    content: bytes | None = None  # None: not decompressed yet
+    error: Exception | None = None  # OSError reading, or InputError decompressing
+
+    def content_of(self, data: bytes, path: Path) -> bytes:
+        """The decompressed bytes (raising the reader's InputError), decompressing if needed."""
+        if isinstance(self.error, InputError):
+            raise self.error
+        if self.content is None:
+            return decompress(data, where=display_name(str(path)))
+        content, self.content = self.content, None
+        return content
+
+
+class _Reader:
+    """Reads, hashes and decompresses the files ahead of the parser, in order, on one thread.
+
+    zlib and hashlib release the GIL, so this overlaps the parse of the batch before (issue 15:
+    decompression was 4.3 s of a 1M-record CloudTrail ingest, all of it before parsing). What
+    is held ahead is bounded (READ_AHEAD_BYTES decompressed, and a count of files), and files
+    `skip` says are known already are only hashed.
+    """
+
+    def __init__(self, files: list[tuple[Path, Path, Mapping[str, Any], str | None]],
+                 skip: Callable[[tuple[str, str, str], str], bool]) -> None:
+        self._files = files
+        self._skip = skip
+        self._ready: queue.Queue[_Ready | BaseException | None] = queue.Queue(_READ_AHEAD_OBJECTS)
+        self._held = 0
+        self._room = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="s3forensics-read", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[_Ready]:
+        while True:
+            got = self._ready.get()
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            if got.content is not None:
+                with self._room:
+                    self._held -= len(got.content)
+                    self._room.notify()
+            yield got
+
+    def close(self) -> None:
+        """Stop reading ahead (the thread ends at its next file)."""
+        self._stop.set()
+        with self._room:
+            self._room.notify()
+        while self._thread.is_alive():
+            try:
+                self._ready.get_nowait()  # unblock a put waiting for room
+            except queue.Empty:
+                self._thread.join(0.05)
+
+    def _run(self) -> None:
+        try:
+            for entry in self._files:
+                if self._stop.is_set():
+                    return
+                self._put(self._read(entry))
+            self._put(None)
+        except BaseException as exc:  # handed to the parser's thread, which reports it
+            self._put(exc)
+
+    def _put(self, item: _Ready | BaseException | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _read(self, entry: tuple[Path, Path, Mapping[str, Any], str | None]) -> _Ready:
+        path, _, source, _ = entry
+        ready = _Ready(entry, os.path.abspath(path))
+        try:
+            ready.data = _read_evidence(ready.apath)
+        except OSError as exc:
+            ready.error = exc
+            return ready
+        ready.sha = hashlib.sha256(ready.data).hexdigest()
+        name = escape_name(str(source.get("source") or ready.apath))[0]
+        ready.identity = (ready.sha, name, str(source.get("version_id") or ""))
+        if self._skip(ready.identity, ready.sha):
+            return ready  # the parser's thread decides, and decompresses if it must
+        with self._room:
+            while self._held > READ_AHEAD_BYTES and not self._stop.is_set():
+                self._room.wait()
+        try:
+            ready.content = decompress(ready.data, where=display_name(str(path)))
+        except InputError as exc:
+            ready.error = exc
+            return ready
+        with self._room:
+            self._held += len(ready.content)
+        return ready
 
 
 def _store_copy(item: _Item, pack: Pack) -> None:
