@@ -16,8 +16,9 @@ then measures, each workload in a process of its own (its peak RSS is its own):
                 case database); best of two alternating runs each
 
 With --reference also: `copies` (one evidence file per object, as ingest made them before issue
-15), `pack` (the same bytes appended to one archive per batch) and `store` (the DuckDB load of
-rows parsed beforehand), to show where the time goes; they are not in the ratios.
+15), `pack` (the same bytes appended to one archive per batch), `store` (the case's load of rows
+parsed beforehand: Parquet row files) and `store_tables` (the same rows loaded into DuckDB tables,
+as cases stored them before), to show where the time goes; they are not in the ratios.
 
 Usage: python benchmarks/bench_ingest.py [--scale F] [--only sal300k|sal1m|cloudtrail] [--reference]
 Prints a markdown table of every workload and one of the ratios against the issue's targets.
@@ -254,6 +255,38 @@ def work_store(root: Path, tmp: Path) -> int:
     return n
 
 
+def work_store_tables(root: Path, tmp: Path) -> int:
+    """For reference: the same load into DuckDB tables, as cases stored rows before (untimed)."""
+    import duckdb
+
+    from s3forensics import store
+    from s3forensics.schema import CASE_TABLES
+
+    con = duckdb.connect(str(tmp / "case.duckdb"), config={"memory_limit": "512MB"})
+    con.execute("SET TimeZone = 'UTC'")
+    # As ingest ran it: half the cores, commits every two row groups (122,880 rows each).
+    con.execute(f"SET threads = {max(1, (os.cpu_count() or 2) // 2)}")
+    for table in CASE_TABLES.values():
+        con.execute(table.create_sql())
+    n = held = 0
+    con.execute("BEGIN TRANSACTION")
+    while _PARSED:
+        kind_name, frame = _PARSED.pop(0)
+        table = "s3_access_logs" if kind_name == "s3-access" else "cloudtrail_events"
+        con.register("_rows", store._arrow(CASE_TABLES[table].conform(frame)))
+        con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
+        con.unregister("_rows")
+        n += frame.height
+        held += frame.height
+        if held >= 2 * 122_880:
+            con.execute("COMMIT")
+            con.execute("BEGIN TRANSACTION")
+            held = 0
+    con.execute("COMMIT")
+    con.close()
+    return n
+
+
 def work_findings(case_dir: Path, tmp: Path) -> int:
     """The whole detection catalogue on a case, as `s3forensics findings` runs it."""
     from s3forensics.case import Case
@@ -286,12 +319,13 @@ def old_way_case(case_dir: Path, dest: Path) -> Path:
 
 
 WORK = {"sal_baseline": work_sal_baseline, "ct_baseline": work_ct_baseline,
-        "copies": work_copies, "pack": work_pack, "store": work_store, "findings": work_findings}
+        "copies": work_copies, "pack": work_pack, "store": work_store,
+        "store_tables": work_store_tables, "findings": work_findings}
 
 
 def child(name: str, root: str) -> None:
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
-        if name == "store":
+        if name in ("store", "store_tables"):
             _prepare_store(Path(root))
         started = time.perf_counter()
         n = WORK[name](Path(root), Path(tmp))
@@ -348,7 +382,8 @@ LABELS = {
     "ingest": "**`s3forensics ingest`** (whole process)",
     "copies": "*reference*: one evidence file per object (before issue 15)",
     "pack": "*reference*: the same bytes appended to one archive",
-    "store": "*reference*: the case's load alone (rows parsed beforehand)",
+    "store": "*reference*: the case's load alone (rows parsed beforehand): row files",
+    "store_tables": "*reference*: the same load into DuckDB tables (how rows were stored before)",
 }
 
 
@@ -389,7 +424,7 @@ def main() -> int:
             case_dir = Path(keep) / f"case-{key}"
             r["ingest"] = measure_cli(root, case_dir)
             if args.reference:
-                for ref in ("copies", "pack", "store"):
+                for ref in ("copies", "pack", "store", "store_tables"):
                     print(f"{key}: {ref} ...", file=sys.stderr, flush=True)
                     r[ref] = measure(ref, root)
             for name, v in r.items():
