@@ -297,12 +297,12 @@ def verify_case(
                 report.changed.append(case_path)
         # The rows themselves: a file changed after its load would change every answer.
         report.row_files = len(row_files)
-        for (path, expected), got in zip(row_files, pool.map(
-                lambda item: _file_sha256(root / item[0]), row_files)):
-            if got is None:
-                report.missing.append(path)
-            elif got != expected:
-                report.changed.append(path)
+        rehashed = pool.map(lambda item: _file_sha256(root / item[0]), row_files)
+        for (row_file, expected_sha), found in zip(row_files, rehashed):
+            if found is None:
+                report.missing.append(row_file)
+            elif found != expected_sha:
+                report.changed.append(row_file)
 
     if evidence.is_dir():
         for path in sorted(evidence.rglob("*")):
