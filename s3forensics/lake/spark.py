@@ -225,8 +225,13 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
     body = functools.partial(_parse_partition, chunks=chunks, kind=kind, known=frozenset(known),
                              endpoint_url=endpoint_url, columns=columns)
     wide = numbers.mapInArrow(body, _spark_schema(columns)).persist(StorageLevel.MEMORY_AND_DISK)
+    # The lake's CloudTrail rows and evidence as they were before this build: Spark lists a
+    # table's files when it is read, so the files written below are not among them.
+    before = ({t: _read_table(spark, lake, t) for t in ("cloudtrail_events", "evidence")}
+              if _exists(spark, table_path(lake, "cloudtrail_events")) else None)
     try:
-        wide.count()  # parse once; every table below is written from the persisted rows
+        # The first write parses (and fills the cache); every other table is written from the
+        # persisted rows. (A count() first to fill the cache cost three more jobs.)
         for table in tables:
             layout = LAKE_TABLES[table]
             names = [*layout.file_columns(), *layout.partitions]
@@ -243,11 +248,25 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
             F.col("`evidence__rejects`").alias("rejects"),
             F.col("`evidence__sha256`").alias("sha256"),
             "note__location", "note__text", "note__count").toArrow()
+        rows = pl.from_arrow(meta)
+        assert isinstance(rows, pl.DataFrame)
+        evidence = rows.filter(pl.col("_table") == "evidence").select(
+            "kind", "records", "rejects", "sha256")
+        added = evidence.filter(pl.col("kind") == "cloudtrail")["records"].sum()
+        if before is not None or added:
+            # The new rows from the cache, the lake's earlier rows from their files: reading the
+            # whole table back after the write listed and planned it again on the driver.
+            new = {t: wide.where(F.col("_table") == t).select(
+                       *[F.col(f"`{t}__{c}`").alias(c) for c in cols])
+                   for t, cols in (("cloudtrail_events", ("event_id", "evidence_id", "record_no")),
+                                   ("evidence", ("evidence_id", "source")))}
+            if before is not None:
+                new = {t: frame.unionByName(before[t].select(*frame.columns))
+                       for t, frame in new.items()}
+            result.duplicates = _duplicates_spark(spark, lake, new["cloudtrail_events"],
+                                                  new["evidence"])
     finally:
         wide.unpersist()
-    rows = pl.from_arrow(meta)
-    assert isinstance(rows, pl.DataFrame)
-    evidence = rows.filter(pl.col("_table") == "evidence").select("kind", "records", "rejects", "sha256")
     if evidence.height:
         result.add(evidence)
         twice = evidence.filter(pl.col("sha256").is_duplicated())["sha256"].unique().to_list()
@@ -262,7 +281,6 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
             result.errors.append(note["note__text"])
         else:
             result.already_in_lake += int(note["note__count"])
-    result.duplicates = _duplicates_spark(spark, lake)
 
 
 def _read_table(spark: Any, lake: str, table: str) -> Any:
@@ -294,12 +312,14 @@ def _known_hashes_spark(spark: Any, lake: str) -> set[str]:
     return {r[0] for r in ev.select("sha256").collect()}
 
 
-def _duplicates_spark(spark: Any, lake: str) -> int:
-    """Find CloudTrail records repeated across objects with the same SQL the local engine runs."""
-    if not _exists(spark, table_path(lake, "cloudtrail_events")):
-        return 0
-    _read_table(spark, lake, "cloudtrail_events").createOrReplaceTempView("ct")
-    _read_table(spark, lake, "evidence").createOrReplaceTempView("ev")
+def _duplicates_spark(spark: Any, lake: str, ct: Any, ev: Any) -> int:
+    """Find CloudTrail records repeated across objects with the same SQL the local engine runs.
+
+    `ct` and `ev` are every CloudTrail row (event_id, evidence_id, record_no) and evidence row
+    (evidence_id, source) of the lake, this build's included.
+    """
+    ct.createOrReplaceTempView("ct")
+    ev.createOrReplaceTempView("ev")
     # Computed in full, then written over the table: it is a property of the whole lake.
     dups = spark.sql(DUPLICATES_SQL).selectExpr(
         "CAST(evidence_id AS STRING) evidence_id", "CAST(record_no AS BIGINT) record_no",
