@@ -253,7 +253,7 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
         evidence = rows.filter(pl.col("_table") == "evidence").select(
             "kind", "records", "rejects", "sha256")
         added = evidence.filter(pl.col("kind") == "cloudtrail")["records"].sum()
-        if before is not None or added:
+        if added:
             # The new rows from the cache, the lake's earlier rows from their files: reading the
             # whole table back after the write listed and planned it again on the driver.
             new = {t: wide.where(F.col("_table") == t).select(
@@ -265,6 +265,10 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
                        for t, frame in new.items()}
             result.duplicates = _duplicates_spark(spark, lake, new["cloudtrail_events"],
                                                   new["evidence"])
+        elif before is not None:
+            # No CloudTrail rows added (other objects join no CloudTrail row): the lake's
+            # duplicates are the ones it already lists.
+            result.duplicates = int(_read_table(spark, lake, "cloudtrail_duplicates").count())
     finally:
         wide.unpersist()
     if evidence.height:
