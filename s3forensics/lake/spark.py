@@ -1,11 +1,13 @@
 """Spark as the lake's engine: tasks run our parser over the objects; the catalogue runs as Spark SQL.
 
-Building: the driver plans the object list (`build.plan_objects`) and cuts it into chunks in
-location order; a DataFrame of object references is spread over the tasks, and each task runs
-`build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return one wide
-Arrow batch per chunk holding every lake table's rows side by side (`<table>__<column>`), which
-is persisted once and written table by table with Spark's Parquet writer, partitioned as
-`layout.LAKE_TABLES` says. There is no second parser in Spark SQL.
+Building: the driver plans the object list (`build.plan_objects`) and cuts it into chunks of
+about equal text in location order; there is one Spark task per chunk (the chunk numbers are a
+`spark.range`, the object list travels with the function), and each task runs
+`build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return wide
+Arrow batches holding every lake table's rows side by side (`<table>__<column>`); the first
+table's write parses and fills a persisted cache, the other tables are written from it with
+Spark's Parquet writer, partitioned as `layout.LAKE_TABLES` says, and `cloudtrail_duplicates`
+is found over the cached rows plus the lake's earlier files. There is no second parser in Spark SQL.
 
 Querying: `SparkLake` registers the lake tables as temporary views with the case tables' names,
 columns and types, creates the derived views translated by sqlglot, and runs each catalogue
