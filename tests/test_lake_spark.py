@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gzip
 import json
 import math
 import os
@@ -126,6 +127,37 @@ def test_spark_built_lake_equals_local_built_lake(spark_lake: Path, local_lake: 
     # Spark wrote the same partitions.
     days = {p.name for p in (spark_lake / "s3_access_logs" / "source=s3-access").iterdir()}
     assert days == {f"event_date=2026-10-{d:02d}" for d in range(5, 13)}
+
+
+def _duplicates(lake: Path) -> list[tuple[Any, ...]]:
+    return _rows(connect_lake(lake).sql("SELECT * FROM cloudtrail_duplicates").pl())
+
+
+def test_a_later_spark_build_finds_cloudtrail_records_the_lake_already_held(
+        spark: Any, tmp_path: Path) -> None:
+    # The same records in two sets of objects (other bytes, so other SHA-256): built one set at a
+    # time, the second build must see the first build's rows (read from the lake's files) and
+    # its own (from the cache) exactly once each, as the local engine does.
+    files = sorted(p for p in (SAMPLES / "acme-org-cloudtrail").rglob("*.json.gz")
+                   if "CloudTrail-Digest" not in p.parts)[:6]
+    for n, path in enumerate(files):
+        for level, name in ((9, "a"), (1, "b")):
+            target = tmp_path / "in" / name / f"{n}.json.gz"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(gzip.compress(gzip.decompress(path.read_bytes()), level))
+    for part in ("b", "a"):  # the later objects (by location) first
+        got = build_lake(tmp_path / "spark", paths=[tmp_path / "in" / part], engine="spark",
+                         spark=spark)
+        want = build_lake(tmp_path / "local", paths=[tmp_path / "in" / part])
+        assert got.duplicates == want.duplicates
+    assert got.duplicates > 0
+    assert _duplicates(tmp_path / "spark") == _duplicates(tmp_path / "local")
+    # A build that adds no CloudTrail rows leaves the lake's duplicates as they were.
+    logs = SAMPLES / "acme-prod-s3-access-logs"
+    again = build_lake(tmp_path / "spark", paths=[logs], kind="s3-access", engine="spark",
+                       spark=spark)
+    assert again.objects == {"s3-access": 160} and again.duplicates == got.duplicates
+    assert _duplicates(tmp_path / "spark") == _duplicates(tmp_path / "local")
 
 
 @pytest.mark.parametrize("query", [

@@ -1,11 +1,13 @@
 """Spark as the lake's engine: tasks run our parser over the objects; the catalogue runs as Spark SQL.
 
-Building: the driver plans the object list (`build.plan_objects`) and cuts it into chunks in
-location order; a DataFrame of object references is spread over the tasks, and each task runs
-`build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return one wide
-Arrow batch per chunk holding every lake table's rows side by side (`<table>__<column>`), which
-is persisted once and written table by table with Spark's Parquet writer, partitioned as
-`layout.LAKE_TABLES` says. There is no second parser in Spark SQL.
+Building: the driver plans the object list (`build.plan_objects`) and cuts it into chunks of
+about equal text in location order; there is one Spark task per chunk (the chunk numbers are a
+`spark.range`, the object list travels with the function), and each task runs
+`build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return wide
+Arrow batches holding every lake table's rows side by side (`<table>__<column>`); the first
+table's write parses and fills a persisted cache, the other tables are written from it with
+Spark's Parquet writer, partitioned as `layout.LAKE_TABLES` says, and `cloudtrail_duplicates`
+is found over the cached rows plus the lake's earlier files. There is no second parser in Spark SQL.
 
 Querying: `SparkLake` registers the lake tables as temporary views with the case tables' names,
 columns and types, creates the derived views translated by sqlglot, and runs each catalogue
@@ -116,60 +118,71 @@ def _spark_schema(cols: Mapping[str, pl.DataType]) -> str:
     return ", ".join(f"`{c}` {spark_type(t)}" for c, t in cols.items())
 
 
-def _chunk_ids(refs: list[ObjectRef], parallelism: int) -> list[int]:
-    """Chunks in location order: several per task, so a slow object does not hold up a core."""
-    per_chunk = max(1, min(CHUNK_OBJECTS, math.ceil(len(refs) / max(1, parallelism * 4))))
-    ids, chunk, n, size = [], 0, 0, 0
+#: Chunks per core at least: tasks are scheduled as cores free up, so the last task to finish
+#: holds up the others for at most one chunk's time.
+_CHUNKS_PER_CORE = 4
+#: What a compressed object is counted as, times its size: CloudTrail's .json.gz inflate about
+#: 10x (measured on bench_ingest's files), and parsing costs by the text. Counted by their
+#: stored size, chunks of CloudTrail files held 10x the records of access-log chunks and took
+#: 2-4x as long, which left a core idle at the end of each stage.
+_COMPRESSED_WEIGHT = 10
+_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".zst", ".bz2")
+
+
+def _weight(ref: ObjectRef) -> int:
+    """About how many bytes of text an object holds: what parsing and writing it cost."""
+    name = (ref.key or ref.location).lower()
+    return ref.size * (_COMPRESSED_WEIGHT if name.endswith(_COMPRESSED_SUFFIXES) else 1)
+
+
+def _chunk_refs(refs: list[ObjectRef], parallelism: int) -> list[list[ObjectRef]]:
+    """Objects cut into chunks of about equal text in location order, several per core."""
+    total = sum(_weight(r) for r in refs)
+    per_chunk = max(1, min(CHUNK_BYTES, math.ceil(total / max(1, parallelism * _CHUNKS_PER_CORE))))
+    chunks: list[list[ObjectRef]] = []
+    chunk: list[ObjectRef] = []
+    size = 0
     for ref in refs:
-        if n >= per_chunk or size >= CHUNK_BYTES:
-            chunk, n, size = chunk + 1, 0, 0
-        ids.append(chunk)
-        n += 1
-        size += ref.size
-    return ids
+        if chunk and (len(chunk) >= CHUNK_OBJECTS or size >= per_chunk):
+            chunks.append(chunk)
+            chunk, size = [], 0
+        chunk.append(ref)
+        size += _weight(ref)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
-def _task_of_chunk(chunk: int, *, chunks: int, tasks: int) -> int:
-    """The task a chunk goes to: consecutive chunks, the same number for every task."""
-    return chunk * tasks // chunks
-
-
-def _parse_partition(batches: Iterator[Any], *, kind: str, known: frozenset[str],
-                     endpoint_url: str | None, columns: dict[str, pl.DataType]) -> Iterator[Any]:
-    """mapInArrow body: parse each chunk of this partition with our parser, yield wide batches."""
+def _parse_partition(batches: Iterator[Any], *, chunks: list[list[ObjectRef]], kind: str,
+                     known: frozenset[str], endpoint_url: str | None,
+                     columns: dict[str, pl.DataType]) -> Iterator[Any]:
+    """mapInArrow body: parse the chunks whose numbers this task was given, yield wide batches."""
     import pyarrow as pa
 
-    frames = [pl.DataFrame(pl.from_arrow(b)) for b in batches]
-    if not frames:
-        return
-    refs = pl.concat(frames, how="vertical_relaxed")
-    if refs.height == 0:
-        return
     schema = pa.schema([(c, _arrow_type(t)) for c, t in columns.items()])
-    for chunk_id, group in refs.sort("_chunk", "location").group_by("_chunk", maintain_order=True):
-        objs = [ObjectRef(r["location"], r["size"], r["bucket"], r["key"], r["etag"],
-                          r["last_modified"], r["kind"]) for r in group.iter_rows(named=True)]
-        chunk = parse_chunk(objs, kind=kind, known=known, endpoint_url=endpoint_url)
-        parts = []
-        for table, frame in chunk_frames(chunk):
-            parts.append(frame.rename({c: f"{table}__{c}" for c in frame.columns})
-                         .with_columns(pl.lit(table).alias("_table")))
-        notes = ([("skipped", loc, why, None) for loc, why in chunk.skipped]
-                 + [("error", None, e, None) for e in chunk.errors]
-                 + ([("known", None, None, chunk.already_in_lake)] if chunk.already_in_lake else []))
-        if notes:
-            parts.append(pl.DataFrame(notes, schema={"_table": pl.String, **_NOTE_COLUMNS},
-                                      orient="row"))
-        if not parts:
-            continue
-        wide = pl.concat(parts, how="diagonal_relaxed").with_columns(
-            pl.lit(chunk_id[0], pl.Int64).alias("_chunk"))
-        wide = wide.select([(pl.col(c) if c in wide.columns else pl.lit(None)).cast(t).alias(c)
-                            for c, t in columns.items()])
-        # Batches of bounded size: one batch per chunk (100k+ rows of a wide union schema) made
-        # the JVM hold several of them at once and run out of heap at 1M lines.
-        yield from wide.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema).to_batches(
-            max_chunksize=_BATCH_ROWS)
+    for batch in batches:
+        for chunk_id in batch.column(0).to_pylist():
+            chunk = parse_chunk(chunks[chunk_id], kind=kind, known=known, endpoint_url=endpoint_url)
+            parts = []
+            for table, frame in chunk_frames(chunk):
+                parts.append(frame.rename({c: f"{table}__{c}" for c in frame.columns})
+                             .with_columns(pl.lit(table).alias("_table")))
+            notes = ([("skipped", loc, why, None) for loc, why in chunk.skipped]
+                     + [("error", None, e, None) for e in chunk.errors]
+                     + ([("known", None, None, chunk.already_in_lake)] if chunk.already_in_lake else []))
+            if notes:
+                parts.append(pl.DataFrame(notes, schema={"_table": pl.String, **_NOTE_COLUMNS},
+                                          orient="row"))
+            if not parts:
+                continue
+            wide = pl.concat(parts, how="diagonal_relaxed").with_columns(
+                pl.lit(chunk_id, pl.Int64).alias("_chunk"))
+            wide = wide.select([(pl.col(c) if c in wide.columns else pl.lit(None)).cast(t).alias(c)
+                                for c, t in columns.items()])
+            # Batches of bounded size: one batch per chunk (100k+ rows of a wide union schema) made
+            # the JVM hold several of them at once and run out of heap at 1M lines.
+            yield from wide.to_arrow(compat_level=pl.CompatLevel.oldest()).cast(schema).to_batches(
+                max_chunksize=_BATCH_ROWS)
 
 
 #: Rows per Arrow batch a task hands to Spark.
@@ -202,24 +215,25 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
     elif kind == "cloudtrail":
         tables.remove("s3_access_logs")
     columns = _union_columns(tables)
-    ref_schema = ("_chunk BIGINT, location STRING, size BIGINT, bucket STRING, `key` STRING, "
-                  "etag STRING, last_modified TIMESTAMP, kind STRING")
-    ids = _chunk_ids(refs, parallelism)
-    rows = [(c, r.location, r.size, r.bucket, r.key, r.etag, r.last_modified, r.kind)
-            for c, r in zip(ids, refs)]
-    if not rows:
+    chunks = _chunk_refs(refs, parallelism)
+    if not chunks:
         return
-    # Whole chunks, an equal number per task: hashing chunk ids (repartition) put 3 of 8 chunks
-    # in one task and 5 in the other, so two cores could be at most 1.6x one.
-    spread = functools.partial(_task_of_chunk, chunks=ids[-1] + 1, tasks=parallelism)
-    by_task = (spark.sparkContext.parallelize([(row[0], row) for row in rows], parallelism)
-               .partitionBy(parallelism, spread).values())
-    objects = spark.createDataFrame(by_task, ref_schema)
-    body = functools.partial(_parse_partition, kind=kind, known=frozenset(known),
+    # One task per chunk, numbered in location order: Spark hands the next chunk to whichever
+    # core is free, so cores stay balanced without knowing what a chunk costs. Dealing whole
+    # chunks to `parallelism` tasks up front (through a Python RDD and a shuffle) left one core
+    # with every CloudTrail chunk, idle time in every table's write, and cost a stage of its own.
+    # The object list goes to the tasks with the function (Spark broadcasts it when large).
+    numbers = spark.range(0, len(chunks), 1, numPartitions=len(chunks))
+    body = functools.partial(_parse_partition, chunks=chunks, kind=kind, known=frozenset(known),
                              endpoint_url=endpoint_url, columns=columns)
-    wide = objects.mapInArrow(body, _spark_schema(columns)).persist(StorageLevel.MEMORY_AND_DISK)
+    wide = numbers.mapInArrow(body, _spark_schema(columns)).persist(StorageLevel.MEMORY_AND_DISK)
+    # The lake's CloudTrail rows and evidence as they were before this build: Spark lists a
+    # table's files when it is read, so the files written below are not among them.
+    before = ({t: _read_table(spark, lake, t) for t in ("cloudtrail_events", "evidence")}
+              if _exists(spark, table_path(lake, "cloudtrail_events")) else None)
     try:
-        wide.count()  # parse once; every table below is written from the persisted rows
+        # The first write parses (and fills the cache); every other table is written from the
+        # persisted rows. (A count() first to fill the cache cost three more jobs.)
         for table in tables:
             layout = LAKE_TABLES[table]
             names = [*layout.file_columns(), *layout.partitions]
@@ -229,16 +243,36 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
             if layout.partitions:
                 writer = writer.partitionBy(*layout.partitions)
             writer.parquet(table_path(lake, table))
-        ev = wide.where(F.col("_table") == "evidence").select(
-            F.col("`evidence__kind`").alias("kind"), F.col("`evidence__records`").alias("records"),
+        # Evidence and notes in one job: each collect is a job the driver waits for alone.
+        meta = wide.where(F.col("_table").isin("evidence", "skipped", "error", "known")).select(
+            "_table", F.col("`evidence__kind`").alias("kind"),
+            F.col("`evidence__records`").alias("records"),
             F.col("`evidence__rejects`").alias("rejects"),
-            F.col("`evidence__sha256`").alias("sha256")).toArrow()
-        notes = wide.where(F.col("_table").isin("skipped", "error", "known")).select(
-            "_table", "note__location", "note__text", "note__count").collect()
+            F.col("`evidence__sha256`").alias("sha256"),
+            "note__location", "note__text", "note__count").toArrow()
+        rows = pl.from_arrow(meta)
+        assert isinstance(rows, pl.DataFrame)
+        evidence = rows.filter(pl.col("_table") == "evidence").select(
+            "kind", "records", "rejects", "sha256")
+        added = evidence.filter(pl.col("kind") == "cloudtrail")["records"].sum()
+        if added:
+            # The new rows from the cache, the lake's earlier rows from their files: reading the
+            # whole table back after the write listed and planned it again on the driver.
+            new = {t: wide.where(F.col("_table") == t).select(
+                       *[F.col(f"`{t}__{c}`").alias(c) for c in cols])
+                   for t, cols in (("cloudtrail_events", ("event_id", "evidence_id", "record_no")),
+                                   ("evidence", ("evidence_id", "source")))}
+            if before is not None:
+                new = {t: frame.unionByName(before[t].select(*frame.columns))
+                       for t, frame in new.items()}
+            result.duplicates = _duplicates_spark(spark, lake, new["cloudtrail_events"],
+                                                  new["evidence"])
+        elif before is not None:
+            # No CloudTrail rows added (other objects join no CloudTrail row): the lake's
+            # duplicates are the ones it already lists.
+            result.duplicates = int(_read_table(spark, lake, "cloudtrail_duplicates").count())
     finally:
         wide.unpersist()
-    evidence = pl.from_arrow(ev)
-    assert isinstance(evidence, pl.DataFrame)
     if evidence.height:
         result.add(evidence)
         twice = evidence.filter(pl.col("sha256").is_duplicated())["sha256"].unique().to_list()
@@ -246,14 +280,13 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
             # Two tasks each met a copy of the same object; a case would load it once.
             result.errors.append(f"{len(twice)} objects were given twice (same SHA-256, e.g. "
                                  f"{twice[0]}); the lake holds them twice: build from distinct inputs")
-    for note in notes:
+    for note in rows.filter(pl.col("_table") != "evidence").iter_rows(named=True):
         if note["_table"] == "skipped":
             result.skipped.append((note["note__location"], note["note__text"]))
         elif note["_table"] == "error":
             result.errors.append(note["note__text"])
         else:
             result.already_in_lake += int(note["note__count"])
-    result.duplicates = _duplicates_spark(spark, lake)
 
 
 def _read_table(spark: Any, lake: str, table: str) -> Any:
@@ -285,12 +318,14 @@ def _known_hashes_spark(spark: Any, lake: str) -> set[str]:
     return {r[0] for r in ev.select("sha256").collect()}
 
 
-def _duplicates_spark(spark: Any, lake: str) -> int:
-    """Find CloudTrail records repeated across objects with the same SQL the local engine runs."""
-    if not _exists(spark, table_path(lake, "cloudtrail_events")):
-        return 0
-    _read_table(spark, lake, "cloudtrail_events").createOrReplaceTempView("ct")
-    _read_table(spark, lake, "evidence").createOrReplaceTempView("ev")
+def _duplicates_spark(spark: Any, lake: str, ct: Any, ev: Any) -> int:
+    """Find CloudTrail records repeated across objects with the same SQL the local engine runs.
+
+    `ct` and `ev` are every CloudTrail row (event_id, evidence_id, record_no) and evidence row
+    (evidence_id, source) of the lake, this build's included.
+    """
+    ct.createOrReplaceTempView("ct")
+    ev.createOrReplaceTempView("ev")
     # Computed in full, then written over the table: it is a property of the whole lake.
     dups = spark.sql(DUPLICATES_SQL).selectExpr(
         "CAST(evidence_id AS STRING) evidence_id", "CAST(record_no AS BIGINT) record_no",
