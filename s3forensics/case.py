@@ -33,10 +33,10 @@ __all__ = ["Case", "IngestSummary", "collect_files"]
 DB_NAME = "case.duckdb"
 # Case folders may hold these besides the database; anything else means "not a case folder".
 _CASE_ENTRIES = {DB_NAME, DB_NAME + ".wal", "evidence", "context", "manifest.jsonl", "reports",
-                 "findings", TMP_DIR, store.ROWS_DIR}
+                 "findings", TMP_DIR}
 
 class Case:
-    """A case folder: `case.duckdb`, `rows/` (the log tables' Parquet files) and `evidence/`."""
+    """A case folder: `case.duckdb` plus `evidence/` copies of every object loaded."""
 
     def __init__(self, root: Path, con: duckdb.DuckDBPyConnection, *,
                  read_only: bool = False) -> None:
@@ -78,7 +78,6 @@ class Case:
                 raise
             # Only one writer holds a case: what is in tmp/ now is left from an interrupted run.
             remove_stale_temp_files(root)
-            store.remove_unlisted_row_files(con, root)
         return cls(root, con, read_only=read_only)
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -142,9 +141,6 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     #: objects whose rows `lake pull` brought in: their bytes stay with the lake, not the case
     pulled: int = 0
-    #: Parquet files of the case's log rows (row_files) re-hashed; a changed or missing one is
-    #: listed under changed or missing by its path (rows/...)
-    row_files: int = 0
 
     @property
     def ok(self) -> bool:
@@ -155,10 +151,6 @@ class VerifyReport:
     def __str__(self) -> str:
         intact = self.checked - len(self.changed) - len(self.missing)
         lines = [f"{self.case_root}: {self.checked:,} evidence files recorded, {intact:,} intact"]
-        if self.row_files:
-            bad = sum(1 for p in (*self.changed, *self.missing) if p.startswith("rows/"))
-            lines.append(f"{self.row_files:,} row files (the log tables' Parquet files) recorded, "
-                         f"{self.row_files - bad:,} intact")
         if self.pulled:
             lines.append(f"{self.pulled:,} objects pulled from a lake: the case holds their rows, "
                          "not their bytes (lake_provenance names the lake files; verify the "
@@ -177,24 +169,12 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def _file_sha256(path: Path) -> str | None:
-    """SHA-256 of a file, or None when it is absent."""
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-    except FileNotFoundError:
-        return None
-    return digest.hexdigest()
-
-
 def _note(item: str) -> str:
     if item.endswith(".partial"):
         return " (an interrupted download: run the same acquisition again)"
     if item.startswith("evidence/@packs/") and item.endswith(".tar"):
         return (" (a pack no loaded object points into: left by an ingest interrupted before "
-                "its first batch committed; its bytes are not evidence of the case)")
+                "its first load committed; its bytes are not evidence of the case)")
     return ""
 
 
@@ -210,27 +190,19 @@ def _recorded(con: duckdb.DuckDBPyConnection) -> tuple[list[tuple[str, str]], in
     return held, int(pulled)
 
 
-def _row_files(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(path, SHA-256) of each Parquet file of log rows (none in a case made before them)."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'row_files'"
-                       ).fetchall()[0][0]:
-        return []
-    return con.execute("SELECT path, sha256 FROM row_files ORDER BY path").fetchall()
-
-
 def _evidence_table(
     case_root: Path, con: duckdb.DuckDBPyConnection | None
-) -> tuple[list[tuple[str, str]], int, list[tuple[str, str]]]:
+) -> tuple[list[tuple[str, str]], int]:
     if con is None:
         db = case_root / "case.duckdb"
         if not db.exists():
-            return [], 0, []
+            return [], 0
         try:
             with duckdb.connect(str(db), read_only=True) as own:
-                return (*_recorded(own), _row_files(own))
+                return _recorded(own)
         except duckdb.Error as exc:
             raise CaseError(f"{db}: cannot read the evidence table ({exc})") from exc
-    return (*_recorded(con), _row_files(con))
+    return _recorded(con)
 
 
 def verify_case(
@@ -247,7 +219,7 @@ def verify_case(
     manifest = read_manifest(root)
     report.problems += manifest.problems
     recorded: dict[str, set[str]] = {}
-    rows, report.pulled, row_files = _evidence_table(root, con)
+    rows, report.pulled = _evidence_table(root, con)
     for case_path, sha in rows:
         recorded.setdefault(case_path, set()).add(sha)
     for entry in manifest.entries:
@@ -295,14 +267,6 @@ def verify_case(
         for (case_path, _, expected), got in zip(to_hash, actual):
             if got != expected:
                 report.changed.append(case_path)
-        # The rows themselves: a file changed after its load would change every answer.
-        report.row_files = len(row_files)
-        rehashed = pool.map(lambda item: _file_sha256(root / item[0]), row_files)
-        for (row_file, expected_sha), found in zip(row_files, rehashed):
-            if found is None:
-                report.missing.append(row_file)
-            elif found != expected_sha:
-                report.changed.append(row_file)
 
     if evidence.is_dir():
         for path in sorted(evidence.rglob("*")):

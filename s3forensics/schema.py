@@ -31,8 +31,6 @@ __all__ = [
     "INTEGRITY_TABLES",
     "LAKE_PROVENANCE",
     "PULL_TABLES",
-    "ROW_FILES",
-    "STORAGE_TABLES",
     "REJECTS",
     "S3_ACCESS_LOGS",
     "TRAIL_COVERAGE",
@@ -139,9 +137,6 @@ class Table:
     name: str
     doc: str
     columns: tuple[Column, ...]
-    #: Rows kept in Parquet files under the case's rows/<name>/, read through a view of this
-    #: name (see store.py): polars writes them several times faster than DuckDB loads rows.
-    in_files: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -198,23 +193,18 @@ class Table:
         """The DuckDB type of one column."""
         return _DUCKDB[self.column(name).type]
 
-    def create_sql(self, *, replace: bool = False, name: str | None = None) -> str:
-        """DuckDB CREATE TABLE for the table (CREATE OR REPLACE with `replace`; under `name`)."""
+    def create_sql(self, *, replace: bool = False) -> str:
+        """DuckDB CREATE TABLE for the table (CREATE OR REPLACE with `replace`)."""
         cols = ", ".join(f'"{c.name}" {_DUCKDB[c.type]}' + (" USING COMPRESSION zstd" if c.zstd else "")
                          for c in self.columns)
-        return f"CREATE {'OR REPLACE ' if replace else ''}TABLE {name or self.name} ({cols})"
+        return f"CREATE {'OR REPLACE ' if replace else ''}TABLE {self.name} ({cols})"
 
-    def comment_sql(self, columns: Iterable[str] | None = None, *, kind: str = "TABLE") -> list[str]:
-        """DuckDB COMMENT statements for the table (or VIEW) and its columns (or only those named)."""
+    def comment_sql(self, columns: Iterable[str] | None = None) -> list[str]:
+        """DuckDB COMMENT statements for the table and its columns (or only those named)."""
         names = self.column_names if columns is None else list(columns)
-        out = [] if columns is not None else [f"COMMENT ON {kind} {self.name} IS {sql_text(self.doc)}"]
+        out = [] if columns is not None else [f"COMMENT ON TABLE {self.name} IS {sql_text(self.doc)}"]
         return out + [f'COMMENT ON COLUMN {self.name}."{n}" IS {sql_text(self.column(n).doc)}'
                       for n in names]
-
-    def no_rows_sql(self) -> str:
-        """A SELECT of no rows with the table's columns and types."""
-        cols = ", ".join(f'NULL::{_DUCKDB[c.type]} AS "{c.name}"' for c in self.columns)
-        return f"SELECT {cols} WHERE false"
 
 
 S3_ACCESS_LOGS = Table(
@@ -254,7 +244,6 @@ S3_ACCESS_LOGS = Table(
         Column("line_no", INT64, '1-based line number of the record in its evidence object.'),
         Column("anomalies", STRING, "What is odd about this record, '; '-separated (a value that does not fit its field, kept as logged; client text shaped like another record); NULL when nothing is."),
     ),
-    in_files=True,
 )
 
 CLOUDTRAIL_EVENTS = Table(
@@ -302,7 +291,6 @@ CLOUDTRAIL_EVENTS = Table(
         Column("evidence_id", STRING, 'Evidence object the record came from (evidence.evidence_id).'),
         Column("record_no", INT64, '1-based position of the record in its evidence object.'),
     ),
-    in_files=True,
 )
 
 EVIDENCE = Table(
@@ -512,25 +500,6 @@ LAKE_PROVENANCE = Table(
 #: Tables `lake pull` creates in the case it writes to.
 PULL_TABLES: dict[str, Table] = {LAKE_PROVENANCE.name: LAKE_PROVENANCE}
 
-# -- where the rows of the tables kept in files are ------------------------------------------
-
-ROW_FILES = Table(
-    "row_files",
-    'The Parquet files holding the rows of s3_access_logs and cloudtrail_events (each of those is a view over its files): one row per file, listed when the load that wrote it committed. A file under rows/ that is not listed here was left by an interrupted load and holds no row of the case.',
-    (
-        Column("table_name", STRING, 'The table the file holds rows of: s3_access_logs or cloudtrail_events.'),
-        Column("path", STRING, 'The file, relative to the case folder: rows/<table>/<time>-<id>.parquet.'),
-        Column("columns", STRING, 'The columns the file has, comma-separated (an older version wrote fewer: the view gives the missing ones as NULL).'),
-        Column("rows", INT64, 'Rows in the file.'),
-        Column("size", INT64, 'Size of the file in bytes.'),
-        Column("sha256", STRING, 'SHA-256 of the file as written.'),
-        Column("written_at", TIMESTAMP, 'When the file was written (UTC).'),
-    ),
-)
-
-#: Tables describing how a case stores its rows.
-STORAGE_TABLES: dict[str, Table] = {ROW_FILES.name: ROW_FILES}
-
 #: The tables every case has, in the order they are created and documented.
 CASE_TABLES: dict[str, Table] = {t.name: t for t in (S3_ACCESS_LOGS, CLOUDTRAIL_EVENTS, EVIDENCE, REJECTS)}
 
@@ -702,10 +671,9 @@ def schema_markdown(views: Mapping[str, list[tuple[str, str]]] | None = None) ->
     lines = ["# What a case holds", "",
              "Generated from `s3forensics/schema.py` (`python -m s3forensics.schema > docs/schema.md`);",
              "a test fails when it is stale. Times are UTC (`TIMESTAMPTZ`).", ""]
-    for table in (*CASE_TABLES.values(), *STORAGE_TABLES.values(), *ENRICHMENT_TABLES.values(),
-                  *INTEGRITY_TABLES.values(), *PULL_TABLES.values()):
-        what = "view over Parquet files" if table.in_files else "table"
-        lines += [f"## `{table.name}` ({what})", "", table.doc, "",
+    for table in (*CASE_TABLES.values(), *ENRICHMENT_TABLES.values(), *INTEGRITY_TABLES.values(),
+                  *PULL_TABLES.values()):
+        lines += [f"## `{table.name}` (table)", "", table.doc, "",
                   "| column | type | meaning |", "|---|---|---|"]
         for c in table.columns:
             doc = c.doc + (f" *From:* `{c.origin}`." if c.origin else "")

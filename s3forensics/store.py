@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
-import itertools
-import os
 import re
-import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from .errors import CaseBusyError, CaseError
-from .schema import CASE_TABLES, EVIDENCE, STORAGE_TABLES, Table, sql_text
+from .schema import CASE_TABLES, EVIDENCE, Table
 
 __all__ = [
     "EVIDENCE_SCHEMA",
     "TABLE_SCHEMAS",
-    "ROWS_DIR",
     "EventIds",
-    "append_rows",
-    "case_root",
     "connect",
     "fetch_frame",
-    "install_rows_views",
-    "remove_unlisted_row_files",
     "ensure_schema",
     "held_bytes",
     "known_hashes",
@@ -40,8 +29,6 @@ EVIDENCE_SCHEMA: dict[str, pl.DataType] = EVIDENCE.polars_schema()
 #: Each case table's polars schema (declared in schema.py), in storage order.
 TABLE_SCHEMAS: dict[str, Mapping[str, pl.DataType]] = {
     name: table.polars_schema() for name, table in CASE_TABLES.items()}
-#: Folder of the case holding the Parquet files of the tables kept in files (schema.Table.in_files).
-ROWS_DIR = "rows"
 
 
 def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -63,17 +50,7 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
             "written; close it there (a notebook: shut down its kernel) and run again",
             holder=holder) from exc
     con.execute("SET TimeZone = 'UTC'")
-    # The views over the row files name them relative to the case folder, so a case can move.
-    folder = str(Path(path).resolve().parent)
-    con.execute(f"SET file_search_path = {sql_text(folder + ',' + os.getcwd())}")
     return con
-
-
-def case_root(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The folder of the case database `con` has open (None for an in-memory database)."""
-    path = con.execute("SELECT path FROM duckdb_databases() "
-                       "WHERE database_name = current_database()").fetchall()[0][0]
-    return Path(path).resolve().parent if path else None
 
 
 _LOCK = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
@@ -104,146 +81,39 @@ def fetch_frame(
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables (and the views over row files) as schema.py declares them."""
+    """Create missing tables as schema.py declares them, each column with its COMMENT."""
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     # One transaction for all of it: a commit per statement costs a WAL sync each (issue 15).
     con.execute("BEGIN TRANSACTION")
     try:
-        for name, table in {**CASE_TABLES, **STORAGE_TABLES}.items():
-            if table.in_files:
-                legacy = _legacy_name(table)
-                if name in existing:
-                    # A case made before rows were kept in files: its rows stay in DuckDB under
-                    # another name, and the view of this name shows them with the files' rows.
-                    _add_missing_columns(con, table, name)
-                    con.execute(f"ALTER TABLE {name} RENAME TO {legacy}")
-                elif legacy in existing:
-                    _add_missing_columns(con, table, legacy)
-                continue
+        for name, table in CASE_TABLES.items():
             if name in existing:
-                _add_missing_columns(con, table, name)
+                _add_missing_columns(con, table)
                 continue
             con.execute(table.create_sql())
             for statement in table.comment_sql():
                 con.execute(statement)
-        install_rows_views(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
 
 
-def _legacy_name(table: Table) -> str:
-    """Where a case made before issue 15 keeps the rows it loaded into DuckDB for `table`."""
-    return f"legacy_{table.name}"
-
-
-def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: Table, name: str) -> None:
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     """Bring a table of a case made by an earlier version up to the schema (new columns last)."""
     have = [r[0] for r in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = $t ORDER BY column_index",
-        {"t": name}).fetchall()]
+        {"t": table.name}).fetchall()]
     missing = [n for n in table.column_names if n not in have]
     if not missing:
         return
     if table.column_names[: len(have)] != have:
-        raise CaseError(f"table {name} has columns in an order this version does not know; "
+        raise CaseError(f"table {table.name} has columns in an order this version does not know; "
                         "open the case with the version that made it")
-    for column in missing:  # inside ensure_schema's transaction
-        con.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {table.duckdb_type(column)}')
-
-
-def install_rows_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or replace the view of each table kept in files over the files row_files lists."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    for table in CASE_TABLES.values():
-        if table.in_files:
-            _install_rows_view(con, table, has_legacy=_legacy_name(table) in tables)
-
-
-def _install_rows_view(con: duckdb.DuckDBPyConnection, table: Table, *, has_legacy: bool) -> None:
-    files = con.execute("SELECT path, columns FROM row_files WHERE table_name = $t ORDER BY rowid",
-                        {"t": table.name}).fetchall()
-    parts = [f"SELECT * FROM {_legacy_name(table)}"] if has_legacy else []
-    # One scan per run of files with the same columns; columns an older file lacks are NULL.
-    for columns, run in itertools.groupby(files, key=lambda f: f[1]):
-        have = set(columns.split(","))
-        select = ", ".join(f'"{c}"' if c in have else f'NULL::{table.duckdb_type(c)} AS "{c}"'
-                           for c in table.column_names)
-        paths = ", ".join(sql_text(path) for path, _ in run)
-        parts.append(f"SELECT {select} FROM read_parquet([{paths}])")
-    con.execute(f"CREATE OR REPLACE VIEW {table.name} AS "
-                + " UNION ALL ".join(parts or [table.no_rows_sql()]))
-    for statement in table.comment_sql(kind="VIEW"):
+    for name in missing:  # inside ensure_schema's transaction
+        con.execute(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {table.duckdb_type(name)}')
+    for statement in table.comment_sql(missing):
         con.execute(statement)
-
-
-def append_rows(con: duckdb.DuckDBPyConnection, table: Table, frame: pl.DataFrame) -> None:
-    """Write `frame` as a new Parquet file of `table` and list it, in the caller's transaction.
-
-    The file is on disk (synced) before its listing can commit; a load that does not commit
-    leaves a file no view reads, removed the next time the case opens for writing.
-    """
-    root = case_root(con)
-    if root is None:
-        raise CaseError(f"{table.name}: an in-memory database cannot hold rows; open a case folder")
-    now = datetime.now(UTC)
-    rel = f"{ROWS_DIR}/{table.name}/{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(6)}.parquet"
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", statistics=True)
-    data = buffer.getbuffer()
-    target = root / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _sync_dir(target.parent)
-    con.execute(
-        "INSERT INTO row_files VALUES ($t, $p, $c, $n, $s, $h, $w)",
-        {"t": table.name, "p": rel, "c": ",".join(frame.columns), "n": frame.height,
-         "s": len(data), "h": hashlib.sha256(data).hexdigest(), "w": now})
-    del view
-    data.release()
-    _install_rows_view(con, table, has_legacy=bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $t",
-        {"t": _legacy_name(table)}).fetchall()[0][0]))
-
-
-def _sync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return  # a platform without directory handles (Windows) syncs names with the file
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def remove_unlisted_row_files(con: duckdb.DuckDBPyConnection, root: Path) -> list[str]:
-    """Delete Parquet files under rows/ that row_files does not list (an interrupted load's).
-
-    Only a case's one writer may call this: a load in flight has files not listed yet.
-    """
-    listed = {r[0] for r in con.execute("SELECT path FROM row_files").fetchall()}
-    removed = []
-    for table in CASE_TABLES.values():
-        folder = root / ROWS_DIR / table.name
-        if not folder.is_dir():
-            continue
-        for entry in os.scandir(folder):
-            rel = f"{ROWS_DIR}/{table.name}/{entry.name}"
-            if entry.is_file(follow_symlinks=False) and rel not in listed:
-                os.unlink(entry.path)
-                removed.append(rel)
-    return removed
 
 
 def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -287,8 +157,8 @@ def _arrow(frame: pl.DataFrame) -> object:
 class EventIds:
     """Hashes of the eventIDs a case holds: finds a batch's repeats without reading every id.
 
-    Checking each batch against the case read the whole event_id column once per batch (0.45 s
-    a batch at 1M records, issue 15). The hashes are read once; a batch id whose hash is among
+    Checking each batch against the case read the whole event_id column once per batch, a cost
+    that grows with the case (issue 15). The hashes are read once; a batch id whose hash is among
     them is confirmed against the case, so a hash collision costs a lookup, never a row.
     """
 
@@ -351,7 +221,9 @@ def insert_batch(
           if cloudtrail_rows is not None else None)
     counts: list[pl.DataFrame] = []
     if sal is not None and sal.height:
-        append_rows(con, CASE_TABLES["s3_access_logs"], sal)
+        con.register("_batch_sal", _arrow(sal))
+        con.execute("INSERT INTO s3_access_logs SELECT * FROM _batch_sal")
+        con.unregister("_batch_sal")
         counts.append(sal.group_by("evidence_id").agg(pl.len().alias("records")))
     if ct is not None and ct.height:
         # First occurrence of an eventID wins, in the batch and against the case. Only the ids
@@ -362,8 +234,9 @@ def insert_batch(
             pl.col("event_id").is_null()
             | (pl.col("event_id").is_first_distinct() & ~pl.col("event_id").is_in(seen))
         )
-        if fresh.height:
-            append_rows(con, CASE_TABLES["cloudtrail_events"], fresh)
+        con.register("_batch_ct_new", _arrow(fresh))
+        con.execute("INSERT INTO cloudtrail_events SELECT * FROM _batch_ct_new")
+        con.unregister("_batch_ct_new")
         counts.append(
             ct.group_by("evidence_id").agg(pl.len().alias("_parsed")).join(
                 fresh.group_by("evidence_id").agg(pl.len().alias("records")),

@@ -15,7 +15,6 @@ from s3forensics import store
 from s3forensics.case import Case
 from s3forensics.errors import CaseError, InputError
 from s3forensics.evidence_files import read_evidence
-from s3forensics.schema import CASE_TABLES, STORAGE_TABLES
 
 from .factories import ct_object, sal_object
 
@@ -130,6 +129,7 @@ def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
     import s3forensics.ingest as case_mod
 
     monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 2)  # a parse batch every two objects
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 7)  # a load every few parse batches
     src = tmp_path / "src"
     for n in range(6):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
@@ -147,58 +147,37 @@ def test_small_parse_batches_gathered_into_loads_keep_every_row_once(
         assert ev.row(0) == (14, 10)
 
 
-def test_each_batch_commits_its_own_row_files_and_a_failed_one_leaves_none(
+def test_loads_commit_between_objects_on_row_group_boundaries(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rows are Parquet files listed in row_files when their batch commits (issue 15)."""
+    """A commit ends where the open load holds whole row groups, never inside an object (issue 15)."""
     import s3forensics.ingest as case_mod
 
     monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 3)  # parse batches of 3 objects, 9 rows
+    monkeypatch.setattr(case_mod, "ROW_GROUP", 4)
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 8)
+    committed: list[int] = []
+    real_commit = case_mod._Loader._commit
+
+    def commit(self: case_mod._Loader) -> None:
+        if self._in_transaction:
+            committed.append(self._rows)
+        real_commit(self)
+
+    monkeypatch.setattr(case_mod._Loader, "_commit", commit)
     src = tmp_path / "src"
     for n in range(6):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
-    root = tmp_path / "case"
-    with Case.open(root) as case:
+    with Case.open(tmp_path / "case") as case:
         summary = case.ingest([src], progress=False)
         assert summary.objects == {"s3-access": 6} and summary.rows == {"s3-access": 18}
-        files = case.sql("SELECT path, rows, size, sha256 FROM row_files ORDER BY rowid")
-    assert files["rows"].to_list() == [9, 9]
-    for path, _, size, sha in files.iter_rows():
-        data = (root / path).read_bytes()
-        assert len(data) == size and hashlib.sha256(data).hexdigest() == sha
-    assert sorted(p.name for p in (root / "rows" / "s3_access_logs").iterdir()) == sorted(
-        Path(p).name for p in files["path"])
-    # A batch that fails after writing its file: the file goes with the rollback.
-    more = tmp_path / "more"
-    write(more, "logs/2024-05-02-12-10-00-0123456789ABCDEF", sal_object(3, start=100))
-    real = store.append_rows
-
-    def then_fail(*args: object, **kwargs: object) -> None:
-        real(*args, **kwargs)  # type: ignore[arg-type]
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(store, "append_rows", then_fail)
-    with Case.open(root) as case:
-        with pytest.raises(KeyboardInterrupt):
-            case.ingest([more], progress=False)
-        assert case.tables()["s3_access_logs"] == 18
-    assert len(list((root / "rows" / "s3_access_logs").iterdir())) == 2
-    # Its bytes went into a pack of their own that no row points at: verify says what it is.
-    from s3forensics.manifest import verify_case
-
-    report = verify_case(root)
-    assert [p.startswith("evidence/@packs/") for p in report.unexpected] == [True]
-    assert "ingest interrupted before its first batch committed" in str(report)
-    # A file left by a process that died mid-load is removed when the case next opens to write.
-    stray = root / "rows" / "s3_access_logs" / "20240101T000000000000Z-deadbeef0000.parquet"
-    stray.write_bytes(b"PAR1")
-    with Case.open(root, read_only=True) as case:
-        assert case.tables()["s3_access_logs"] == 18
-    assert stray.exists()  # a reader never deletes
-    monkeypatch.setattr(store, "append_rows", real)
-    with Case.open(root) as case:
-        assert case.tables()["s3_access_logs"] == 18
-    assert not stray.exists()
+        # The first batch fills the load to 8 rows at most between objects: 2 objects (6 rows);
+        # the third object opens the next load, which the second batch fills to 12 = 3 row groups.
+        assert committed == [6, 12]
+        per_object = case.sql("SELECT evidence_id, count(*) FROM s3_access_logs GROUP BY 1").rows()
+        assert sorted(n for _, n in per_object) == [3] * 6
+        ev = case.sql("SELECT sum(records) FROM evidence").row(0)
+        assert ev == (18,)
 
 
 def test_bad_inputs_are_named_and_the_rest_loads(tmp_path: Path, logs: Path) -> None:
@@ -255,7 +234,8 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
 ) -> None:
     import s3forensics.ingest as case_mod
 
-    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses and commits alone
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 6)  # a commit every two objects (3 rows each)
     src = tmp_path / "src"
     for n in range(4):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
@@ -276,7 +256,7 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
         with pytest.raises(KeyboardInterrupt):
             case.ingest([src], progress=False)
         monkeypatch.setattr(Table, "conform", real)
-        # The first two objects committed; nothing of the third (or fourth) is left.
+        # The first two objects committed together; nothing of the third (or fourth) is left.
         assert case.tables() == {"s3_access_logs": 6, "cloudtrail_events": 0, "evidence": 2,
                                  "rejects": 0}
         per_object = case.sql("SELECT evidence_id, count(*) n FROM s3_access_logs GROUP BY 1")
@@ -340,15 +320,14 @@ def test_a_failed_commit_leaves_nothing_half_loaded(tmp_path: Path, logs: Path) 
 
 
 def test_every_column_is_documented(tmp_path: Path) -> None:
-    declared = {**CASE_TABLES, **STORAGE_TABLES}
     with Case.open(tmp_path / "case") as case:
         cols = case.sql(
             "SELECT table_name, column_name, comment FROM duckdb_columns() "
-            "WHERE table_name IN (SELECT unnest($names))", {"names": list(declared)}
+            "WHERE table_name IN (SELECT table_name FROM duckdb_tables())"
         )
-        assert set(cols["table_name"]) == set(declared)
+        assert set(cols["table_name"]) == set(store.TABLE_SCHEMAS)
         assert cols.filter(pl.col("comment").is_null() | (pl.col("comment") == "")).height == 0
-        assert cols.height == sum(len(t.columns) for t in declared.values())
+        assert cols.height == sum(len(s) for s in store.TABLE_SCHEMAS.values())
 
 
 def test_case_folder_rules(tmp_path: Path) -> None:
@@ -604,37 +583,15 @@ def test_a_case_made_before_the_anomalies_column_gains_it_and_keeps_loading(
     root = tmp_path / "old"
     with Case.open(root) as case:
         case.ingest([logs / SAL_NAME], progress=False)
-    _as_an_older_version_made_it(root, drop=["anomalies"])
-    with Case.open(root, read_only=True) as case:  # readable as it is
-        assert case.sql("SELECT count(*) AS n FROM s3_access_logs")["n"][0] == 5
+    con = duckdb.connect(str(root / "case.duckdb"))
+    con.execute("ALTER TABLE s3_access_logs DROP COLUMN anomalies")  # as an older version made it
+    con.close()
     more = tmp_path / "more"
     write(more, "2024-05-02-00-00-00-ABCDEF0123456789", sal_object(3, start=50))
     with Case.open(root) as case:
         case.ingest([more], progress=False)
         counts = case.sql("SELECT count(*) AS n, count(anomalies) AS flagged FROM s3_access_logs")
-        kinds = dict(case.sql("SELECT table_name, table_type FROM information_schema.tables").iter_rows())
     assert counts["n"][0] == 8 and counts["flagged"][0] == 0
-    # The old rows stay where DuckDB holds them; the new ones are in a file.
-    assert kinds["legacy_s3_access_logs"] == "BASE TABLE" and kinds["s3_access_logs"] == "VIEW"
-    assert len(list((root / "rows" / "s3_access_logs").glob("*.parquet"))) == 1
-
-
-def _as_an_older_version_made_it(root: Path, *, drop: list[str]) -> None:
-    """Turn a case into what versions before issue 15 made: log rows in DuckDB tables."""
-    import shutil
-
-    import duckdb
-
-    con = duckdb.connect(str(root / "case.duckdb"))
-    con.execute(f"SET file_search_path = '{root}'")
-    for table in ("s3_access_logs", "cloudtrail_events"):
-        keep = ", ".join(f'"{c}"' for c in CASE_TABLES[table].column_names if c not in drop)
-        con.execute(f"CREATE TABLE _old AS SELECT {keep} FROM {table}")
-        con.execute(f"DROP VIEW {table}")
-        con.execute(f"ALTER TABLE _old RENAME TO {table}")
-    con.execute("DROP TABLE row_files")
-    con.close()
-    shutil.rmtree(root / "rows")
 
 
 # -- evidence packs (issue 15) -------------------------------------------------------------------
@@ -700,23 +657,19 @@ def test_event_ids_seen_before_are_found_by_hash_and_confirmed(tmp_path: Path) -
             [held[0], held[3]])
 
 
-def test_verify_rehashes_the_row_files_and_names_a_changed_or_missing_one(
-        tmp_path: Path, logs: Path) -> None:
+def test_verify_names_a_pack_an_interrupted_ingest_left(
+        tmp_path: Path, logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bytes appended before the first load failed: verify says what the pack is."""
     from s3forensics.manifest import verify_case
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
 
     root = tmp_path / "case"
     with Case.open(root) as case:
-        case.ingest([logs], progress=False)
-        files = case.sql("SELECT path FROM row_files ORDER BY path")["path"].to_list()
-    assert len(files) == 2  # one per log table
+        monkeypatch.setattr(store, "insert_batch", fail)
+        with pytest.raises(KeyboardInterrupt):
+            case.ingest([logs / SAL_NAME], progress=False)
     report = verify_case(root)
-    assert report.ok and report.row_files == 2
-    assert "2 row files (the log tables' Parquet files) recorded, 2 intact" in str(report)
-    changed = root / files[0]
-    data = bytearray(changed.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    changed.write_bytes(bytes(data))
-    (root / files[1]).unlink()
-    report = verify_case(root)
-    assert not report.ok
-    assert report.changed == [files[0]] and report.missing == [files[1]]
+    assert [p.startswith("evidence/@packs/") for p in report.unexpected] == [True]
+    assert "ingest interrupted before its first load committed" in str(report)
