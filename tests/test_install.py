@@ -178,3 +178,23 @@ def test_wheel_runs_the_demo_outside_any_checkout(wheel: Path, tmp_path: Path) -
     con.close()
     assert sources and all(str(tmp_path / "cache") in s for s in sources), sources[:3]
     assert "report:" in out.stdout and "WARNING" not in out.stderr
+
+
+def test_ingest_does_not_import_pandas(tmp_path: Path) -> None:
+    # pandas is installed (the notebooks use it) and pyarrow imports it on first use of
+    # pa.array or Array.to_numpy: 1.5 s of every CloudTrail ingest before this was caught.
+    samples = ROOT / "data" / "samples"
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['s3forensics', 'ingest', '--case', {str(tmp_path / 'case')!r}, '--quiet',\n"
+        f"            {str(samples)!r}]\n"
+        "try:\n    runpy.run_module('s3forensics', run_name='__main__')\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('\\nLOADED=' + ','.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
+                         check=True)
+    assert "cloudtrail" in out.stdout and "s3-access" in out.stdout, out.stdout
+    loaded = out.stdout.rsplit("LOADED=", 1)[1].strip().split(",")
+    assert "pyarrow" in loaded  # the CloudTrail parser ran
+    assert "pandas" not in loaded

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 import duckdb
+import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -168,7 +169,7 @@ items AS (
     UNION ALL
     -- Records of a Records file split as text: each after the first still starts with its comma.
     SELECT obj_no, evidence_id, kind, NULL, record_no,
-        CASE WHEN record_no = 1 THEN item ELSE item[2:] END
+        CASE WHEN record_no = 1 THEN item ELSE ltrim(item, ',') END
     FROM objs_split
     UNION ALL
     -- Lines arrive split already; record_no (rank among non-blank lines) is numbered afterwards.
@@ -544,7 +545,7 @@ def _as_batch(obj: _Object) -> pa.RecordBatch | None:
     """An object as Arrow: one row for a document, one per non-blank line; None if not UTF-8."""
     # Wrapping the bytes instead of copying them into one big array saves a pass over memory,
     # and one batch per object lets DuckDB spread the objects over its threads.
-    offsets = pa.array([0, len(obj.data)], pa.int64()).buffers()[1]
+    offsets = _int64s([0, len(obj.data)]).buffers()[1]
     content = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(obj.data)])
     try:
         content.validate(full=True)  # checks UTF-8
@@ -552,21 +553,21 @@ def _as_batch(obj: _Object) -> pa.RecordBatch | None:
         return None
     if obj.kind not in _LINE_KINDS:
         return pa.RecordBatch.from_arrays(
-            [pa.array([obj.obj_no], pa.int64()), pa.array([obj.evidence_id]),
-             pa.array([obj.kind]), content],
+            [_int64s([obj.obj_no]), _same_string(obj.evidence_id, 1),
+             _same_string(obj.kind, 1), content],
             schema=_DOC_SCHEMA,
         )  # fmt: skip
     lines = pc.list_flatten(pc.split_pattern(content, "\n"))
     if b"\r" in obj.data:  # Windows line ends
         lines = pc.utf8_rtrim(lines, characters="\r")
     non_blank = pc.match_substring_regex(lines, r"\S")
-    line_no = pc.add(pc.indices_nonzero(non_blank), 1).cast(pa.int64())
+    line_no = _int64s(_numpy(pc.indices_nonzero(non_blank)) + 1)
     n = len(line_no)
     return pa.RecordBatch.from_arrays(
         [
-            pa.repeat(pa.scalar(obj.obj_no, pa.int64()), n),
-            pa.repeat(pa.scalar(obj.evidence_id, pa.string()), n),
-            pa.repeat(pa.scalar(obj.kind, pa.string()), n),
+            _int64s(np.full(n, obj.obj_no)),
+            _same_string(obj.evidence_id, n),
+            _same_string(obj.kind, n),
             line_no,
             lines.filter(non_blank),
         ],
@@ -599,28 +600,57 @@ def _split_records(obj: _Object) -> pa.RecordBatch | None:
     body_end = end - 2
     buffer = pa.py_buffer(data)
     body = pa.Array.from_buffers(
-        pa.large_string(), 1, [None, pa.array([body_start, body_end], pa.int64()).buffers()[1], buffer]
+        pa.large_string(), 1, [None, _int64s([body_start, body_end]).buffers()[1], buffer]
     )
-    lengths = pc.binary_length(pc.list_flatten(pc.split_pattern(body, _RECORD_SEP))).cast(pa.int64())
+    lengths = _numpy(pc.binary_length(pc.list_flatten(pc.split_pattern(body, _RECORD_SEP))))
     n = len(lengths)
     # Piece k+1 starts len(piece k) + len(separator) after piece k; record k+1 (with its comma)
     # starts one character after the closing brace of record k, i.e. at the separator's comma.
-    after = pc.cumulative_sum(pc.add(lengths, len(_RECORD_SEP)))
-    inner = pc.add(after.slice(0, n - 1), body_start + 1 - len(_RECORD_SEP))
-    offsets = pa.concat_arrays(
-        [pa.array([body_start], pa.int64()), inner, pa.array([body_end], pa.int64())]
-    )
-    items = pa.Array.from_buffers(pa.large_string(), n, [None, offsets.buffers()[1], buffer])
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[0], offsets[n] = body_start, body_end
+    after = np.cumsum(lengths[: n - 1] + len(_RECORD_SEP), dtype=np.int64)
+    offsets[1:n] = after + (body_start + 1 - len(_RECORD_SEP))
+    items = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), buffer])
     return pa.RecordBatch.from_arrays(
         [
-            pa.repeat(pa.scalar(obj.obj_no, pa.int64()), n),
-            pa.repeat(pa.scalar(obj.evidence_id, pa.string()), n),
-            pa.repeat(pa.scalar("records-split", pa.string()), n),
-            pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)),
+            _int64s(np.full(n, obj.obj_no)),
+            _same_string(obj.evidence_id, n),
+            _same_string("records-split", n),
+            _int64s(np.arange(1, n + 1)),
             items,
         ],
         schema=_SPLIT_SCHEMA,
     )
+
+
+def _int64s(values: Iterable[int] | np.ndarray) -> pa.Array:
+    """An int64 Arrow array of the values."""
+    # Built from a buffer: pa.array, pa.scalar and Array.to_numpy import pandas on first use,
+    # 1.5 s of a CloudTrail ingest here (issue 15).
+    data = np.ascontiguousarray(np.fromiter(values, np.int64) if not isinstance(values, np.ndarray)
+                                else values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
+
+
+def _numpy(array: pa.Array) -> np.ndarray:
+    """The values of an integer Arrow array without nulls, as numpy (not a copy)."""
+    width = array.type.bit_width // 8
+    dtype = np.dtype(f"<{'u' if pa.types.is_unsigned_integer(array.type) else 'i'}{width}")
+    return np.frombuffer(array.buffers()[1], dtype, len(array), array.offset * width)
+
+
+def _same_string(value: str, n: int) -> pa.Array:
+    """A string Arrow array holding `value` n times."""
+    data = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    if offsets[-1] < 2**31:
+        return pa.Array.from_buffers(
+            pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data * n)]
+        )
+    large = pa.Array.from_buffers(
+        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+    )
+    return large.cast(pa.string())  # raises when it cannot be one string array, as pa.repeat did
 
 
 def _run_query(batches: list[tuple[str, pa.RecordBatch]]) -> pl.DataFrame:
