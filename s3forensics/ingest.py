@@ -320,7 +320,7 @@ class _Pipeline:
                         pending[twin.kind_of], pending_bytes[twin.kind_of] = [], 0
                     continue
                 try:
-                    content = ready.content_of(data, path)
+                    content = ready.decompressed()
                 except InputError as exc:
                     summary.errors.append(str(exc))
                     continue
@@ -668,12 +668,12 @@ class _Ready:
     content: bytes | None = None  # None: not decompressed yet
     error: Exception | None = None  # OSError reading, or InputError decompressing
 
-    def content_of(self, data: bytes, path: Path) -> bytes:
+    def decompressed(self) -> bytes:
         """The decompressed bytes (raising the reader's InputError), decompressing if needed."""
         if isinstance(self.error, InputError):
             raise self.error
         if self.content is None:
-            return decompress(data, where=display_name(str(path)))
+            return decompress(self.data, where=display_name(str(self.entry[0])))
         content, self.content = self.content, None
         return content
 

@@ -7,13 +7,16 @@ tricky addresses and user agents in both log sources must get the same answer fr
 
 from __future__ import annotations
 
+import ipaddress
+import random
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from s3forensics.case import Case
 from s3forensics.enrich import AwsIpRanges, refresh_enrichment
-from s3forensics.enrich.macros import PRIVATE_IP_CLASSES, macro_definitions
+from s3forensics.enrich.macros import PRIVATE_IP_CLASSES, install_macros, macro_definitions
 from s3forensics.enrich.useragent import family_name
 from s3forensics.lake.translate import to_spark
 from s3forensics.render import format_access_log_line, render_cloudtrail_file
@@ -112,3 +115,50 @@ def test_spark_and_athena_get_the_macros_expanded_into_plain_sql() -> None:
     sql = to_spark("SELECT ip_is_private(source_ip) AS p, user_agent_family(user_agent) AS f FROM t")
     assert not any(name in sql.lower() for name in macro_definitions())
     assert "RLIKE" in sql and "(?P<" not in sql  # Java's regex has no (?P<name>...) groups
+
+
+def _networks_by_python(rng: random.Random) -> dict[str, str | None]:
+    """Addresses written every way a log may write them, with the network ipaddress names."""
+    out: dict[str, str | None] = {
+        "203.0.113.77": "203.0.113.0/24",
+        "::ffff:198.51.100.9": "198.51.100.0/24",  # an IPv4 client over IPv6
+        "0:0:0:0:0:ffff:198.51.100.9": "198.51.100.0/24",
+        "2001:DB8:0:1::7": "2001:db8:0::/48",
+        "fe80::1ff:fe23:4567:890a%eth0": "fe80::/48",  # with a zone
+        "64:ff9b::192.0.2.33": "64:ff9b::/48",  # IPv4 embedded in IPv6 (NAT64)
+        "::": "::/48",
+        "::1": "::/48",
+        "1::": "1::/48",
+        "0:5::": "0:5::/48",
+        "0:0:5::9": "0:0:5::/48",
+        "2600:1f18:4000:1::12": "2600:1f18:4000::/48",
+        # Not addresses: service names, garbage, too many or too few hextets, two '::'.
+        "AWS Internal": None, "s3.amazonaws.com": None, "10.0.0.256": None, "1.2.3": None,
+        ":::": None, "gggg::1": None, "1:2:3:4:5:6:7:8:9": None, "1:2:3:4:5:6:7": None,
+        "1::2::3": None, "12345::1": None, "": None,
+    }
+    for key in list(out):
+        if out[key] is not None and "%" not in key and "." not in key:
+            net = ipaddress.ip_network(f"{key}/48", strict=False)
+            out[key] = net.compressed
+    for _ in range(300):
+        # Runs of zero hextets, so that '::' falls anywhere, including inside the /48.
+        hextets = [0 if rng.random() < 0.4 else rng.randrange(0x10000) for _ in range(8)]
+        addr = ipaddress.IPv6Address(sum(h << (16 * (7 - i)) for i, h in enumerate(hextets)))
+        network = ipaddress.ip_network(f"{addr}/48", strict=False).compressed
+        if addr.ipv4_mapped:
+            network = str(ipaddress.ip_network(f"{addr.ipv4_mapped}/24", strict=False))
+        plain = ":".join(f"{h:x}" for h in hextets)
+        for written in (addr.compressed, addr.exploded, plain, addr.compressed.upper()):
+            out[written] = network
+    return out
+
+
+def test_the_network_of_an_address_is_the_one_ipaddress_names() -> None:
+    expected = _networks_by_python(random.Random(48))
+    con = duckdb.connect()
+    install_macros(con)
+    got = dict(con.execute("SELECT ip, ip_network(ip) FROM unnest($ips) AS t(ip)",
+                           {"ips": list(expected)}).fetchall())
+    wrong = {ip: (got[ip], want) for ip, want in expected.items() if got[ip] != want}
+    assert wrong == {}

@@ -12,6 +12,9 @@ What the SQL cannot do is what needs code beyond the rules: ua-parser tells brow
 among `Mozilla/...` strings in `user_agent_enrichment`; the macro calls every such string no rule
 names a `browser`.
 
+`ip_network(ip)` names the network an address is counted in when a detection asks whether a
+principal's network is new: the /24 of an IPv4 address, the /48 of an IPv6 one.
+
 One more macro is not a classification but a tolerance several statements must agree on:
 `request_skew_seconds()`, how far apart the two sources may log one request (REQUEST_SKEW). The
 correlation views join on it and `lake pull` widens its window by it, so they cannot drift apart.
@@ -148,6 +151,39 @@ def _ua_family_sql() -> str:
     return "CASE " + " ".join(whens) + f" ELSE nullif({product}, '') END"
 
 
+def _ip_network_sql() -> str:
+    """`ip_network(ip)`: the /24 of an IPv4 address (or of an IPv4 one seen over IPv6), the /48 of
+    an IPv6 one, written as Python's ipaddress writes networks (2001:db8::/48); NULL otherwise."""
+    v = "lower(regexp_extract(ip, '^([^%]*)', 1))"  # without a zone (fe80::1%eth0)
+    v4 = rf"^{_MAPPED}({_OCTET}\.{_OCTET}\.{_OCTET})\.{_OCTET}$"
+    # '::' stands for as many zero hextets as the address lacks: 8 less the colons it has (an
+    # IPv4 tail, a.b.c.d, is two hextets), one more where it starts or ends the address. Written
+    # out, an address is 8 hextets (or 6 and an IPv4 tail) and its first three can be read.
+    # (No repeat(): Trino's repeats array elements.)
+    lacking = (f"8 - (length({v}) - length(replace({v}, ':', ''))) "
+               f"- CASE WHEN {v} LIKE '%.%' THEN 1 ELSE 0 END")
+    full = (f"CASE WHEN {v} LIKE '%::%' THEN concat("
+            f"CASE WHEN {v} LIKE '::%' THEN '0' ELSE '' END, "
+            f"replace({v}, '::', concat(':', substr('0:0:0:0:0:0:0:0:', 1, 2 * greatest({lacking}, 0)))), "
+            f"CASE WHEN {v} LIKE '%::' THEN '0' ELSE '' END) ELSE {v} END")
+    hextet = "[0-9a-f]{1,4}"
+    written_out = (f"^(?:(?:{hextet}:){{7}}{hextet}|(?:{hextet}:){{6}}"
+                   f"{_OCTET}\\.{_OCTET}\\.{_OCTET}\\.{_OCTET})$")
+
+    def nth(n: int) -> str:  # the n-th hextet without leading zeros, as ipaddress writes it
+        return (f"regexp_extract(regexp_extract({full}, "
+                f"{sql_text(f'^({hextet}):({hextet}):({hextet}):')}, {n}), '^0*([0-9a-f]+)$', 1)")
+
+    h1, h2, h3 = nth(1), nth(2), nth(3)
+    # The zero hextets that end the prefix join the run of zeros after it, written '::'.
+    v6 = (f"concat(CASE WHEN {h3} <> '0' THEN concat({h1}, ':', {h2}, ':', {h3}) "
+          f"WHEN {h2} <> '0' THEN concat({h1}, ':', {h2}) "
+          f"WHEN {h1} <> '0' THEN {h1} ELSE '' END, '::/48')")
+    return (f"CASE WHEN regexp_matches({v}, {sql_text(v4)}) "
+            f"THEN concat(regexp_extract({v}, {sql_text(v4)}, 1), '.0/24') "
+            f"WHEN regexp_matches({full}, {sql_text(written_out)}) THEN {v6} END")
+
+
 @cache
 def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
     """Each macro: name -> (parameter names, DuckDB SQL body)."""
@@ -155,6 +191,7 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
         "ip_is_private": (("ip",), _private_ip_sql()),
         "user_agent_family": (("ua",), _ua_family_sql()),
         "request_skew_seconds": ((), str(int(REQUEST_SKEW.total_seconds()))),
+        "ip_network": (("ip",), _ip_network_sql()),
     }
 
 

@@ -28,12 +28,7 @@ SELECT u.*,
        -- The same request in both sources: counting detections keep the access log copy.
        coalesce(u.source = 'cloudtrail' AND u.request_id IN
            (SELECT request_id FROM s3_access_logs WHERE request_id IS NOT NULL), false) AS also_in_access_log,
-       CASE
-           WHEN regexp_matches(u.source_ip, '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$')
-               THEN regexp_extract(u.source_ip, '^([0-9]+\.[0-9]+\.[0-9]+)\.', 1) || '.0/24'
-           WHEN u.source_ip LIKE '%:%'
-               THEN array_to_string(list_slice(string_split(u.source_ip, ':'), 1, 3), ':') || '::/48'
-       END AS network,
+       ip_network(u.source_ip) AS network,
        ip_is_private(u.source_ip) AS is_private_ip,
        f.ua_family
 FROM unioned u
