@@ -266,6 +266,44 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
         assert case.tables()["s3_access_logs"] == 12
 
 
+def test_a_failed_load_drops_the_batches_queued_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import s3forensics.ingest as case_mod
+
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 3)  # and commits on its own (3 rows each)
+    src = tmp_path / "src"
+    for n in range(4):
+        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+    from s3forensics.schema import EVIDENCE, Table
+
+    real = Table.conform
+    calls = {"evidence": 0}
+
+    def failing(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
+        if table is EVIDENCE:
+            calls["evidence"] += 1
+            if calls["evidence"] == 4:  # the second object fails to load (2 calls each)...
+                time.sleep(0.5)  # ...once the third and fourth wait in the loader's queue
+                raise OSError("No space left on device")
+        return real(table, frame)
+
+    with Case.open(tmp_path / "case") as case:
+        monkeypatch.setattr(Table, "conform", failing)
+        with pytest.raises(OSError, match="No space left"):
+            case.ingest([src], progress=False)
+        monkeypatch.setattr(Table, "conform", real)
+        # The first object committed; the objects behind the failed one were not loaded.
+        assert calls["evidence"] == 4
+        assert case.tables() == {"s3_access_logs": 3, "cloudtrail_events": 0, "evidence": 1,
+                                 "rejects": 0}
+        again = case.ingest([src], progress=False)
+        assert again.objects == {"s3-access": 3} and again.already_loaded == 1
+
+
 def test_a_changed_file_under_the_same_name_keeps_both_copies(tmp_path: Path) -> None:
     src = tmp_path / "src"
     path = write(src, SAL_NAME, sal_object(2))
