@@ -162,13 +162,10 @@ class EventIds:
     them is confirmed against the case, so a hash collision costs a lookup, never a row.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, load: bool = True) -> None:
-        self._hashes = pl.Series("h", [], pl.UInt64)
-        self._scan_case = not load  # without the hashes: each batch is checked against the case
-        if load:
-            self._hashes = con.sql(
-                "SELECT hash(event_id) AS h FROM cloudtrail_events WHERE event_id IS NOT NULL"
-            ).pl()["h"]
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._hashes = con.sql(
+            "SELECT hash(event_id) AS h FROM cloudtrail_events WHERE event_id IS NOT NULL"
+        ).pl()["h"]
 
     def held(self, con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> list[str]:
         """Which of `ids` (an event_id column) the case holds already."""
@@ -176,26 +173,25 @@ class EventIds:
             return []
         con.register("_batch_ids", _arrow(ids))
         try:
-            if self._scan_case:
-                return [r[0] for r in con.execute(
-                    "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _batch_ids b USING (event_id)"
-                ).fetchall()]
             hashed = con.sql("SELECT event_id, hash(event_id) AS h FROM _batch_ids").pl()
-            maybe = hashed.filter(pl.col("h").is_in(self._hashes.implode()))
-            found: list[str] = []
-            if maybe.height:
-                con.register("_maybe_ids", _arrow(maybe.select("event_id")))
-                try:
-                    found = [r[0] for r in con.execute(
-                        "SELECT e.event_id FROM cloudtrail_events e "
-                        "SEMI JOIN _maybe_ids b USING (event_id)").fetchall()]
-                finally:
-                    con.unregister("_maybe_ids")
-            # Added before the batch commits: should it roll back, a stale hash only costs a lookup.
-            self._hashes = pl.concat([self._hashes, hashed["h"]])
-            return found
         finally:
             con.unregister("_batch_ids")
+        maybe = hashed.filter(pl.col("h").is_in(self._hashes.implode()))
+        found = _held_by_case(con, maybe.select("event_id")) if maybe.height else []
+        # Added before the batch commits: should it roll back, a stale hash only costs a lookup.
+        self._hashes = pl.concat([self._hashes, hashed["h"]])
+        return found
+
+
+def _held_by_case(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> list[str]:
+    """Which of `ids` (an event_id column) the case holds, read from its event_id column."""
+    con.register("_held_ids", _arrow(ids))
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _held_ids b USING (event_id)"
+        ).fetchall()]
+    finally:
+        con.unregister("_held_ids")
 
 
 def insert_batch(
@@ -229,7 +225,8 @@ def insert_batch(
         # First occurrence of an eventID wins, in the batch and against the case. Only the ids
         # travel to DuckDB for the check; the wide rows are inserted once.
         ids = ct.select(pl.col("event_id").drop_nulls().unique())
-        seen = (event_ids or EventIds(con, load=False)).held(con, ids)
+        # Without EventIds (a single batch, a lake pull): the case's own column answers.
+        seen = event_ids.held(con, ids) if event_ids is not None else _held_by_case(con, ids)
         fresh = ct.filter(
             pl.col("event_id").is_null()
             | (pl.col("event_id").is_first_distinct() & ~pl.col("event_id").is_in(seen))
