@@ -14,13 +14,13 @@ import json
 import os
 import re
 import zlib
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
 
 import duckdb
-import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
@@ -553,21 +553,20 @@ def _as_batch(obj: _Object) -> pa.RecordBatch | None:
         return None
     if obj.kind not in _LINE_KINDS:
         return pa.RecordBatch.from_arrays(
-            [_int64s([obj.obj_no]), _same_string(obj.evidence_id, 1),
-             _same_string(obj.kind, 1), content],
+            [_int64s([obj.obj_no]), _strings(obj.evidence_id), _strings(obj.kind), content],
             schema=_DOC_SCHEMA,
         )  # fmt: skip
     lines = pc.list_flatten(pc.split_pattern(content, "\n"))
     if b"\r" in obj.data:  # Windows line ends
         lines = pc.utf8_rtrim(lines, characters="\r")
     non_blank = pc.match_substring_regex(lines, r"\S")
-    line_no = _int64s(_numpy(pc.indices_nonzero(non_blank)) + 1)
+    line_no = pc.add(pc.indices_nonzero(non_blank).cast(pa.int64()), _int64(1))
     n = len(line_no)
     return pa.RecordBatch.from_arrays(
         [
-            _int64s(np.full(n, obj.obj_no)),
-            _same_string(obj.evidence_id, n),
-            _same_string(obj.kind, n),
+            _repeat(_int64s([obj.obj_no]), n),
+            _repeat(_strings(obj.evidence_id), n),
+            _repeat(_strings(obj.kind), n),
             line_no,
             lines.filter(non_blank),
         ],
@@ -602,55 +601,51 @@ def _split_records(obj: _Object) -> pa.RecordBatch | None:
     body = pa.Array.from_buffers(
         pa.large_string(), 1, [None, _int64s([body_start, body_end]).buffers()[1], buffer]
     )
-    lengths = _numpy(pc.binary_length(pc.list_flatten(pc.split_pattern(body, _RECORD_SEP))))
+    lengths = pc.binary_length(pc.list_flatten(pc.split_pattern(body, _RECORD_SEP)))
     n = len(lengths)
     # Piece k+1 starts len(piece k) + len(separator) after piece k; record k+1 (with its comma)
     # starts one character after the closing brace of record k, i.e. at the separator's comma.
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[0], offsets[n] = body_start, body_end
-    after = np.cumsum(lengths[: n - 1] + len(_RECORD_SEP), dtype=np.int64)
-    offsets[1:n] = after + (body_start + 1 - len(_RECORD_SEP))
-    items = pa.Array.from_buffers(pa.large_string(), n, [None, pa.py_buffer(offsets), buffer])
+    after = pc.cumulative_sum(pc.add(lengths.slice(0, n - 1), _int64(len(_RECORD_SEP))))
+    inner = pc.add(after, _int64(body_start + 1 - len(_RECORD_SEP)))
+    offsets = pa.concat_arrays([_int64s([body_start]), inner, _int64s([body_end])])
+    items = pa.Array.from_buffers(pa.large_string(), n, [None, offsets.buffers()[1], buffer])
     return pa.RecordBatch.from_arrays(
         [
-            _int64s(np.full(n, obj.obj_no)),
-            _same_string(obj.evidence_id, n),
-            _same_string("records-split", n),
-            _int64s(np.arange(1, n + 1)),
+            _repeat(_int64s([obj.obj_no]), n),
+            _repeat(_strings(obj.evidence_id), n),
+            _repeat(_strings("records-split"), n),
+            pc.cumulative_sum(_repeat(_int64s([1]), n)),
             items,
         ],
         schema=_SPLIT_SCHEMA,
     )
 
 
-def _int64s(values: Iterable[int] | np.ndarray) -> pa.Array:
+# Arrow arrays are built from buffers, and compute functions get Arrow scalars: pa.array,
+# pa.scalar, Array.to_numpy and a Python number passed to a compute function import pandas on
+# first use, 1.5 s of a CloudTrail ingest here (issue 15); numpy is not a dependency.
+def _int64s(values: Iterable[int]) -> pa.Array:
     """An int64 Arrow array of the values."""
-    # Built from a buffer: pa.array, pa.scalar and Array.to_numpy import pandas on first use,
-    # 1.5 s of a CloudTrail ingest here (issue 15).
-    data = np.ascontiguousarray(np.fromiter(values, np.int64) if not isinstance(values, np.ndarray)
-                                else values, dtype=np.int64)
+    data = array("q", values)
     return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])
 
 
-def _numpy(array: pa.Array) -> np.ndarray:
-    """The values of an integer Arrow array without nulls, as numpy (not a copy)."""
-    width = array.type.bit_width // 8
-    dtype = np.dtype(f"<{'u' if pa.types.is_unsigned_integer(array.type) else 'i'}{width}")
-    return np.frombuffer(array.buffers()[1], dtype, len(array), array.offset * width)
+def _int64(value: int) -> pa.Scalar:
+    """An int64 Arrow scalar."""
+    return _int64s([value])[0]
 
 
-def _same_string(value: str, n: int) -> pa.Array:
-    """A string Arrow array holding `value` n times."""
+def _strings(value: str) -> pa.Array:
+    """A string Arrow array of the one value."""
     data = value.encode()
-    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
-    if offsets[-1] < 2**31:
-        return pa.Array.from_buffers(
-            pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data * n)]
-        )
-    large = pa.Array.from_buffers(
-        pa.large_string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data * n)]
+    return pa.Array.from_buffers(
+        pa.string(), 1, [None, pa.py_buffer(array("i", [0, len(data)])), pa.py_buffer(data)]
     )
-    return large.cast(pa.string())  # raises when it cannot be one string array, as pa.repeat did
+
+
+def _repeat(one: pa.Array, n: int) -> pa.Array:
+    """The value of a one-value array, n times."""
+    return pc.take(one, pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(bytes(8 * n))]))
 
 
 def _run_query(batches: list[tuple[str, pa.RecordBatch]]) -> pl.DataFrame:
