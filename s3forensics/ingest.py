@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,8 +37,8 @@ from . import store
 from .detect import detect_kind
 from .errors import InputError
 from .evidence_files import (
+    Destinations,
     Pack,
-    StoredAs,
     display_name,
     escape_name,
     file_destinations,
@@ -66,11 +67,11 @@ LOAD_ROWS = 2 * ROW_GROUP
 # ... or once it holds this much parsed data: uncommitted rows stay in memory until the commit
 # (CloudTrail rows, with the whole record as text, are ~2.8 KB each).
 LOAD_BYTES = 256 * 1024 * 1024
-#: Parsed rows (estimated in memory) that may be queued for the loader, the batch it is loading
-#: included (always at least one batch). Commits pause the loader for seconds while DuckDB
-#: compresses; with room for a few batches parsing goes on meanwhile (measured on 2 cores in
-#: alternating runs: 1M CloudTrail records 39-40 s with one batch at a time, 30-31 s with this;
-#: 1M access log lines 10.4-11.7 s, 8.8-9.7 s).
+#: What may be queued for the loader (the batch it is loading included, always at least one):
+#: parsed rows and rejects (estimated in memory) and object bytes not yet in the pack. Commits
+#: pause the loader for seconds while DuckDB compresses; with room for a few batches parsing
+#: goes on meanwhile (measured on 2 cores in alternating runs: 1M CloudTrail records 39-40 s
+#: with one batch at a time, 30-31 s with this; 1M access log lines 10.4-11.7 s, 8.8-9.7 s).
 LOAD_AHEAD_BYTES = 256 * 1024 * 1024
 
 
@@ -151,9 +152,9 @@ class _Item:
     dest: str  # where the copy is (set by the copy when it is written)
     source: Mapping[str, Any]
     size: int = 0
-    #: names the copy may take, in order, then the encoded name (see evidence_files)
-    candidates: list[tuple[str | None, StoredAs]] = field(default_factory=list)
-    encoded: str = ""
+    #: names the copy may take, in order, then the encoded name (see evidence_files); None for
+    #: an object the case holds already. Worked out by the thread that appends the copy.
+    destinations: Callable[[], Destinations] | None = None
     stored_as: str = "name"
     copy: Future[None] | None = None  # the object's bytes being appended to the pack
     #: an object with the bytes of an earlier one: its own id, and whose copy and rows it shares
@@ -356,12 +357,13 @@ class _Pipeline:
                     # Already held (acquired straight into the case): the acquisition chose the name.
                     item.stored_as = str(source.get("stored_as") or "name")
                 else:
-                    item.candidates, item.encoded = (
-                        object_destinations(evidence_root, sha, bucket=str(source["bucket"]),
-                                            key=str(source["key"]),
-                                            version_id=source.get("version_id"))
+                    item.destinations = (
+                        partial(object_destinations, evidence_root, sha,
+                                bucket=str(source["bucket"]), key=str(source["key"]),
+                                version_id=source.get("version_id"))
                         if source.get("bucket") and source.get("key") else
-                        file_destinations(evidence_root, sha, path=apath, root=roots[root]))
+                        partial(file_destinations, evidence_root, sha, path=apath,
+                                root=roots[root]))
                 pending[detected].append(item)
                 pending_bytes[detected] += len(content)
                 if pending_bytes[detected] >= BATCH_BYTES or len(pending[detected]) >= BATCH_OBJECTS:
@@ -466,8 +468,15 @@ class _Pipeline:
             return
         for item in items:
             item.content = b""  # parsed: free the memory before the load
-            if item.candidates or item.encoded:  # not in the case yet: keep its exact bytes
-                item.copy = self.copier.submit(_store_copy, item, self.pack)
+            if item.destinations is None:
+                item.data = b""  # held by the case already: nothing will copy these bytes
+        # Not in the case yet: keep their exact bytes (one task for the batch: a task per object
+        # cost the parsing thread a tenth of its time outside the parser at 10,000 objects).
+        to_copy = [item for item in items if item.destinations is not None]
+        if to_copy:
+            copies = self.copier.submit(_store_copies, to_copy, self.pack)
+            for item in to_copy:
+                item.copy = copies
         loader.submit(kind, items, result, parse_dups)
 
     def _insert(self, kind: str, items: list[_Item], result: ParseResult | None,
@@ -549,7 +558,12 @@ class _Loader:
     def submit(self, kind: str, items: list[_Item], result: ParseResult | None,
                parse_dups: dict[str, int]) -> None:
         """Queue a parsed batch for loading (first waiting for room, raising a failed load)."""
-        size = 0 if result is None else int(result.rows.estimated_size())
+        # What the batch holds until loaded: its rows and rejects, and the bytes of its objects
+        # not yet appended to the pack; at least a MiB, so batches of nothing queue bounded too.
+        size = sum(len(item.data) for item in items) + (
+            0 if result is None
+            else int(result.rows.estimated_size()) + int(result.rejects.estimated_size()))
+        size = max(size, 1024 * 1024)
         while self._pending and self._pending_bytes + size > LOAD_AHEAD_BYTES:
             self._wait_oldest()
         if self._failed:  # found failed after its batch was waited for: raise it
@@ -573,8 +587,8 @@ class _Loader:
                 self._wait_oldest()
             except BaseException:
                 pass
+        self._pool.shutdown(wait=True)  # a load submitted but not yet tracked ends first
         self._rollback()
-        self._pool.shutdown(wait=True)
 
     def _wait_oldest(self) -> None:
         future, size = self._pending[0]
@@ -590,6 +604,14 @@ class _Loader:
               parse_dups: dict[str, int]) -> None:
         if self._failed:
             return
+        try:
+            self._load_parts(kind, items, result, parse_dups)
+        except BaseException:
+            self._failed = True  # an insert or a commit: nothing queued behind it may commit
+            raise
+
+    def _load_parts(self, kind: str, items: list[_Item], result: ParseResult | None,
+                    parse_dups: dict[str, int]) -> None:
         con = self._case.con
         for part, part_result, boundary in self._parts(items, result):
             if not self._in_transaction:
@@ -598,7 +620,6 @@ class _Loader:
             try:
                 stored = self._case._insert(kind, part, part_result, parse_dups)
             except BaseException:
-                self._failed = True
                 self._rollback()
                 raise
             self._open.append((kind, stored))
@@ -790,11 +811,13 @@ class _Reader:
         return ready
 
 
-def _store_copy(item: _Item, pack: Pack) -> None:
-    """Append the object's exact bytes to the pack under the first free name (see Pack)."""
-    data, item.data = item.data, b""  # the copy is the last use of the original bytes
-    member, item.stored_as = pack.member_name(item.candidates, item.encoded)
-    item.dest = pack.append(member, data)
+def _store_copies(items: list[_Item], pack: Pack) -> None:
+    """Append the objects' exact bytes to the pack, each under its first free name (see Pack)."""
+    for item in items:
+        assert item.destinations is not None
+        data, item.data = item.data, b""  # the copy is the last use of the original bytes
+        member, item.stored_as = pack.member_name(*item.destinations())
+        item.dest = pack.append(member, data)
 
 
 def _read_evidence(path: str) -> bytes:

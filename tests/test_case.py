@@ -304,6 +304,38 @@ def test_a_failed_load_drops_the_batches_queued_behind_it(
         assert again.objects == {"s3-access": 3} and again.already_loaded == 1
 
 
+def test_a_failed_commit_drops_the_batches_queued_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import s3forensics.ingest as case_mod
+    from s3forensics.evidence_files import Pack
+
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", 3)  # and commits on its own (3 rows each)
+    src = tmp_path / "src"
+    for n in range(4):
+        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+    real = Pack.sync
+    calls = {"sync": 0}
+
+    def failing(pack: Pack) -> None:
+        calls["sync"] += 1
+        if calls["sync"] == 2:  # the second object's commit fails (fsync: a full disk)...
+            time.sleep(0.5)  # ...once the third and fourth wait in the loader's queue
+            raise OSError("No space left on device")
+        real(pack)
+
+    with Case.open(tmp_path / "case") as case:
+        monkeypatch.setattr(Pack, "sync", failing)
+        with pytest.raises(OSError, match="No space left"):
+            case.ingest([src], progress=False)
+        monkeypatch.setattr(Pack, "sync", real)
+        assert case.tables() == {"s3_access_logs": 3, "cloudtrail_events": 0, "evidence": 1,
+                                 "rejects": 0}
+
+
 def test_a_changed_file_under_the_same_name_keeps_both_copies(tmp_path: Path) -> None:
     src = tmp_path / "src"
     path = write(src, SAL_NAME, sal_object(2))

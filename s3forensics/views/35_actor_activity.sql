@@ -23,13 +23,20 @@ families AS (
     SELECT user_agent, user_agent_family(user_agent) AS ua_family
     FROM (SELECT user_agent FROM s3_access_logs UNION SELECT user_agent FROM cloudtrail_events)
     WHERE user_agent IS NOT NULL
+),
+-- An address's network once per distinct address, for the same reason.
+networks AS (
+    SELECT ip, ip_network(ip) AS network
+    FROM (SELECT remote_ip AS ip FROM s3_access_logs UNION SELECT source_ip FROM cloudtrail_events)
+    WHERE ip IS NOT NULL
 )
 SELECT u.*,
        -- The same request in both sources: counting detections keep the access log copy.
        coalesce(u.source = 'cloudtrail' AND u.request_id IN
            (SELECT request_id FROM s3_access_logs WHERE request_id IS NOT NULL), false) AS also_in_access_log,
-       ip_network(u.source_ip) AS network,
+       n.network,
        ip_is_private(u.source_ip) AS is_private_ip,
        f.ua_family
 FROM unioned u
-LEFT JOIN families f ON f.user_agent = u.user_agent;
+LEFT JOIN families f ON f.user_agent = u.user_agent
+LEFT JOIN networks n ON n.ip = u.source_ip;
