@@ -35,6 +35,7 @@ ADDRESSES = {
     "::1": True,
     "::ffff:192.168.1.20": True,  # an IPv4 client over IPv6
     "::ffff:8.8.8.8": False,
+    "::ffff:a00:1": True,  # the same, its IPv4 address written in hex (10.0.0.1)
     "52.216.8.1": False,  # an AWS (S3) range
     "2600:1fa0:4000::12": False,  # an AWS IPv6 range
     "2001:db8::1": False,  # documentation
@@ -135,12 +136,21 @@ def _networks_by_python(rng: random.Random) -> dict[str, str | None]:
         # Not addresses: service names, garbage, too many or too few hextets, two '::'.
         "AWS Internal": None, "s3.amazonaws.com": None, "10.0.0.256": None, "1.2.3": None,
         ":::": None, "gggg::1": None, "1:2:3:4:5:6:7:8:9": None, "1:2:3:4:5:6:7": None,
-        "1::2::3": None, "12345::1": None, "": None,
+        "1::2::3": None, "12345::1": None, "": None, "1.2.3.4%eth0": None, "fe80::1%": None,
+        "1:2::3:4:5:6:7:8": None,  # '::' must stand for one zero hextet at least
     }
     for key in list(out):
         if out[key] is not None and "%" not in key and "." not in key:
             net = ipaddress.ip_network(f"{key}/48", strict=False)
             out[key] = net.compressed
+    for _ in range(50):  # IPv4 clients over IPv6, the IPv4 address written in hex or dotted
+        v4 = ipaddress.IPv4Address(rng.randrange(2**32))
+        mapped = ipaddress.IPv6Address((0xFFFF << 32) | int(v4))
+        network = str(ipaddress.ip_network(f"{v4}/24", strict=False))
+        hextets = mapped.exploded.split(":")
+        for written in (f"::ffff:{int(hextets[6], 16):x}:{int(hextets[7], 16):x}",
+                        mapped.exploded, f"0:0:0:0:0:ffff:{v4}", f"::FFFF:{v4}"):
+            out[written] = network
     for _ in range(300):
         # Runs of zero hextets, so that '::' falls anywhere, including inside the /48.
         hextets = [0 if rng.random() < 0.4 else rng.randrange(0x10000) for _ in range(8)]

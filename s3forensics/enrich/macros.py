@@ -114,7 +114,8 @@ def _private_ip_sql() -> str:
     prefixes = [_hextet_regex(n) for n in v6 if n.prefixlen < 128]
     v4_re = f"^{_MAPPED}(?:{'|'.join(v4)})$"
     v6_re = f"^(?:{'|'.join(prefixes)}):[0-9a-f:.]*(?:%[0-9a-z_.-]+)?$"  # fe80::1%eth0: a zone
-    return (f"coalesce(regexp_matches(lower(ip), {sql_text(v4_re)}) "
+    v4_text = f"coalesce({_mapped_dotted('lower(ip)')}, lower(ip))"  # ::ffff:a00:1 is 10.0.0.1
+    return (f"coalesce(regexp_matches({v4_text}, {sql_text(v4_re)}) "
             f"OR regexp_matches(lower(ip), {sql_text(v6_re)}) "
             f"OR lower(ip) IN ({', '.join(sql_text(e) for e in exact)}), false)")
 
@@ -151,37 +152,78 @@ def _ua_family_sql() -> str:
     return "CASE " + " ".join(whens) + f" ELSE nullif({product}, '') END"
 
 
+_HEXTET = "[0-9a-f]{1,4}"
+
+
+def _address_text(ip: str) -> str:
+    """An address as lower-case text, without an IPv6 zone (fe80::1%eth0)."""
+    return (f"lower(CASE WHEN regexp_matches({ip}, '^[^%]*:[^%]*%[^%]+$') "
+            f"THEN regexp_extract({ip}, '^([^%]*)', 1) ELSE {ip} END)")
+
+
+def _lacking(v: str) -> str:
+    """How many zero hextets '::' stands for in `v`: 8 less the colons (an IPv4 tail is two
+    hextets), one more where it starts or ends the address."""
+    return (f"8 - (length({v}) - length(replace({v}, ':', ''))) "
+            f"- CASE WHEN {v} LIKE '%.%' THEN 1 ELSE 0 END")
+
+
+def _written_out(v: str) -> str:
+    """An IPv6 address `v` with '::' written out, so that its hextets can be read by position."""
+    # (No repeat(): Trino's repeats array elements.)
+    return (f"CASE WHEN {v} LIKE '%::%' THEN concat("
+            f"CASE WHEN {v} LIKE '::%' THEN '0' ELSE '' END, "
+            f"replace({v}, '::', concat(':', substr('0:0:0:0:0:0:0:0:', 1, "
+            f"2 * greatest({_lacking(v)}, 0)))), "
+            f"CASE WHEN {v} LIKE '%::' THEN '0' ELSE '' END) ELSE {v} END")
+
+
+_MAPPED_HEX = f"^(?:0{{1,4}}:){{5}}ffff:({_HEXTET}):({_HEXTET})$"
+
+
+def _mapped_dotted(v: str) -> str:
+    """An IPv4-mapped IPv6 address written in hex (::ffff:c633:6409) as its IPv4 address
+    (198.51.100.9), as ipaddress reads it; NULL for any other text."""
+    full = _written_out(v)
+
+    def octet(hextet: int, first: int) -> str:
+        text = f"lpad(regexp_extract({full}, {sql_text(_MAPPED_HEX)}, {hextet}), 4, '0')"
+        digit = "instr('0123456789abcdef', substr({t}, {i}, 1)) - 1"
+        return (f"CAST(({digit.format(t=text, i=first)}) * 16 + "
+                f"{digit.format(t=text, i=first + 1)} AS VARCHAR)")
+
+    dotted = (f"concat({octet(1, 1)}, '.', {octet(1, 3)}, '.', {octet(2, 1)}, '.', "
+              f"{octet(2, 3)})")
+    return f"CASE WHEN regexp_matches({full}, {sql_text(_MAPPED_HEX)}) THEN {dotted} END"
+
+
 def _ip_network_sql() -> str:
     """`ip_network(ip)`: the /24 of an IPv4 address (or of an IPv4 one seen over IPv6), the /48 of
     an IPv6 one, written as Python's ipaddress writes networks (2001:db8::/48); NULL otherwise."""
-    v = "lower(regexp_extract(ip, '^([^%]*)', 1))"  # without a zone (fe80::1%eth0)
+    v = _address_text("ip")
+    v4_text = f"coalesce({_mapped_dotted(v)}, {v})"
     v4 = rf"^{_MAPPED}({_OCTET}\.{_OCTET}\.{_OCTET})\.{_OCTET}$"
-    # '::' stands for as many zero hextets as the address lacks: 8 less the colons it has (an
-    # IPv4 tail, a.b.c.d, is two hextets), one more where it starts or ends the address. Written
-    # out, an address is 8 hextets (or 6 and an IPv4 tail) and its first three can be read.
-    # (No repeat(): Trino's repeats array elements.)
-    lacking = (f"8 - (length({v}) - length(replace({v}, ':', ''))) "
-               f"- CASE WHEN {v} LIKE '%.%' THEN 1 ELSE 0 END")
-    full = (f"CASE WHEN {v} LIKE '%::%' THEN concat("
-            f"CASE WHEN {v} LIKE '::%' THEN '0' ELSE '' END, "
-            f"replace({v}, '::', concat(':', substr('0:0:0:0:0:0:0:0:', 1, 2 * greatest({lacking}, 0)))), "
-            f"CASE WHEN {v} LIKE '%::' THEN '0' ELSE '' END) ELSE {v} END")
-    hextet = "[0-9a-f]{1,4}"
-    written_out = (f"^(?:(?:{hextet}:){{7}}{hextet}|(?:{hextet}:){{6}}"
+    full = _written_out(v)
+    written_out = (f"^(?:(?:{_HEXTET}:){{7}}{_HEXTET}|(?:{_HEXTET}:){{6}}"
                    f"{_OCTET}\\.{_OCTET}\\.{_OCTET}\\.{_OCTET})$")
+    # An address is 8 hextets (or 6 and an IPv4 tail) once '::' is written out, and '::' stands
+    # for one zero hextet at least.
+    valid = (f"regexp_matches({full}, {sql_text(written_out)}) "
+             f"AND NOT ({v} LIKE '%::%' AND {_lacking(v)} < 1)")
 
     def nth(n: int) -> str:  # the n-th hextet without leading zeros, as ipaddress writes it
-        return (f"regexp_extract(regexp_extract({full}, "
-                f"{sql_text(f'^({hextet}):({hextet}):({hextet}):')}, {n}), '^0*([0-9a-f]+)$', 1)")
+        pattern = f"^({_HEXTET}):({_HEXTET}):({_HEXTET}):"
+        return (f"regexp_extract(regexp_extract({full}, {sql_text(pattern)}, {n}), "
+                "'^0*([0-9a-f]+)$', 1)")
 
     h1, h2, h3 = nth(1), nth(2), nth(3)
     # The zero hextets that end the prefix join the run of zeros after it, written '::'.
     v6 = (f"concat(CASE WHEN {h3} <> '0' THEN concat({h1}, ':', {h2}, ':', {h3}) "
           f"WHEN {h2} <> '0' THEN concat({h1}, ':', {h2}) "
           f"WHEN {h1} <> '0' THEN {h1} ELSE '' END, '::/48')")
-    return (f"CASE WHEN regexp_matches({v}, {sql_text(v4)}) "
-            f"THEN concat(regexp_extract({v}, {sql_text(v4)}, 1), '.0/24') "
-            f"WHEN regexp_matches({full}, {sql_text(written_out)}) THEN {v6} END")
+    return (f"CASE WHEN regexp_matches({v4_text}, {sql_text(v4)}) "
+            f"THEN concat(regexp_extract({v4_text}, {sql_text(v4)}, 1), '.0/24') "
+            f"WHEN {valid} THEN {v6} END")
 
 
 @cache

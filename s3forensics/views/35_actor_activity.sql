@@ -24,9 +24,9 @@ families AS (
     FROM (SELECT user_agent FROM s3_access_logs UNION SELECT user_agent FROM cloudtrail_events)
     WHERE user_agent IS NOT NULL
 ),
--- An address's network once per distinct address, for the same reason.
-networks AS (
-    SELECT ip, ip_network(ip) AS network
+-- An address's network and class once per distinct address, for the same reason.
+addresses AS (
+    SELECT ip, ip_network(ip) AS network, ip_is_private(ip) AS is_private_ip
     FROM (SELECT remote_ip AS ip FROM s3_access_logs UNION SELECT source_ip FROM cloudtrail_events)
     WHERE ip IS NOT NULL
 )
@@ -35,8 +35,8 @@ SELECT u.*,
        coalesce(u.source = 'cloudtrail' AND u.request_id IN
            (SELECT request_id FROM s3_access_logs WHERE request_id IS NOT NULL), false) AS also_in_access_log,
        n.network,
-       ip_is_private(u.source_ip) AS is_private_ip,
+       coalesce(n.is_private_ip, false) AS is_private_ip,
        f.ua_family
 FROM unioned u
 LEFT JOIN families f ON f.user_agent = u.user_agent
-LEFT JOIN networks n ON n.ip = u.source_ip;
+LEFT JOIN addresses n ON n.ip = u.source_ip;
