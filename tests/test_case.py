@@ -229,16 +229,22 @@ def test_a_failed_batch_leaves_no_half_loaded_object(tmp_path: Path, logs: Path,
         assert summary.rows == {"s3-access": 5}
 
 
-def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _four_objects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, load_rows: int) -> Path:
+    """Four access-log objects of 3 rows, each parsed on its own, committed every load_rows."""
     import s3forensics.ingest as case_mod
 
-    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
-    monkeypatch.setattr(case_mod, "LOAD_ROWS", 6)  # a commit every two objects (3 rows each)
+    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)
+    monkeypatch.setattr(case_mod, "LOAD_ROWS", load_rows)
     src = tmp_path / "src"
     for n in range(4):
         write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+    return src
+
+
+def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _four_objects(tmp_path, monkeypatch, load_rows=6)  # a commit every two objects
     from s3forensics.schema import EVIDENCE, Table
 
     real = Table.conform
@@ -266,74 +272,40 @@ def test_an_interruption_keeps_committed_loads_and_drops_the_open_one(
         assert case.tables()["s3_access_logs"] == 12
 
 
+@pytest.mark.parametrize("step", ["insert", "commit"])
 def test_a_failed_load_drops_the_batches_queued_behind_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    step: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import time
 
-    import s3forensics.ingest as case_mod
-
-    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
-    monkeypatch.setattr(case_mod, "LOAD_ROWS", 3)  # and commits on its own (3 rows each)
-    src = tmp_path / "src"
-    for n in range(4):
-        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
+    from s3forensics.evidence_files import Pack
     from s3forensics.schema import EVIDENCE, Table
 
-    real = Table.conform
-    calls = {"evidence": 0}
+    src = _four_objects(tmp_path, monkeypatch, load_rows=3)  # each object commits on its own
+    # The second object's insert (2 evidence conforms an object) or commit (its fsync, as on a
+    # full disk) fails, once the third and fourth wait in the loader's queue.
+    target, name, nth = (Table, "conform", 4) if step == "insert" else (Pack, "sync", 2)
+    real = getattr(target, name)
+    calls = {"n": 0}
 
-    def failing(table: Table, frame: pl.DataFrame) -> pl.DataFrame:
-        if table is EVIDENCE:
-            calls["evidence"] += 1
-            if calls["evidence"] == 4:  # the second object fails to load (2 calls each)...
-                time.sleep(0.5)  # ...once the third and fourth wait in the loader's queue
+    def failing(obj: object, *args: object) -> object:
+        if step == "commit" or (args and obj is EVIDENCE):
+            calls["n"] += 1
+            if calls["n"] == nth:
+                time.sleep(0.5)
                 raise OSError("No space left on device")
-        return real(table, frame)
+        return real(obj, *args)
 
     with Case.open(tmp_path / "case") as case:
-        monkeypatch.setattr(Table, "conform", failing)
+        monkeypatch.setattr(target, name, failing)
         with pytest.raises(OSError, match="No space left"):
             case.ingest([src], progress=False)
-        monkeypatch.setattr(Table, "conform", real)
-        # The first object committed; the objects behind the failed one were not loaded.
-        assert calls["evidence"] == 4
+        monkeypatch.setattr(target, name, real)
+        assert calls["n"] == nth  # nothing queued behind the failure was loaded
         assert case.tables() == {"s3_access_logs": 3, "cloudtrail_events": 0, "evidence": 1,
                                  "rejects": 0}
         again = case.ingest([src], progress=False)
         assert again.objects == {"s3-access": 3} and again.already_loaded == 1
-
-
-def test_a_failed_commit_drops_the_batches_queued_behind_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import time
-
-    import s3forensics.ingest as case_mod
-    from s3forensics.evidence_files import Pack
-
-    monkeypatch.setattr(case_mod, "BATCH_OBJECTS", 1)  # each object parses on its own
-    monkeypatch.setattr(case_mod, "LOAD_ROWS", 3)  # and commits on its own (3 rows each)
-    src = tmp_path / "src"
-    for n in range(4):
-        write(src, f"logs/2024-05-01-12-1{n}-00-0123456789ABCDE{n}", sal_object(3, start=10 * n))
-    real = Pack.sync
-    calls = {"sync": 0}
-
-    def failing(pack: Pack) -> None:
-        calls["sync"] += 1
-        if calls["sync"] == 2:  # the second object's commit fails (fsync: a full disk)...
-            time.sleep(0.5)  # ...once the third and fourth wait in the loader's queue
-            raise OSError("No space left on device")
-        real(pack)
-
-    with Case.open(tmp_path / "case") as case:
-        monkeypatch.setattr(Pack, "sync", failing)
-        with pytest.raises(OSError, match="No space left"):
-            case.ingest([src], progress=False)
-        monkeypatch.setattr(Pack, "sync", real)
-        assert case.tables() == {"s3_access_logs": 3, "cloudtrail_events": 0, "evidence": 1,
-                                 "rejects": 0}
 
 
 def test_a_changed_file_under_the_same_name_keeps_both_copies(tmp_path: Path) -> None:

@@ -33,20 +33,26 @@ def _need_uv() -> str:
     return uv
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["query", "--help"], ["acquire", "--help"],
-                                  ["run", "--help"]])
-def test_cli_help_imports_none_of_the_heavy_stacks(argv: list[str]) -> None:
+def _run_cli(argv: list[str]) -> tuple[str, list[str]]:
+    """Run `s3forensics ARGV` in a fresh interpreter: what it printed, and the modules it loaded."""
     probe = (
         "import runpy, sys\n"
         f"sys.argv = ['s3forensics', *{argv!r}]\n"
         "try:\n    runpy.run_module('s3forensics', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
+        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "print('\\nLOADED=' + ','.join(sorted(sys.modules)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
                          check=True)
-    assert "usage: s3forensics" in out.stdout
-    loaded = out.stdout.rsplit("LOADED=", 1)[1].strip().split(",")
+    printed, loaded = out.stdout.rsplit("LOADED=", 1)
+    return printed, loaded.strip().split(",")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["query", "--help"], ["acquire", "--help"],
+                                  ["run", "--help"]])
+def test_cli_help_imports_none_of_the_heavy_stacks(argv: list[str]) -> None:
+    printed, loaded = _run_cli(argv)
+    assert "usage: s3forensics" in printed
     heavy = sorted({m for m in loaded if m.split(".")[0] in HEAVY or m.startswith("jupyter")})
     assert heavy == [], f"`s3forensics {' '.join(argv)}` imported {heavy}"
 
@@ -183,18 +189,8 @@ def test_wheel_runs_the_demo_outside_any_checkout(wheel: Path, tmp_path: Path) -
 def test_ingest_does_not_import_pandas(tmp_path: Path) -> None:
     # pandas is installed (the notebooks use it) and pyarrow imports it on first use of
     # pa.array or Array.to_numpy: 1.5 s of every CloudTrail ingest before this was caught.
-    samples = ROOT / "data" / "samples"
-    probe = (
-        "import runpy, sys\n"
-        f"sys.argv = ['s3forensics', 'ingest', '--case', {str(tmp_path / 'case')!r}, '--quiet',\n"
-        f"            {str(samples)!r}]\n"
-        "try:\n    runpy.run_module('s3forensics', run_name='__main__')\n"
-        "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "print('\\nLOADED=' + ','.join(sorted(sys.modules)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300,
-                         check=True)
-    assert "cloudtrail" in out.stdout and "s3-access" in out.stdout, out.stdout
-    loaded = out.stdout.rsplit("LOADED=", 1)[1].strip().split(",")
+    printed, loaded = _run_cli(["ingest", "--case", str(tmp_path / "case"), "--quiet",
+                                str(ROOT / "data" / "samples")])
+    assert "cloudtrail" in printed and "s3-access" in printed, printed
     assert "pyarrow" in loaded  # the CloudTrail parser ran
     assert "pandas" not in loaded
