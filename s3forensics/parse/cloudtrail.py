@@ -614,7 +614,7 @@ def _split_records(obj: _Object) -> pa.RecordBatch | None:
             _repeat(_int64s([obj.obj_no]), n),
             _repeat(_strings(obj.evidence_id), n),
             _repeat(_strings("records-split"), n),
-            pc.cumulative_sum(_repeat(_int64s([1]), n)),
+            _int64s(range(1, n + 1)),
             items,
         ],
         schema=_SPLIT_SCHEMA,
