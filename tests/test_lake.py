@@ -269,3 +269,14 @@ def test_athena_ddl_and_queries_parse_as_athena_and_trino(tmp_path: Path,
         tree = sqlglot.parse_one((out / f"{q.name}.sql").read_text(), read="trino")
         for agg in tree.find_all(exp.ArrayAgg):
             assert isinstance(agg.parent, exp.Filter) and "IS NULL" in agg.parent.sql("trino"), q.name
+
+
+def test_round_of_a_double_is_refused_for_spark_and_round_places_translates() -> None:
+    # A bare round(x, n) would round 58.065 to 58.06 on DuckDB and 58.07 on Spark: the translator
+    # refuses it rather than let the engines disagree, and names what to write instead.
+    from s3forensics.lake.translate import Untranslatable, to_spark
+
+    with pytest.raises(Untranslatable, match="round_places"):
+        to_spark("SELECT round(x / 3600.0, 2) AS h FROM t")
+    assert "DECIMAL(38, 9)" in to_spark("SELECT round_places(x / 3600.0, 2) AS h FROM t")
+    assert "ROUND" in to_spark("SELECT round(x) AS n FROM t")  # whole numbers agree already

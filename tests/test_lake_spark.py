@@ -28,21 +28,6 @@ from s3forensics.queries.registry import default_registry
 
 from .conftest import SAMPLES
 
-# Queries whose Spark answer differs from DuckDB's on the sample case, and why. Each is expected
-# to fail (strict): when one is fixed, its entry must go.
-KNOWN_GAPS = {
-    "first_seen_ips_per_bucket": "round(x, 2) of a double halfway in decimal (58.065): DuckDB "
-                                 "rounds the exact binary value (58.06), Spark the decimal text (58.07)",
-    "first_seen_user_agents_per_bucket": "the same round(x, 2) difference as first_seen_ips_per_bucket",
-    "objects_read_in_bulk": "its detail text shows a large DOUBLE as Spark casts it to text "
-                            "(4.2271102E7, DuckDB 42271102.0); the findings JSON is equal",
-    "activity_heatmap": "validates time_zone with DuckDB's pg_timezone_names(); Spark has no list "
-                        "of zones to check against (needs a .spark.sql variant)",
-    "off_hours_object_reads": "the same pg_timezone_names() check as activity_heatmap",
-    "evidence_coverage": "range(start, end, INTERVAL 1 hour) becomes a Spark sequence() whose "
-                         "step check fails on intervals (needs a .spark.sql variant)",
-}
-
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
@@ -160,10 +145,7 @@ def test_a_later_spark_build_finds_cloudtrail_records_the_lake_already_held(
     assert _duplicates(tmp_path / "spark") == _duplicates(tmp_path / "local")
 
 
-@pytest.mark.parametrize("query", [
-    pytest.param(q.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[q.name]))
-    if q.name in KNOWN_GAPS else q.name
-    for q in default_registry().list()])
+@pytest.mark.parametrize("query", [q.name for q in default_registry().list()])
 def test_every_query_on_spark_answers_as_duckdb_on_the_case(query: str, spark_views: Any,
                                                             sample_case_dir: Path) -> None:
     q = default_registry().get(query)
@@ -222,13 +204,7 @@ def _view_names() -> list[str]:
             for m in [re.search(r"CREATE OR REPLACE VIEW (\w+)", p.read_text(encoding="utf-8"))] if m]
 
 
-# Views whose Spark rows differ from DuckDB's on the sample case, and why (strict, as KNOWN_GAPS).
-KNOWN_VIEW_GAPS = {"bucket_first_seen": KNOWN_GAPS["first_seen_ips_per_bucket"]}
-
-
-@pytest.mark.parametrize("view", [
-    pytest.param(v, marks=pytest.mark.xfail(strict=True, reason=KNOWN_VIEW_GAPS[v]))
-    if v in KNOWN_VIEW_GAPS else v for v in _view_names()])
+@pytest.mark.parametrize("view", _view_names())
 def test_every_view_on_spark_holds_the_rows_duckdb_holds_on_the_case(view: str, spark_views: Any,
                                                                      sample_case_dir: Path) -> None:
     # The views are translated by sqlglot (or have a .spark.sql variant): what the queries build
@@ -262,3 +238,63 @@ def test_address_macros_answer_on_spark_as_on_duckdb(spark: Any) -> None:
     spark.createDataFrame([(ip,) for ip in ips], "ip STRING").createOrReplaceTempView("t")
     got = sorted(tuple(r) for r in spark.sql(to_spark(sql)).collect())
     assert got == want
+
+
+def _both(spark: Any, sql: str, frame: pl.DataFrame) -> tuple[list[Any], list[Any]]:
+    """`sql` over table t (= frame) on DuckDB and, translated, on Spark: (DuckDB rows, Spark rows)."""
+    import duckdb
+
+    from s3forensics.enrich.macros import install_macros
+    from s3forensics.lake.translate import to_spark
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    install_macros(con)
+    con.register("t", frame)
+    want = con.execute(sql).fetchall()
+    spark.createDataFrame(frame.rows(), frame.columns).createOrReplaceTempView("t")
+    got = pl.from_arrow(spark.sql(to_spark(sql)).toArrow())
+    assert isinstance(got, pl.DataFrame)
+    return want, got.rows()
+
+
+def test_round_places_rounds_the_same_on_spark_and_duckdb(spark: Any) -> None:
+    # 58.065 is stored as 58.0649999...: DuckDB's round() of the DOUBLE gives 58.06, Spark's
+    # 58.07. round_places() rounds the number as written, in both engines, half away from zero.
+    values = [58.065, 2.675, 1.005, -1.005, 0.125, -0.125, 2.5, -2.5, 0.0, 1234.5678, 1 / 3,
+              42271102.0, 1e15 + 0.5, 209034 / 3600.0]
+    sql = ("SELECT x, round_places(x, 2) AS r2, round_places(x, 1) AS r1, round_places(x, 0) AS r0 "
+           "FROM t ORDER BY x")
+    want, got = _both(spark, sql, pl.DataFrame({"x": values}))
+    assert got == want
+    assert {r[0]: r[1] for r in want}[58.065] == 58.07
+    assert {r[0]: r[1] for r in want}[-1.005] == -1.01
+
+
+def test_a_range_of_hours_on_spark_is_half_open_as_in_duckdb(spark: Any) -> None:
+    t0 = dt.datetime(2026, 10, 5, tzinfo=dt.UTC)
+    frame = pl.DataFrame({"a": [t0, t0, t0, t0 + dt.timedelta(hours=2)],
+                          "b": [t0 + dt.timedelta(hours=3), t0 + dt.timedelta(hours=3, microseconds=1),
+                                t0, t0]})
+    sql = ("SELECT a, b, count(h) AS hours, min(h) AS first, max(h) AS last FROM "
+           "(SELECT a, b, unnest(range(a, b, INTERVAL 1 hour)) AS h FROM t) GROUP BY a, b")
+    want, got = _both(spark, sql, frame)
+    norm = lambda rows: sorted(tuple(_norm_value(v) for v in r) for r in rows)  # noqa: E731
+    assert norm(got) == norm(want)
+    assert sorted(r[2] for r in want) == [3, 4]  # an empty range (a >= b) yields no hours
+
+
+@pytest.mark.parametrize("query", ["activity_heatmap", "off_hours_object_reads"])
+def test_time_zones_on_spark_are_checked_and_spelt_as_on_duckdb(query: str, spark_views: Any,
+                                                               sample_case_dir: Path) -> None:
+    from s3forensics.errors import QueryError
+
+    q = default_registry().get(query)
+    con = store.connect(sample_case_dir / "case.duckdb", read_only=True)
+    want = q.run(con, {"time_zone": "asia/tokyo"})  # any case, as DuckDB matches names
+    with pytest.raises(QueryError, match="time_zone"):
+        q.run(con, {"time_zone": "Mars/Olympus_Mons"})
+    con.close()
+    assert _rows(spark_views.run(q, {"time_zone": "asia/tokyo"})) == _rows(want)
+    with pytest.raises(QueryError, match="Mars/Olympus_Mons"):
+        spark_views.run(q, {"time_zone": "Mars/Olympus_Mons"})

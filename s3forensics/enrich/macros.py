@@ -18,6 +18,10 @@ principal's network is new: the /24 of an IPv4 address, the /48 of an IPv6 one.
 One more macro is not a classification but a tolerance several statements must agree on:
 `request_skew_seconds()`, how far apart the two sources may log one request (REQUEST_SKEW). The
 correlation views join on it and `lake pull` widens its window by it, so they cannot drift apart.
+
+And `round_places(x, n)` rounds a number to n decimal places as it reads in decimal (58.065 ->
+58.07), the same on every engine: DuckDB's round() of a DOUBLE rounds the binary value
+(58.0649999... -> 58.06), Spark's the decimal text, so the catalogue rounds through DECIMAL.
 """
 
 from __future__ import annotations
@@ -234,6 +238,9 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
         "user_agent_family": (("ua",), _ua_family_sql()),
         "request_skew_seconds": ((), str(int(REQUEST_SKEW.total_seconds()))),
         "ip_network": (("ip",), _ip_network_sql()),
+        # Nine places hold a DOUBLE's decimal text for the values the catalogue rounds (hours,
+        # rates, averages); DECIMAL(38, 9) holds them up to 10^29.
+        "round_places": (("x", "n"), "CAST(round(CAST(x AS DECIMAL(38, 9)), n) AS DOUBLE)"),
     }
 
 

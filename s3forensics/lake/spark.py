@@ -351,7 +351,7 @@ class SparkLake:
     def __init__(self, spark: Any, lake: str) -> None:
         from ..views import VIEW_FILES
         from .local import CLOUDTRAIL_VIEW, EVIDENCE_VIEW
-        from .translate import spark_view_sql, to_spark
+        from .translate import SPARK_TIME_ZONES, spark_view_sql, to_spark
 
         self.spark = spark
         self.lake = lake
@@ -362,6 +362,10 @@ class SparkLake:
                             ("cloudtrail_duplicates", "cloudtrail_duplicates"),
                             ("evidence", "_lake_evidence"), ("rejects", "rejects")):
             _read_table(spark, lake, table).createOrReplaceTempView(name)
+        # Queries check a time zone name against this list, as against DuckDB's own.
+        zones = sorted(str(z) for z in spark._jvm.java.time.ZoneId.getAvailableZoneIds())
+        spark.sql("SELECT explode(:names) AS name", args={"names": zones}) \
+            .createOrReplaceTempView(SPARK_TIME_ZONES)
         for sql in (to_spark(CLOUDTRAIL_VIEW, view=True), to_spark(EVIDENCE_VIEW, view=True),
                     *(spark_view_sql(p) for p in VIEW_FILES), _ADDRESS_CLASSES):
             spark.sql(sql)

@@ -20,8 +20,11 @@ from typing import Any
 from ..extras import require
 from ..queries.registry import DIALECT_VARIANTS, Query
 
-__all__ = ["VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for", "spark_view_sql",
+__all__ = ["SPARK_TIME_ZONES", "VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for", "spark_view_sql",
            "to_athena", "to_spark", "variant_path"]
+
+#: The view SparkLake fills with the time zone names Spark accepts (DuckDB's pg_timezone_names()).
+SPARK_TIME_ZONES = "_time_zone_names"
 
 #: Hand-written dialect variants live beside the DuckDB file with these suffixes.
 VARIANT_SUFFIXES = DIALECT_VARIANTS
@@ -54,6 +57,26 @@ def _spark_rewrite(node: Any) -> Any:
         # 3600.0 is DECIMAL in both, but DuckDB divides DECIMALs as DOUBLE and Spark as DECIMAL
         # (rounding to 6 places): a DOUBLE literal gives Spark DuckDB's arithmetic.
         return exp.Cast(this=node, to=exp.DataType.build("double"))
+    if isinstance(node, exp.Round) and node.args.get("decimals") is not None \
+            and not (isinstance(node.this, exp.Cast) and node.this.to.is_type("decimal")):
+        # DuckDB rounds a DOUBLE's binary value (58.0649999... -> 58.06), Spark its decimal text
+        # (58.07): the catalogue calls round_places(x, n), which rounds a DECIMAL in both.
+        raise Untranslatable("round(x, n) of a DOUBLE: call round_places(x, n)")
+    if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive") \
+            and isinstance(node.args.get("step"), exp.Interval):
+        # range(a, b, INTERVAL ...): sqlglot steps the end back by a whole step and compares the
+        # interval with 0, which Spark cannot; times are whole microseconds, so ending one
+        # microsecond before b is the same half-open range. Empty when a is not before b.
+        step = node.args["step"]
+        if not (isinstance(step.this, exp.Literal) and re.fullmatch(r"\d+", step.this.this)
+                and int(step.this.this) > 0):
+            raise Untranslatable("range() of times with a step that is not a positive literal")
+        return _spark("CASE WHEN a < b THEN SEQUENCE(a, b - INTERVAL 1 MICROSECOND, s) "
+                      "ELSE ARRAY() END", a=node.args["start"], b=node.args["end"], s=step)
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
+            and str(node.this.this).lower() == "pg_timezone_names":
+        # Spark has no list of zones in SQL; SparkLake registers the JVM's as this view.
+        return exp.Table(this=exp.to_identifier(SPARK_TIME_ZONES), alias=node.args.get("alias"))
     if isinstance(node, exp.SimilarTo):
         # DuckDB's SIMILAR TO is a full-string regular expression match.
         pattern = node.expression

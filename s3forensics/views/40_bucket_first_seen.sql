@@ -28,6 +28,6 @@ firsts AS (
     GROUP BY dimension, bucket, value
 )
 SELECT f.dimension, f.bucket, f.value, f.first_seen, f.first_source,
-       round((epoch(f.first_seen) - epoch(b.bucket_first_seen)) / 3600.0, 2) AS hours_after_bucket_first,
+       round_places((epoch(f.first_seen) - epoch(b.bucket_first_seen)) / 3600.0, 2) AS hours_after_bucket_first,
        b.bucket_first_seen, f.last_seen, f.events
 FROM firsts f JOIN bucket_first b USING (bucket);

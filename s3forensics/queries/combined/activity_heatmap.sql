@@ -11,10 +11,11 @@
 --   time_zone: {type: string, default: UTC, description: "IANA time zone the days and hours are counted in, e.g. Europe/Berlin"}
 -- ---
 WITH p AS (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names() WHERE lower(name) = lower($time_zone))
-                THEN $time_zone
+    -- The zone as the engine's list spells it: names are matched without regard to case.
+    SELECT CASE WHEN z.name IS NOT NULL THEN z.name
                 ELSE error('time_zone ' || coalesce('''' || $time_zone || '''', 'NULL')
                            || ' is not a known IANA time zone name (e.g. UTC, Europe/Berlin)') END AS tz
+    FROM (SELECT min(name) AS name FROM pg_timezone_names() WHERE lower(name) = lower($time_zone)) z
 ),
 localised AS (
     SELECT timezone(p.tz, a.event_time) AS local_time, a.source, a.also_in_access_log

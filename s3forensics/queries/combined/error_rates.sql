@@ -22,7 +22,7 @@ WITH ops AS (
 SELECT source, operation,
        count(*) AS requests,
        count(*) FILTER (WHERE NOT succeeded) AS errors,
-       round(count(*) FILTER (WHERE NOT succeeded) / count(*), 4) AS error_rate,
+       round_places(count(*) FILTER (WHERE NOT succeeded) / count(*), 4) AS error_rate,
        coalesce(list_sort(list(DISTINCT error_code) FILTER (WHERE error_code IS NOT NULL)), []) AS error_codes,
        count(DISTINCT principal) FILTER (WHERE NOT succeeded) AS principals_with_errors
 FROM ops

@@ -47,7 +47,8 @@ judged AS (
 SELECT first_seen, last_seen, actor AS principal, source_ip, keys AS access_key_id,
        buckets AS bucket, NULL::VARCHAR AS object_key, objects AS events,
        objects || ' objects, ' || bytes || ' bytes read on ' || strftime(day, '%Y-%m-%d') ||
-       coalesce(' (usual day: ' || round(usual_objects) || ' objects, ' || round(usual_bytes) || ' bytes)',
+       coalesce(' (usual day: ' || CAST(round(usual_objects) AS BIGINT) || ' objects, '
+                || CAST(round(usual_bytes) AS BIGINT) || ' bytes)',
                 ' (no other active day to compare)') AS detail
 FROM judged
 WHERE (objects >= $min_objects OR bytes >= $min_bytes)

@@ -56,7 +56,7 @@ SELECT min(o.event_time) AS first_seen, max(o.event_time) AS last_seen,
        list_sort(list_distinct(list(o.object_key))) AS object_key,
        count(*) AS events,
        o.who || ' read access, first seen ' ||
-           round(epoch(any_value(n.who_first) - any_value(n.bucket_first)) / 3600.0, 1) ||
+           round_places(epoch(any_value(n.who_first) - any_value(n.bucket_first)) / 3600.0, 1) ||
            ' h after the bucket''s first logged request; ' ||
            sum(coalesce(o.bytes_out, 0)) || ' bytes' AS detail
 FROM outside o JOIN new_access n USING (bucket, who)

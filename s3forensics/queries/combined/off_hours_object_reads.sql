@@ -18,8 +18,8 @@
 --   include_weekends: {type: boolean, default: false, description: "Treat Saturday and Sunday as off-hours all day"}
 -- ---
 WITH p AS (
-    SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_timezone_names() WHERE lower(name) = lower($time_zone))
-                THEN $time_zone
+    -- The zone as the engine's list spells it: names are matched without regard to case.
+    SELECT CASE WHEN z.name IS NOT NULL THEN z.name
                 ELSE error('time_zone ' || coalesce('''' || $time_zone || '''', 'NULL')
                            || ' is not a known IANA time zone name (e.g. UTC, Europe/Berlin)') END AS tz,
            CASE WHEN $business_start_hour BETWEEN 0 AND 23 AND $business_end_hour BETWEEN 1 AND 24
@@ -27,6 +27,7 @@ WITH p AS (
                 THEN $business_start_hour
                 ELSE error('business_start_hour must be 0-23 and business_end_hour 1-24, and they must differ') END AS bs,
            $business_end_hour AS be
+    FROM (SELECT min(name) AS name FROM pg_timezone_names() WHERE lower(name) = lower($time_zone)) z
 ),
 reads AS (
     SELECT a.*, timezone(p.tz, a.event_time) AS local_time, p.bs, p.be

@@ -43,7 +43,7 @@ pairs AS (
 SELECT first_seen, last_seen, actor AS principal, ips AS source_ip, keys AS access_key_id,
        buckets AS bucket, NULL::VARCHAR AS object_key, events,
        'network ' || network || ' first used ' ||
-       round(epoch(first_seen - actor_first) / 3600.0, 1) || ' h after the principal first appeared'
+       round_places(epoch(first_seen - actor_first) / 3600.0, 1) || ' h after the principal first appeared'
        AS detail
 FROM pairs
 WHERE first_seen >= actor_first + to_hours($baseline_hours)

@@ -18,7 +18,7 @@ SELECT bucket,
        count(*) FILTER (WHERE counted) AS requests,
        coalesce(sum(bytes_out) FILTER (WHERE counted), 0)::BIGINT AS bytes_out,
        count(*) FILTER (WHERE NOT succeeded AND counted) AS errors,
-       round(count(*) FILTER (WHERE NOT succeeded AND counted)
+       round_places(count(*) FILTER (WHERE NOT succeeded AND counted)
              / greatest(count(*) FILTER (WHERE counted), 1), 4) AS error_rate,
        count(DISTINCT principal) AS principals,
        count(DISTINCT source_ip) AS source_ips,
