@@ -15,8 +15,7 @@ would on a cluster. Peak MiB is the measuring Python process only (not Spark's J
 
 Then `compare` (not timed as a workload): every catalogue query on Spark (local[2]) over the lake
 spark2 built vs DuckDB over the case ingest built, rows compared order-insensitive with types
-normalised (the comparison of tests/test_lake_spark.py, whose KNOWN_GAPS are reported as known
-gaps), and the findings JSON from both engines compared detection for detection.
+normalised (the comparison of tests/test_lake_spark.py), and the findings JSON from both engines compared detection for detection.
 
 Usage: python benchmarks/bench_lake.py [--lines N] [--records N] [--skip-compare]
 Prints a table, then README-ready markdown rows.
@@ -116,7 +115,7 @@ def work_compare(work: Path) -> dict[str, Any]:
     from s3forensics.findings import run_findings
     from s3forensics.lake.spark import SparkLake
     from s3forensics.queries.registry import default_registry
-    from tests.test_lake_spark import KNOWN_GAPS, _rows
+    from tests.test_lake_spark import _rows
 
     # The comparison is not timed against anything: give Spark room to keep the views it
     # evaluates again and again (every detection reads actor_activity) in memory.
@@ -148,15 +147,12 @@ def work_compare(work: Path) -> dict[str, Any]:
         except Exception as exc:  # a query that fails on one engine is reported, the rest go on
             error = f"error: {type(exc).__name__}: {str(exc)[:160]}"
             queries.append({"name": q.name, "rows": None, "seconds": time.perf_counter() - t0,
-                            "status": "known gap: fails on Spark" if q.name in KNOWN_GAPS else error})
+                            "status": error})
             continue
         if q.name == "evidence_coverage":  # a lake names objects where a case names its copies
             got, want = got.drop("case_path", strict=False), want.drop("case_path", strict=False)
         same = got.columns == want.columns and _rows(got) == _rows(want)
-        status = "same" if same else "DIFFERENT"
-        if q.name in KNOWN_GAPS:
-            status = "known gap: " + ("differs" if not same else "same here")
-        queries.append({"name": q.name, "status": status, "rows": want.height,
+        queries.append({"name": q.name, "status": "same" if same else "DIFFERENT", "rows": want.height,
                         "seconds": time.perf_counter() - t0})
     found_spark = [f.to_json() for f in run_findings(None, runner=on_spark)]
     found_duckdb = [f.to_json() for f in run_findings(None, runner=on_duckdb)]
@@ -278,12 +274,9 @@ def main() -> int:
     if compare is not None:
         statuses = [q["status"] for q in compare["queries"]]
         same = sum(s == "same" for s in statuses)
-        gaps = [q["name"] for q in compare["queries"] if q["status"].startswith("known gap")]
-        bad = [f"{q['name']} ({q['status']})" for q in compare["queries"]
-               if q["status"] != "same" and not q["status"].startswith("known gap")]
+        bad = [f"{q['name']} ({q['status']})" for q in compare["queries"] if q["status"] != "same"]
         print(f"Same answers on this input: {same} of {len(statuses)} queries give DuckDB's rows on "
-              f"Spark; known gaps (tests/test_lake_spark.py): {', '.join(gaps) or 'none'}; "
-              f"unexpected differences: {', '.join(bad) or 'none'}; findings JSON "
+              f"Spark; differences: {', '.join(bad) or 'none'}; findings JSON "
               f"{'identical' if compare['findings_equal'] else 'DIFFERENT'} "
               f"({len(compare['detections'])} detections); the comparison took "
               f"{compare['seconds']:.0f} s.")
