@@ -3,8 +3,9 @@
 Building: the driver plans the object list (`build.plan_objects`) and cuts it into chunks of
 about equal text in location order; there is one Spark task per chunk (the chunk numbers are a
 `spark.range`, the object list travels with the function), and each task runs
-`build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return wide
-Arrow batches holding every lake table's rows side by side (`<table>__<column>`); the first
+`build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return Arrow
+batches holding every lake table's rows, each table's row in a struct column named for it (the
+other tables' structs null); the first
 table's write parses and fills a persisted cache, the other tables are written from it with
 Spark's Parquet writer, partitioned as `layout.LAKE_TABLES` says, and `cloudtrail_duplicates`
 is found over the cached rows plus the lake's earlier files. There is no second parser in Spark SQL.
@@ -22,7 +23,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
@@ -102,20 +103,33 @@ def _configure(spark: Any) -> None:
 
 
 def _union_columns(tables: list[str]) -> dict[str, pl.DataType]:
-    """The wide row every task returns: `_table`, each table's file and partition columns, notes."""
+    """The row every task returns: `_table`, `_chunk`, a struct per table (its file and partition
+    columns), notes."""
+    # One struct per table, not every table's columns side by side: Spark turns each Arrow row
+    # into its own row format column by column, and a null struct is one null where ~150 flat
+    # columns were ~150, most of them null (the JVM side, not the parser, bounded the build).
     cols: dict[str, pl.DataType] = {"_table": pl.String(), "_chunk": pl.Int64()}
     for table in tables:
         layout = LAKE_TABLES[table]
-        for c, t in layout.file_columns().items():
-            cols[f"{table}__{c}"] = t
-        for part in layout.partitions:
-            cols[f"{table}__{part}"] = pl.String()
+        cols[table] = pl.Struct({**layout.file_columns(),
+                                 **{part: pl.String() for part in layout.partitions}})
     cols.update(_NOTE_COLUMNS)
     return cols
 
 
+def _fields(dtype: pl.Struct) -> list[tuple[str, pl.DataType]]:
+    # The structs are built from the layouts' column types, which are instances.
+    return [(f.name, cast(pl.DataType, f.dtype)) for f in dtype.fields]
+
+
+def _spark_field_type(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.Struct):
+        return "STRUCT<" + ", ".join(f"`{n}`: {spark_type(t)}" for n, t in _fields(dtype)) + ">"
+    return spark_type(dtype)
+
+
 def _spark_schema(cols: Mapping[str, pl.DataType]) -> str:
-    return ", ".join(f"`{c}` {spark_type(t)}" for c, t in cols.items())
+    return ", ".join(f"`{c}` {_spark_field_type(t)}" for c, t in cols.items())
 
 
 #: Chunks per core at least: tasks are scheduled as cores free up, so the last task to finish
@@ -165,8 +179,12 @@ def _parse_partition(batches: Iterator[Any], *, chunks: list[list[ObjectRef]], k
             chunk = parse_chunk(chunks[chunk_id], kind=kind, known=known, endpoint_url=endpoint_url)
             parts = []
             for table, frame in chunk_frames(chunk):
-                parts.append(frame.rename({c: f"{table}__{c}" for c in frame.columns})
-                             .with_columns(pl.lit(table).alias("_table")))
+                struct = columns[table]
+                assert isinstance(struct, pl.Struct)
+                parts.append(frame.select(
+                    pl.lit(table).alias("_table"),
+                    pl.struct([(pl.col(n) if n in frame.columns else pl.lit(None)).cast(t).alias(n)
+                               for n, t in _fields(struct)]).alias(table)))
             notes = ([("skipped", loc, why, None) for loc, why in chunk.skipped]
                      + [("error", None, e, None) for e in chunk.errors]
                      + ([("known", None, None, chunk.already_in_lake)] if chunk.already_in_lake else []))
@@ -177,7 +195,7 @@ def _parse_partition(batches: Iterator[Any], *, chunks: list[list[ObjectRef]], k
                 continue
             wide = pl.concat(parts, how="diagonal_relaxed").with_columns(
                 pl.lit(chunk_id, pl.Int64).alias("_chunk"))
-            wide = wide.select([(pl.col(c) if c in wide.columns else pl.lit(None)).cast(t).alias(c)
+            wide = wide.select([(pl.col(c) if c in wide.columns else pl.lit(None).cast(t)).alias(c)
                                 for c, t in columns.items()])
             # Batches of bounded size: one batch per chunk (100k+ rows of a wide union schema) made
             # the JVM hold several of them at once and run out of heap at 1M lines.
@@ -194,6 +212,8 @@ def _arrow_type(dtype: pl.DataType) -> Any:
 
     if isinstance(dtype, pl.Datetime):
         return pa.timestamp("us", tz="UTC")
+    if isinstance(dtype, pl.Struct):
+        return pa.struct([(n, _arrow_type(t)) for n, t in _fields(dtype)])
     return {pl.String: pa.string(), pl.Int64: pa.int64(), pl.Int32: pa.int32(),
             pl.Int16: pa.int16(), pl.Boolean: pa.bool_(), pl.Float64: pa.float64()}[type(dtype)]
 
@@ -238,17 +258,15 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
             layout = LAKE_TABLES[table]
             names = [*layout.file_columns(), *layout.partitions]
             part = wide.where(F.col("_table") == table).select(
-                *[F.col(f"`{table}__{c}`").alias(c) for c in names])
+                *[F.col(table).getField(c).alias(c) for c in names])
             writer = part.write.mode("append").option("compression", "zstd")
             if layout.partitions:
                 writer = writer.partitionBy(*layout.partitions)
             writer.parquet(table_path(lake, table))
         # Evidence and notes in one job: each collect is a job the driver waits for alone.
         meta = wide.where(F.col("_table").isin("evidence", "skipped", "error", "known")).select(
-            "_table", F.col("`evidence__kind`").alias("kind"),
-            F.col("`evidence__records`").alias("records"),
-            F.col("`evidence__rejects`").alias("rejects"),
-            F.col("`evidence__sha256`").alias("sha256"),
+            "_table", *[F.col("evidence").getField(c).alias(c)
+                        for c in ("kind", "records", "rejects", "sha256")],
             "note__location", "note__text", "note__count").toArrow()
         rows = pl.from_arrow(meta)
         assert isinstance(rows, pl.DataFrame)
@@ -259,7 +277,7 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
             # The new rows from the cache, the lake's earlier rows from their files: reading the
             # whole table back after the write listed and planned it again on the driver.
             new = {t: wide.where(F.col("_table") == t).select(
-                       *[F.col(f"`{t}__{c}`").alias(c) for c in cols])
+                       *[F.col(t).getField(c).alias(c) for c in cols])
                    for t, cols in (("cloudtrail_events", ("event_id", "evidence_id", "record_no")),
                                    ("evidence", ("evidence_id", "source")))}
             if before is not None:
