@@ -20,8 +20,11 @@ $(UV): requirements-uv.txt
 	$(TOOLS)/bin/python -m pip install -qq --require-hashes --no-deps -r requirements-uv.txt
 	touch $(UV)
 
-$(STAMP): pyproject.toml uv.lock $(UV)
-	$(UV) sync --locked --all-extras --python $(PYTHON) --quiet
+# Bytecode is compiled at install, as pip does: uv does not by default, and where .pyc files may
+# not be written (PYTHONDONTWRITEBYTECODE) every process start compiled its imports again
+# (0.2 s for the CLI, 1.9 s for each Spark worker's first task).
+$(STAMP): pyproject.toml uv.lock $(UV) Makefile
+	$(UV) sync --locked --all-extras --compile-bytecode --python $(PYTHON) --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
