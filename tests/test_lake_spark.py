@@ -241,7 +241,7 @@ def test_address_macros_answer_on_spark_as_on_duckdb(spark: Any) -> None:
 
 
 def _both(spark: Any, sql: str, frame: pl.DataFrame) -> tuple[list[Any], list[Any]]:
-    """`sql` over table t (= frame) on DuckDB and, translated, on Spark: (DuckDB rows, Spark rows)."""
+    """`sql` over table t (= frame) on DuckDB and, translated, on Spark: (DuckDB, Spark) rows."""
     import duckdb
 
     from s3forensics.enrich.macros import install_macros
@@ -273,15 +273,21 @@ def test_round_places_rounds_the_same_on_spark_and_duckdb(spark: Any) -> None:
 
 def test_a_range_of_hours_on_spark_is_half_open_as_in_duckdb(spark: Any) -> None:
     t0 = dt.datetime(2026, 10, 5, tzinfo=dt.UTC)
-    frame = pl.DataFrame({"a": [t0, t0, t0, t0 + dt.timedelta(hours=2)],
-                          "b": [t0 + dt.timedelta(hours=3), t0 + dt.timedelta(hours=3, microseconds=1),
-                                t0, t0]})
-    sql = ("SELECT a, b, count(h) AS hours, min(h) AS first, max(h) AS last FROM "
-           "(SELECT a, b, unnest(range(a, b, INTERVAL 1 hour)) AS h FROM t) GROUP BY a, b")
+    hour, us = dt.timedelta(hours=1), dt.timedelta(microseconds=1)
+    frame = pl.DataFrame({"a": [t0, t0, t0, t0 + 2 * hour, None],
+                          "b": [t0 + 3 * hour, t0 + 3 * hour + us, t0, t0, t0]})
+    norm = lambda rows: sorted((tuple(_norm_value(v) for v in r) for r in rows), key=repr)  # noqa: E731
+    for step, counts in (("INTERVAL 1 hour", [3, 4]), ("INTERVAL 90 minute", [2, 3]),
+                         ("INTERVAL 1 day", [1, 1])):
+        sql = ("SELECT a, b, count(h) AS n, min(h) AS first, max(h) AS last FROM "
+               f"(SELECT a, b, unnest(range(a, b, {step})) AS h FROM t) GROUP BY a, b")
+        want, got = _both(spark, sql, frame)
+        assert norm(got) == norm(want), step
+        assert sorted(r[2] for r in want) == counts, step  # a >= b, or NULL: no rows
+    # The range itself: NULL when an end is NULL, empty when a >= b, as in DuckDB.
+    sql = "SELECT a, b, range(a, b, INTERVAL 1 hour) IS NULL AS null_range FROM t"
     want, got = _both(spark, sql, frame)
-    norm = lambda rows: sorted(tuple(_norm_value(v) for v in r) for r in rows)  # noqa: E731
     assert norm(got) == norm(want)
-    assert sorted(r[2] for r in want) == [3, 4]  # an empty range (a >= b) yields no hours
 
 
 @pytest.mark.parametrize("query", ["activity_heatmap", "off_hours_object_reads"])
@@ -291,10 +297,12 @@ def test_time_zones_on_spark_are_checked_and_spelt_as_on_duckdb(query: str, spar
 
     q = default_registry().get(query)
     con = store.connect(sample_case_dir / "case.duckdb", read_only=True)
-    want = q.run(con, {"time_zone": "asia/tokyo"})  # any case, as DuckDB matches names
+    # Any case, as DuckDB matches names; short ids (EST) as both engines know them.
+    wants = {zone: q.run(con, {"time_zone": zone}) for zone in ("asia/tokyo", "EST")}
     with pytest.raises(QueryError, match="time_zone"):
         q.run(con, {"time_zone": "Mars/Olympus_Mons"})
     con.close()
-    assert _rows(spark_views.run(q, {"time_zone": "asia/tokyo"})) == _rows(want)
+    for zone, want in wants.items():
+        assert _rows(spark_views.run(q, {"time_zone": zone})) == _rows(want), zone
     with pytest.raises(QueryError, match="Mars/Olympus_Mons"):
         spark_views.run(q, {"time_zone": "Mars/Olympus_Mons"})

@@ -238,8 +238,9 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
         "user_agent_family": (("ua",), _ua_family_sql()),
         "request_skew_seconds": ((), str(int(REQUEST_SKEW.total_seconds()))),
         "ip_network": (("ip",), _ip_network_sql()),
-        # Nine places hold a DOUBLE's decimal text for the values the catalogue rounds (hours,
-        # rates, averages); DECIMAL(38, 9) holds them up to 10^29.
+        # Nine places: DuckDB scales the DOUBLE by 10^9 and rounds, which keeps its decimal text
+        # while |x| stays below about 10^6 (hours, rates, averages in the catalogue); larger
+        # values may differ in the last places between engines. Beyond 10^29 the cast fails.
         "round_places": (("x", "n"), "CAST(round(CAST(x AS DECIMAL(38, 9)), n) AS DOUBLE)"),
     }
 

@@ -4,6 +4,7 @@ between them (missing or unreadable digests, validation off)."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -18,7 +19,10 @@ EDGE = CLOCK_MARGIN
 
 
 def _hours(start: datetime, end: datetime) -> float:
-    return round((end - start).total_seconds() / 3600, 2)
+    # Half away from zero on the decimal value, as SQL's round_places() gives hours elsewhere
+    # (Python's round() of the float gives 58.06 for 58.065 h).
+    hours = Decimal(str((end - start).total_seconds() / 3600))
+    return float(hours.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def coverage_rows(chain: DigestChain) -> list[dict[str, Any]]:

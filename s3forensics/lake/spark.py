@@ -5,8 +5,7 @@ about equal text in location order; there is one Spark task per chunk (the chunk
 `spark.range`, the object list travels with the function), and each task runs
 `build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return Arrow
 batches holding every lake table's rows, each table's row in a struct column named for it (the
-other tables' structs null); the first
-table's write parses and fills a persisted cache, the other tables are written from it with
+other tables' structs null); the first table's write parses and fills a persisted cache, the other tables are written from it with
 Spark's Parquet writer, partitioned as `layout.LAKE_TABLES` says, and `cloudtrail_duplicates`
 is found over the cached rows plus the lake's earlier files. There is no second parser in Spark SQL.
 
@@ -380,8 +379,11 @@ class SparkLake:
                             ("cloudtrail_duplicates", "cloudtrail_duplicates"),
                             ("evidence", "_lake_evidence"), ("rejects", "rejects")):
             _read_table(spark, lake, table).createOrReplaceTempView(name)
-        # Queries check a time zone name against this list, as against DuckDB's own.
-        zones = sorted(str(z) for z in spark._jvm.java.time.ZoneId.getAvailableZoneIds())
+        # Queries check a time zone name against this list, as against DuckDB's own: the region
+        # ids and the short ones (EST, PST) Spark also resolves, as DuckDB's list has them.
+        zone_id = spark.sparkContext._jvm.java.time.ZoneId
+        zones = sorted({str(z) for z in zone_id.getAvailableZoneIds()}
+                       | {str(z) for z in zone_id.SHORT_IDS.keySet()})
         spark.sql("SELECT explode(:names) AS name", args={"names": zones}) \
             .createOrReplaceTempView(SPARK_TIME_ZONES)
         for sql in (to_spark(CLOUDTRAIL_VIEW, view=True), to_spark(EVIDENCE_VIEW, view=True),

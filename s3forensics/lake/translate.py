@@ -20,7 +20,8 @@ from typing import Any
 from ..extras import require
 from ..queries.registry import DIALECT_VARIANTS, Query
 
-__all__ = ["SPARK_TIME_ZONES", "VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for", "spark_view_sql",
+__all__ = ["SPARK_TIME_ZONES", "VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for",
+           "spark_view_sql",
            "to_athena", "to_spark", "variant_path"]
 
 #: The view SparkLake fills with the time zone names Spark accepts (DuckDB's pg_timezone_names()).
@@ -66,13 +67,15 @@ def _spark_rewrite(node: Any) -> Any:
             and isinstance(node.args.get("step"), exp.Interval):
         # range(a, b, INTERVAL ...): sqlglot steps the end back by a whole step and compares the
         # interval with 0, which Spark cannot; times are whole microseconds, so ending one
-        # microsecond before b is the same half-open range. Empty when a is not before b.
+        # microsecond before b is the same half-open range. Empty when a is not before b, NULL
+        # when either is NULL (as in DuckDB).
         step = node.args["step"]
         if not (isinstance(step.this, exp.Literal) and re.fullmatch(r"\d+", step.this.this)
                 and int(step.this.this) > 0):
             raise Untranslatable("range() of times with a step that is not a positive literal")
         return _spark("CASE WHEN a < b THEN SEQUENCE(a, b - INTERVAL 1 MICROSECOND, s) "
-                      "ELSE ARRAY() END", a=node.args["start"], b=node.args["end"], s=step)
+                      "WHEN a >= b THEN ARRAY() END", a=node.args["start"], b=node.args["end"],
+                      s=step)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
             and str(node.this.this).lower() == "pg_timezone_names":
         # Spark has no list of zones in SQL; SparkLake registers the JVM's as this view.
