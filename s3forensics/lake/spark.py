@@ -5,9 +5,10 @@ about equal text in location order; there is one Spark task per chunk (the chunk
 `spark.range`, the object list travels with the function), and each task runs
 `build.parse_chunk` (the parsers `ingest` uses) through `mapInArrow`. The tasks return Arrow
 batches holding every lake table's rows, each table's row in a struct column named for it (the
-other tables' structs null); the first table's write parses and fills a persisted cache, the other tables are written from it with
-Spark's Parquet writer, partitioned as `layout.LAKE_TABLES` says, and `cloudtrail_duplicates`
-is found over the cached rows plus the lake's earlier files. There is no second parser in Spark SQL.
+other tables' structs null); the first table's write parses and fills a persisted cache, the
+other tables are written from it with Spark's Parquet writer, partitioned as
+`layout.LAKE_TABLES` says, and `cloudtrail_duplicates` is found over the cached rows plus the
+lake's earlier files. There is no second parser in Spark SQL.
 
 Querying: `SparkLake` registers the lake tables as temporary views with the case tables' names,
 columns and types, creates the derived views translated by sqlglot, and runs each catalogue

@@ -21,8 +21,7 @@ from ..extras import require
 from ..queries.registry import DIALECT_VARIANTS, Query
 
 __all__ = ["SPARK_TIME_ZONES", "VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for",
-           "spark_view_sql",
-           "to_athena", "to_spark", "variant_path"]
+           "spark_view_sql", "to_athena", "to_spark", "variant_path"]
 
 #: The view SparkLake fills with the time zone names Spark accepts (DuckDB's pg_timezone_names()).
 SPARK_TIME_ZONES = "_time_zone_names"

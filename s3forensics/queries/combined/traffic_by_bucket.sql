@@ -19,7 +19,7 @@ SELECT bucket,
        coalesce(sum(bytes_out) FILTER (WHERE counted), 0)::BIGINT AS bytes_out,
        count(*) FILTER (WHERE NOT succeeded AND counted) AS errors,
        round_places(count(*) FILTER (WHERE NOT succeeded AND counted)
-             / greatest(count(*) FILTER (WHERE counted), 1), 4) AS error_rate,
+                    / greatest(count(*) FILTER (WHERE counted), 1), 4) AS error_rate,
        count(DISTINCT principal) AS principals,
        count(DISTINCT source_ip) AS source_ips,
        count(DISTINCT object_key) AS objects,
