@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from . import store
+from .enrich.macros import install_macros
 from .errors import CaseError, ParameterError
 from .evidence_files import (
     TMP_DIR,
@@ -65,7 +66,11 @@ class Case:
                 )
             root.mkdir(parents=True, exist_ok=True)
         con = store.connect(db, read_only=read_only)
-        if not read_only:
+        if read_only:
+            # A case an older version wrote lacks the macros today's queries call, and a
+            # read-only open cannot add them to it: this connection gets its own.
+            install_macros(con, temp=True)
+        else:
             store.ensure_schema(con)
             # One transaction: each of the views' hundreds of statements committed alone cost
             # a WAL sync each, 0.9-1.5 s of every open for writing here (issue 15); 0.1-0.2 s now.

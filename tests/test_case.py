@@ -724,3 +724,23 @@ def test_verify_names_a_pack_an_interrupted_ingest_left(
     report = verify_case(root)
     assert [p.startswith("evidence/@packs/") for p in report.unexpected] == [True]
     assert "ingest interrupted before its first load committed" in str(report)
+
+
+def test_a_case_from_an_older_version_opened_read_only_runs_todays_queries(
+        sample_case_dir: Path, tmp_path: Path) -> None:
+    # A case written before a macro existed (round_places, say) does not hold it; a read-only
+    # open (findings, report, notebooks) cannot add it to the case but must run the queries.
+    import shutil
+
+    import duckdb
+
+    root = tmp_path / "case"
+    shutil.copytree(sample_case_dir, root)
+    with duckdb.connect(str(root / "case.duckdb")) as con:
+        con.execute("DROP MACRO round_places")
+    with Case.open(root, create=False, read_only=True) as case:
+        assert case.query("error_rates").height > 0
+        assert case.sql("SELECT count(*) AS n FROM bucket_first_seen")["n"][0] > 0
+    with duckdb.connect(str(root / "case.duckdb"), read_only=True) as con:  # the case unchanged
+        assert not con.execute("SELECT 1 FROM duckdb_functions() WHERE function_name = "
+                               "'round_places'").fetchall()

@@ -245,13 +245,15 @@ def macro_definitions() -> dict[str, tuple[tuple[str, ...], str]]:
     }
 
 
-def macro_sql() -> list[str]:
-    """The DuckDB statements creating (or replacing) the macros."""
-    return [f"CREATE OR REPLACE MACRO {name}({', '.join(params)}) AS {body}"
+def macro_sql(*, temp: bool = False) -> list[str]:
+    """The DuckDB statements creating (or replacing) the macros, in the database or `temp`."""
+    kind = "TEMP MACRO" if temp else "MACRO"
+    return [f"CREATE OR REPLACE {kind} {name}({', '.join(params)}) AS {body}"
             for name, (params, body) in macro_definitions().items()]
 
 
-def install_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the macros in `con` (the views that classify or correlate call them)."""
-    for statement in macro_sql():
+def install_macros(con: duckdb.DuckDBPyConnection, *, temp: bool = False) -> None:
+    """Create the macros in `con` (the views that classify or correlate call them); `temp`
+    ones live with the connection (a read-only case), ahead of those the case holds."""
+    for statement in macro_sql(temp=temp):
         con.execute(statement)
