@@ -225,6 +225,16 @@ def test_ctrl_c_while_parsing_cloudtrail_is_a_clean_interruption(tmp_path: Path)
 
 
 def test_interruptible_reports_ctrl_c_whatever_the_query_turned_it_into() -> None:
+    # Ctrl-C live, as in a terminal: a suite started in the background by a shell without job
+    # control inherits SIGINT ignored, where interruptible() rightly does nothing.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_surfaces_as_keyboard_interrupt()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_surfaces_as_keyboard_interrupt() -> None:
     before = signal.getsignal(signal.SIGINT)
     with pytest.raises(KeyboardInterrupt), interruptible():
         try:
