@@ -16,7 +16,8 @@ would on a cluster. Peak MiB is the measuring Python process only (not Spark's J
 
 Then `compare` (not timed as a workload): every catalogue query on Spark (local[2]) over the lake
 spark2 built vs DuckDB over the case ingest built, rows compared order-insensitive with types
-normalised (the comparison of tests/test_lake_spark.py), and the findings JSON from both engines compared detection for detection.
+normalised (the comparison of tests/test_lake_spark.py), and the findings JSON from both engines
+compared detection for detection.
 
 Usage: python benchmarks/bench_lake.py [--lines N] [--records N] [--repeat N] [--skip-compare]
 Prints a table, then README-ready markdown rows.
@@ -153,8 +154,8 @@ def work_compare(work: Path) -> dict[str, Any]:
         if q.name == "evidence_coverage":  # a lake names objects where a case names its copies
             got, want = got.drop("case_path", strict=False), want.drop("case_path", strict=False)
         same = got.columns == want.columns and _rows(got) == _rows(want)
-        queries.append({"name": q.name, "status": "same" if same else "DIFFERENT", "rows": want.height,
-                        "seconds": time.perf_counter() - t0})
+        queries.append({"name": q.name, "status": "same" if same else "DIFFERENT",
+                        "rows": want.height, "seconds": time.perf_counter() - t0})
     found_spark = [f.to_json() for f in run_findings(None, runner=on_spark)]
     found_duckdb = [f.to_json() for f in run_findings(None, runner=on_duckdb)]
     seconds = time.perf_counter() - started
