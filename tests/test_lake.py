@@ -282,6 +282,18 @@ def test_round_of_a_double_is_refused_for_spark_and_round_places_translates() ->
     assert "ROUND" in to_spark("SELECT round(x) AS n FROM t")  # whole numbers agree already
 
 
+def test_a_range_whose_step_cannot_be_checked_is_refused_for_spark() -> None:
+    # Spark's SEQUENCE includes its end and DuckDB's range() excludes it; the translation ends
+    # one unit early, which needs the step's sign: a computed step is refused, not guessed.
+    from s3forensics.lake.translate import Untranslatable, to_spark
+
+    for sql in ("SELECT range(a, b, c) FROM t", "SELECT range(a, b, INTERVAL (n) HOUR) FROM t",
+                "SELECT range(0, 10, 0)"):
+        with pytest.raises(Untranslatable, match="range"):
+            to_spark(sql)
+    assert "SEQUENCE(0, 10 - 1, 3)" in to_spark("SELECT range(0, 10, 3)")
+
+
 def test_every_query_and_view_translates_to_spark_without_java() -> None:
     # The Spark tests need Java; a construct the translator refuses (a bare round(x, n), say)
     # must fail here too, on any machine.

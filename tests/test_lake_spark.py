@@ -290,6 +290,17 @@ def test_a_range_of_hours_on_spark_is_half_open_as_in_duckdb(spark: Any) -> None
     assert norm(got) == norm(want)
 
 
+def test_a_range_of_numbers_on_spark_is_half_open_as_in_duckdb(spark: Any) -> None:
+    # sqlglot alone wrote range(0, 10, 3) as SEQUENCE(0, 7, 3): the 9 was lost on Spark.
+    frame = pl.DataFrame({"a": [0, 0, 5, 5, 10, None], "b": [10, 9, 5, 4, 0, 3]})
+    for step in ("", ", 1", ", 3", ", 4", ", -3"):
+        sql = f"SELECT a, b, range(a, b{step}) AS r FROM t"
+        want, got = _both(spark, sql, frame)
+        assert sorted(got, key=repr) == sorted(want, key=repr), step
+    assert dict(((a, b), r) for a, b, r in _both(spark, "SELECT a, b, range(a, b, 3) FROM t",
+                                                 frame)[1])[(0, 10)] == [0, 3, 6, 9]
+
+
 @pytest.mark.parametrize("query", ["activity_heatmap", "off_hours_object_reads"])
 def test_time_zones_on_spark_are_checked_and_spelt_as_on_duckdb(query: str, spark_views: Any,
                                                                sample_case_dir: Path) -> None:

@@ -41,6 +41,39 @@ class Untranslatable(ValueError):
     """A DuckDB construct with no faithful automatic translation: give the query a variant file."""
 
 
+def _half_open_range(node: Any) -> Any:
+    """DuckDB's range(a, b[, step]) (b excluded) as Spark's SEQUENCE (b included).
+
+    sqlglot steps the end back by a whole step (range(0, 10, 3) lost its 9) and compares an
+    interval with 0, which Spark cannot. Ending one unit before b instead is the same range:
+    times are whole microseconds, integers whole numbers. Empty when a is not before b (after b
+    for a negative step), NULL when either end is NULL, as in DuckDB. A step that is not a
+    literal cannot be checked for sign here, so it is refused.
+    """
+    import re
+
+    from sqlglot import exp
+
+    start, end, step = node.args["start"], node.args["end"], node.args.get("step")
+    if isinstance(step, exp.Interval):
+        if not (isinstance(step.this, exp.Literal) and re.fullmatch(r"\d+", step.this.this)
+                and int(step.this.this) > 0):
+            raise Untranslatable("range() of times with a step that is not a positive literal")
+        return _spark("CASE WHEN a < b THEN SEQUENCE(a, b - INTERVAL 1 MICROSECOND, s) "
+                      "WHEN a >= b THEN ARRAY() END", a=start, b=end, s=step)
+    negative = isinstance(step, exp.Neg) and isinstance(step.this, exp.Literal)
+    literal = step.this if negative else step
+    if step is not None and not (isinstance(literal, exp.Literal) and not literal.is_string
+                                 and re.fullmatch(r"\d+", literal.this) and int(literal.this) > 0):
+        raise Untranslatable("range() with a step that is not a whole-number literal")
+    step = step if step is not None else exp.Literal.number(1)
+    if negative:
+        return _spark("CASE WHEN a > b THEN SEQUENCE(a, b + 1, s) WHEN a <= b THEN ARRAY() END",
+                      a=start, b=end, s=step)
+    return _spark("CASE WHEN a < b THEN SEQUENCE(a, b - 1, s) WHEN a >= b THEN ARRAY() END",
+                  a=start, b=end, s=step)
+
+
 def _spark_rewrite(node: Any) -> Any:
     """Rewrite one DuckDB construct Spark SQL reads differently (each case says why)."""
     import re
@@ -62,19 +95,8 @@ def _spark_rewrite(node: Any) -> Any:
         # DuckDB rounds a DOUBLE's binary value (58.0649999... -> 58.06), Spark its decimal text
         # (58.07): the catalogue calls round_places(x, n), which rounds a DECIMAL in both.
         raise Untranslatable("round(x, n) of a DOUBLE: call round_places(x, n)")
-    if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive") \
-            and isinstance(node.args.get("step"), exp.Interval):
-        # range(a, b, INTERVAL ...): sqlglot steps the end back by a whole step and compares the
-        # interval with 0, which Spark cannot; times are whole microseconds, so ending one
-        # microsecond before b is the same half-open range. Empty when a is not before b, NULL
-        # when either is NULL (as in DuckDB).
-        step = node.args["step"]
-        if not (isinstance(step.this, exp.Literal) and re.fullmatch(r"\d+", step.this.this)
-                and int(step.this.this) > 0):
-            raise Untranslatable("range() of times with a step that is not a positive literal")
-        return _spark("CASE WHEN a < b THEN SEQUENCE(a, b - INTERVAL 1 MICROSECOND, s) "
-                      "WHEN a >= b THEN ARRAY() END", a=node.args["start"], b=node.args["end"],
-                      s=step)
+    if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
+        return _half_open_range(node)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
             and str(node.this.this).lower() == "pg_timezone_names":
         # Spark has no list of zones in SQL; SparkLake registers the JVM's as this view.
