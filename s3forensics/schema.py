@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CASE_TABLES",
     "CLOUDTRAIL_EVENTS",
+    "CLOUDTRAIL_REPEAT_KEY",
     "ENRICHMENT_TABLES",
     "EVIDENCE",
     "INTEGRITY_TABLES",
@@ -248,10 +249,10 @@ S3_ACCESS_LOGS = Table(
 
 CLOUDTRAIL_EVENTS = Table(
     "cloudtrail_events",
-    'CloudTrail events (management, data, network activity), one row per unique eventID.',
+    'CloudTrail events (management, data, network activity), one row per event: a record repeating an earlier one (same eventID, same content) is loaded once; one reusing an eventID with other content is kept (see the cloudtrail_event_id_conflicts query).',
     (
         Column("event_time", TIMESTAMP, 'eventTime: when the request completed (UTC).', origin='eventTime: when the request completed'),
-        Column("event_id", STRING, 'eventID: unique per event; duplicates are loaded once.', origin='eventID'),
+        Column("event_id", STRING, 'eventID: unique per event; a repeat of an event is loaded once, a different record under the same eventID is kept beside it.', origin='eventID'),
         Column("event_name", STRING, 'eventName: the API action (GetObject, PutBucketPolicy...); for Insights events, insightDetails.eventName.', origin='eventName (Insights events: insightDetails.eventName)'),
         Column("event_source", STRING, 'eventSource: the service (s3.amazonaws.com...); for Insights events, insightDetails.eventSource.', origin='eventSource, e.g. s3.amazonaws.com (Insights: insightDetails.eventSource)'),
         Column("event_type", STRING, 'eventType: AwsApiCall, AwsServiceEvent, AwsConsoleSignIn, AwsVpceEvent.', origin='eventType: AwsApiCall, AwsServiceEvent, AwsVpceEvent...'),
@@ -502,6 +503,14 @@ PULL_TABLES: dict[str, Table] = {LAKE_PROVENANCE.name: LAKE_PROVENANCE}
 
 #: The tables every case has, in the order they are created and documented.
 CASE_TABLES: dict[str, Table] = {t.name: t for t in (S3_ACCESS_LOGS, CLOUDTRAIL_EVENTS, EVIDENCE, REJECTS)}
+
+#: What makes a CloudTrail record a repeat of an earlier one: the same value in every one of these
+#: columns (eventID among them). The record's own bytes (`raw`) and where it was found are left out,
+#: as CloudTrail delivers one event in more than one file, compact or not. A record that reuses an
+#: eventID with other content (a forged or altered copy) is not a repeat: dropping it would let
+#: whichever copy came first hide the other.
+CLOUDTRAIL_REPEAT_KEY: tuple[str, ...] = tuple(
+    c for c in CLOUDTRAIL_EVENTS.column_names if c not in ("raw", "evidence_id", "record_no"))
 
 
 # -- views --------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 
 from .errors import CaseBusyError, CaseError
-from .schema import CASE_TABLES, EVIDENCE, Table
+from .schema import CASE_TABLES, CLOUDTRAIL_REPEAT_KEY, EVIDENCE, Table
 
 __all__ = [
     "EVIDENCE_SCHEMA",
@@ -167,31 +167,36 @@ class EventIds:
             "SELECT hash(event_id) AS h FROM cloudtrail_events WHERE event_id IS NOT NULL"
         ).pl()["h"]
 
-    def held(self, con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> list[str]:
-        """Which of `ids` (an event_id column) the case holds already."""
+    def held(self, con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> pl.DataFrame:
+        """The case's records (CLOUDTRAIL_REPEAT_KEY columns) of the eventIDs in `ids`."""
         if not ids.height:
-            return []
+            return _held_by_case(con, ids)
         con.register("_batch_ids", _arrow(ids))
         try:
             hashed = con.sql("SELECT event_id, hash(event_id) AS h FROM _batch_ids").pl()
         finally:
             con.unregister("_batch_ids")
         maybe = hashed.filter(pl.col("h").is_in(self._hashes.implode()))
-        found = _held_by_case(con, maybe.select("event_id")) if maybe.height else []
+        found = _held_by_case(con, maybe.select("event_id"))
         # Added before the batch commits: should it roll back, a stale hash only costs a lookup.
         self._hashes = pl.concat([self._hashes, hashed["h"]])
         return found
 
 
-def _held_by_case(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> list[str]:
-    """Which of `ids` (an event_id column) the case holds, read from its event_id column."""
+def _held_by_case(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> pl.DataFrame:
+    """The case's records (CLOUDTRAIL_REPEAT_KEY columns) whose event_id is among `ids`."""
+    schema = CASE_TABLES["cloudtrail_events"].polars_schema()
+    empty = pl.DataFrame(schema={c: schema[c] for c in CLOUDTRAIL_REPEAT_KEY})
+    if not ids.height:
+        return empty
     con.register("_held_ids", _arrow(ids))
     try:
-        return [r[0] for r in con.execute(
-            "SELECT e.event_id FROM cloudtrail_events e SEMI JOIN _held_ids b USING (event_id)"
-        ).fetchall()]
+        columns = ", ".join(f'e."{c}"' for c in CLOUDTRAIL_REPEAT_KEY)
+        held = con.sql(f"SELECT {columns} FROM cloudtrail_events e "
+                       "SEMI JOIN _held_ids b USING (event_id)").pl()
     finally:
         con.unregister("_held_ids")
+    return held.cast({c: empty.schema[c] for c in held.columns}) if held.height else empty
 
 
 def insert_batch(
@@ -205,8 +210,8 @@ def insert_batch(
 ) -> pl.DataFrame:
     """Insert one batch inside the caller's transaction; return the evidence rows as stored.
 
-    CloudTrail events whose eventID is already in the case (or earlier in the batch) are skipped
-    and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
+    CloudTrail records repeating one the case holds or one earlier in the batch (same eventID
+    and content, schema.CLOUDTRAIL_REPEAT_KEY) are skipped and counted in `evidence.duplicates`; `evidence.records` is what each object actually added.
     A loader of many batches passes one `EventIds` for all of them.
     """
     evidence = EVIDENCE.conform(evidence)
@@ -222,15 +227,20 @@ def insert_batch(
         con.unregister("_batch_sal")
         counts.append(sal.group_by("evidence_id").agg(pl.len().alias("records")))
     if ct is not None and ct.height:
-        # First occurrence of an eventID wins, in the batch and against the case. Only the ids
-        # travel to DuckDB for the check; the wide rows are inserted once.
+        # A repeat of a record (same eventID and content, schema.CLOUDTRAIL_REPEAT_KEY) earlier
+        # in the batch or in the case is not loaded again. Only the ids travel to DuckDB for
+        # the check; the wide rows are inserted once.
         ids = ct.select(pl.col("event_id").drop_nulls().unique())
         # Without EventIds (a single batch, a lake pull): the case's own column answers.
         seen = event_ids.held(con, ids) if event_ids is not None else _held_by_case(con, ids)
-        fresh = ct.filter(
-            pl.col("event_id").is_null()
-            | (pl.col("event_id").is_first_distinct() & ~pl.col("event_id").is_in(seen))
-        )
+        repeat = pl.struct(CLOUDTRAIL_REPEAT_KEY)
+        fresh = ct
+        if ct.select(pl.col("event_id").is_duplicated().any()).item():  # the parser's are gone
+            fresh = ct.filter(pl.col("event_id").is_null() | repeat.is_first_distinct())
+        if seen.height:
+            fresh = fresh.filter(
+                pl.col("event_id").is_null()
+                | ~repeat.is_in(seen.select(pl.struct(CLOUDTRAIL_REPEAT_KEY)).to_series().implode()))
         con.register("_batch_ct_new", _arrow(fresh))
         con.execute("INSERT INTO cloudtrail_events SELECT * FROM _batch_ct_new")
         con.unregister("_batch_ct_new")

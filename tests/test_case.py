@@ -693,7 +693,7 @@ def test_event_ids_seen_before_are_found_by_hash_and_confirmed(tmp_path: Path) -
         # Pretend the fresh id's hash collides with one held: it must still count as new.
         ids._hashes = pl.concat([ids._hashes, case.sql("SELECT hash($x) AS h", {"x": fresh})["h"]])
         batch = pl.DataFrame({"event_id": [held[0], fresh, held[3]]})
-        assert sorted(ids.held(case.con, batch)) == sorted([held[0], held[3]])
+        assert sorted(ids.held(case.con, batch)["event_id"]) == sorted([held[0], held[3]])
         # A batch loaded without EventIds (as lake pull loads) skips the same rows.
         rows = case.sql("SELECT * FROM cloudtrail_events WHERE event_id IN ($a, $b)",
                         {"a": held[0], "b": held[3]})
@@ -706,6 +706,36 @@ def test_event_ids_seen_before_are_found_by_hash_and_confirmed(tmp_path: Path) -
         finally:
             case.con.execute("ROLLBACK")
         assert after["event_id"].to_list() == sorted([*held, fresh])
+
+
+def test_a_record_reusing_an_event_id_with_other_content_is_kept_across_ingests(
+        tmp_path: Path) -> None:
+    """A forged record loaded first under a real eventID hides neither the real one nor itself."""
+    import json
+
+    from .factories import ct_record
+
+    real = ct_record(1)
+    forged = {**real, "sourceIPAddress": "198.51.100.66", "eventName": "ListBucket"}
+    src = tmp_path / "src"
+    write(src, CT_NAME.replace("abcdEFGH", "forgEFGH"), gzip.compress(json.dumps(
+        {"Records": [forged, ct_record(2)]}).encode()))
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([src], progress=False)
+        later = tmp_path / "later"
+        # The real record, then the same real record delivered again (a repeat: loaded once).
+        write(later, CT_NAME, gzip.compress(json.dumps({"Records": [real, ct_record(3)]}).encode()))
+        write(later, CT_NAME.replace("abcdEFGH", "copyEFGH"), ct_object(range(1, 3)))
+        summary = case.ingest([later], progress=False)
+        assert summary.rows == {"cloudtrail": 2} and summary.duplicates == 2
+        rows = case.sql("SELECT event_name, source_ip FROM cloudtrail_events WHERE event_id = $e "
+                        "ORDER BY event_name", {"e": real["eventID"]})
+        assert rows.rows() == [("GetObject", "192.0.2.10"), ("ListBucket", "198.51.100.66")]
+        found = case.query("cloudtrail_event_id_reused")
+        assert found.height == 1 and found["events"].to_list() == [2]
+        assert "forgEFGH" in found["detail"][0] and "abcdEFGH" in found["detail"][0]
+        ev = case.sql("SELECT sum(records) r, sum(duplicates) d FROM evidence").row(0)
+        assert (int(ev[0]), int(ev[1])) == (4, 2)  # 6 records read: 4 rows and 2 repeats
 
 
 def test_verify_names_a_pack_an_interrupted_ingest_left(

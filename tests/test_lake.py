@@ -124,6 +124,37 @@ def test_lake_counts_reconcile_per_object(tmp_path: Path, monkeypatch: pytest.Mo
             (ev[str(second)]["evidence_id"], ev[str(first)]["evidence_id"])]
 
 
+@pytest.mark.parametrize("chunk_objects", [1, 100])
+def test_a_lake_keeps_records_reusing_an_event_id_as_a_case_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_objects: int) -> None:
+    monkeypatch.setattr("s3forensics.lake.build.CHUNK_OBJECTS", chunk_objects)
+    from s3forensics.case import Case
+
+    real = ct_record(1)
+    forged = {**real, "sourceIPAddress": "198.51.100.66"}
+    trail = tmp_path / "src" / "AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01"
+    trail.mkdir(parents=True)
+    for name, records in (("1215Z_aaaa", [forged, ct_record(2)]), ("1220Z_bbbb", [real]),
+                          ("1225Z_cccc", [real, ct_record(2)])):
+        (trail / f"111122223333_CloudTrail_us-east-1_20240501T{name}EFGH12345678.json.gz").write_bytes(
+            gzip.compress(json.dumps({"Records": records}).encode()))
+    build_lake(tmp_path / "lake", paths=[tmp_path / "src"])
+    con = connect_lake(tmp_path / "lake")
+    # Two repeats (the real record's second delivery, record 2's), found by the parser within
+    # a chunk or over the lake across chunks; the forged record is not one.
+    assert con.sql("SELECT sum(duplicates) FROM evidence").fetchall() == [(2,)]
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([tmp_path / "src"], progress=False)
+        want = case.sql("SELECT event_id, source_ip FROM cloudtrail_events ORDER BY ALL").rows()
+        finding = case.query("cloudtrail_event_id_reused")
+    assert con.sql("SELECT event_id, source_ip FROM cloudtrail_events ORDER BY ALL").fetchall() == want
+    assert len(want) == 3
+    q = default_registry().get("cloudtrail_event_id_reused")
+    got = con.sql(q.sql, params={"start": None, "end": None}).pl()
+    assert got.select("events", "source_ip").rows() == finding.select("events", "source_ip").rows()
+    assert got["source_ip"].to_list() == ["192.0.2.10, 198.51.100.66"]
+
+
 def test_lake_build_again_adds_nothing(sample_lake: Path, tmp_path: Path) -> None:
     import shutil
 

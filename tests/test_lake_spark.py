@@ -145,6 +145,32 @@ def test_a_later_spark_build_finds_cloudtrail_records_the_lake_already_held(
     assert _duplicates(tmp_path / "spark") == _duplicates(tmp_path / "local")
 
 
+def test_a_spark_build_keeps_records_reusing_an_event_id_as_the_local_engine_does(
+        spark: Any, tmp_path: Path) -> None:
+    # A forged record first, the real one later, then the real one delivered again: only the
+    # last is a repeat, on both engines, whichever build finds it.
+    from .factories import ct_record
+
+    real = ct_record(1)
+    forged = {**real, "sourceIPAddress": "198.51.100.66"}
+    for n, records in enumerate(([forged, ct_record(2)], [real], [real, ct_record(2)])):
+        target = tmp_path / "in" / f"{n}.json.gz"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    got = build_lake(tmp_path / "spark", paths=[tmp_path / "in"], engine="spark", spark=spark,
+                     partitions=3)
+    want = build_lake(tmp_path / "local", paths=[tmp_path / "in"])
+    assert got.objects == want.objects == {"cloudtrail": 3}, (got, want)
+    # Found over the lake by Spark (an object a chunk), by the parser locally (one chunk).
+    for lake in ("spark", "local"):
+        assert connect_lake(tmp_path / lake).sql(
+            "SELECT sum(duplicates) FROM evidence").fetchall() == [(2,)], lake
+    sql = "SELECT event_id, source_ip, record_no FROM cloudtrail_events ORDER BY ALL"
+    rows = connect_lake(tmp_path / "spark").sql(sql).fetchall()
+    assert rows == connect_lake(tmp_path / "local").sql(sql).fetchall()
+    assert sorted(r[1] for r in rows if r[0] == real["eventID"]) == ["192.0.2.10", "198.51.100.66"]
+
+
 @pytest.mark.parametrize("query", [q.name for q in default_registry().list()])
 def test_every_query_on_spark_answers_as_duckdb_on_the_case(query: str, spark_views: Any,
                                                             sample_case_dir: Path) -> None:

@@ -331,15 +331,27 @@ def test_event_time_is_utc_whatever_offset_the_record_uses() -> None:
 
 def test_duplicate_event_ids_load_once_across_objects_of_a_batch() -> None:
     first = render_cloudtrail_file([event(eventID="a"), event(eventID="b")])
-    second = render_cloudtrail_file([event(eventID="b", eventName="Later"), event(eventID="c")])
-    result = parse_cloudtrail(
-        [("obj-1", gzip.decompress(first)), ("obj-2", gzip.decompress(second))]
-    )
+    # The same event delivered again, written differently (pretty-printed, keys reordered).
+    again = json.loads(json.dumps(event(eventID="b")))
+    second = json.dumps({"Records": [dict(reversed(list(again.items()))), event(eventID="c")]},
+                        indent=2).encode()
+    result = parse_cloudtrail([("obj-1", gzip.decompress(first)), ("obj-2", second)])
     assert result.rows["event_id"].to_list() == ["a", "b", "c"]
     assert result.duplicates == 1
     kept_b = result.rows.filter(pl.col("event_id") == "b").row(0, named=True)
-    assert (kept_b["evidence_id"], kept_b["event_name"]) == ("obj-1", "GetObject")  # first wins
+    assert kept_b["evidence_id"] == "obj-1"  # first wins
     assert result.duplicates_by_evidence == {"obj-2": 1}
+
+
+def test_a_record_reusing_an_event_id_with_other_content_is_not_dropped() -> None:
+    # A forged record placed first under a real eventID must not hide the real one: a record
+    # is a repeat only with the same content, so both stay (a query lists such eventIDs).
+    forged = render_cloudtrail_file([event(eventID="b", sourceIPAddress="198.51.100.66")])
+    real = render_cloudtrail_file([event(eventID="b"), event(eventID="b")])
+    result = parse_cloudtrail([("forged", gzip.decompress(forged)), ("real", gzip.decompress(real))])
+    assert result.rows.select("evidence_id", "source_ip").rows() == [
+        ("forged", "198.51.100.66"), ("real", None)]
+    assert result.duplicates == 1 and result.duplicates_by_evidence == {"real": 1}
 
 
 def test_records_without_event_id_are_never_duplicates() -> None:

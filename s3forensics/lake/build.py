@@ -11,8 +11,9 @@ The work is split so that the engines share everything but the scheduling:
 * the engine: `build_lake(engine="local")` runs `parse_chunk` over chunks in this process and
   writes with pyarrow; `lake.spark.build_lake_spark` runs it in Spark tasks (`mapInArrow`).
 
-Then both run the same SQL to find CloudTrail records whose eventID an earlier object already
-holds (`cloudtrail_duplicates`), which the lake's `cloudtrail_events` leaves out, as a case does.
+Then both run the same SQL to find CloudTrail records repeating one an earlier object already
+holds (same eventID and content: `cloudtrail_duplicates`), which the lake's `cloudtrail_events`
+leaves out, as a case does.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import polars as pl
 
 from .. import __version__
 from ..errors import InputError, ParameterError, S3ForensicsError
-from ..schema import sql_text
+from ..schema import CLOUDTRAIL_REPEAT_KEY, sql_text
 from ..timerange import TimeRange
 from .layout import (
     LAKE_TABLES,
@@ -458,19 +459,23 @@ def _write_local(lake: str, table: str, frame: pl.DataFrame, tag: str) -> None:
 
 # -- duplicates across objects ------------------------------------------------------------------
 
-#: CloudTrail records whose eventID an earlier object (by location, then record) holds. Plain SQL
-#: that DuckDB and Spark both run, over `ct` (the rows) and `ev` (the evidence) as views.
-DUPLICATES_SQL = """
+#: CloudTrail records repeating an earlier record (by object location, then record number): the
+#: same eventID and content (schema.CLOUDTRAIL_REPEAT_KEY), as a case drops them. Plain SQL that
+#: DuckDB and Spark both run, over `ct` (the rows) and `ev` (the evidence) as views; both put
+#: NULLs in one partition, as a repeat's missing fields match.
+_REPEAT = ", ".join(CLOUDTRAIL_REPEAT_KEY)
+_FIRST = f"OVER (PARTITION BY {_REPEAT} ORDER BY source, record_no)"
+DUPLICATES_SQL = f"""
 WITH r AS (
-    SELECT c.event_id, c.evidence_id, c.record_no, e.source
+    SELECT c.*, e.source
     FROM ct c JOIN ev e ON c.evidence_id = e.evidence_id
     WHERE c.event_id IS NOT NULL
 ),
 ranked AS (
     SELECT event_id, evidence_id, record_no,
-           row_number() OVER (PARTITION BY event_id ORDER BY source, record_no) AS n,
-           first_value(evidence_id) OVER (PARTITION BY event_id ORDER BY source, record_no) AS kept_evidence_id,
-           first_value(record_no) OVER (PARTITION BY event_id ORDER BY source, record_no) AS kept_record_no
+           row_number() {_FIRST} AS n,
+           first_value(evidence_id) {_FIRST} AS kept_evidence_id,
+           first_value(record_no) {_FIRST} AS kept_record_no
     FROM r
 )
 SELECT evidence_id, record_no, event_id, kept_evidence_id, kept_record_no

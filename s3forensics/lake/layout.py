@@ -7,12 +7,13 @@ tables, one sub-folder per table, hive-partitioned so that engines prune by path
     LAKE/cloudtrail_events/source=cloudtrail/event_date=2026-10-05/part-*.parquet
     LAKE/rejects/source=s3-access/part-*.parquet          (lines that did not become rows)
     LAKE/evidence/kind=cloudtrail/part-*.parquet           (one row per evidence object)
-    LAKE/cloudtrail_duplicates/part-*.parquet              (records whose eventID came earlier)
+    LAKE/cloudtrail_duplicates/part-*.parquet              (repeats of an earlier record)
 
 `event_date` is the UTC date of `event_time`. The partition columns (`source`, `event_date`,
 `kind`) live only in the paths; every engine reads them back from there. The row files keep
-every parsed record, duplicates included: a CloudTrail record whose eventID an earlier object
-(by object location, then record number) already holds is listed in `cloudtrail_duplicates`, and
+every parsed record, duplicates included: a CloudTrail record repeating one an earlier object
+(by object location, then record number) already holds, same eventID and same content
+(schema.CLOUDTRAIL_REPEAT_KEY), is listed in `cloudtrail_duplicates`, and
 the `cloudtrail_events` table every engine exposes leaves it out, exactly as a local case skips
 it at load time. That keeps each build's files independent of every other build's.
 """

@@ -70,8 +70,8 @@ def connect_lake(lake: str | os.PathLike[str], *,
     return con
 
 
-#: The lake keeps every parsed record; a case skips a CloudTrail record whose eventID an earlier
-#: object holds. Plain SQL (DuckDB and Spark alike) over `_lake_*` views and the duplicates table.
+#: The lake keeps every parsed record; a case skips a CloudTrail record repeating one an earlier
+#: object holds (same eventID and content). Plain SQL (DuckDB and Spark alike) over `_lake_*` views and the duplicates table.
 CLOUDTRAIL_VIEW = """
 CREATE OR REPLACE VIEW cloudtrail_events AS
 SELECT c.* FROM _lake_cloudtrail_events c

@@ -30,6 +30,7 @@ import polars as pl
 from ..errors import QueryError
 from ..extras import require
 from ..queries.registry import Query
+from ..schema import CLOUDTRAIL_REPEAT_KEY
 from .build import (
     CHUNK_BYTES,
     CHUNK_OBJECTS,
@@ -278,7 +279,8 @@ def build_lake_spark(lake: str, refs: list[ObjectRef], *, kind: str, known: set[
             # whole table back after the write listed and planned it again on the driver.
             new = {t: wide.where(F.col("_table") == t).select(
                        *[F.col(t).getField(c).alias(c) for c in cols])
-                   for t, cols in (("cloudtrail_events", ("event_id", "evidence_id", "record_no")),
+                   for t, cols in (("cloudtrail_events",
+                                    (*CLOUDTRAIL_REPEAT_KEY, "evidence_id", "record_no")),
                                    ("evidence", ("evidence_id", "source")))}
             if before is not None:
                 new = {t: frame.unionByName(before[t].select(*frame.columns))
@@ -339,8 +341,8 @@ def _known_hashes_spark(spark: Any, lake: str) -> set[str]:
 def _duplicates_spark(spark: Any, lake: str, ct: Any, ev: Any) -> int:
     """Find CloudTrail records repeated across objects with the same SQL the local engine runs.
 
-    `ct` and `ev` are every CloudTrail row (event_id, evidence_id, record_no) and evidence row
-    (evidence_id, source) of the lake, this build's included.
+    `ct` and `ev` are every CloudTrail row (CLOUDTRAIL_REPEAT_KEY, evidence_id, record_no) and
+    evidence row (evidence_id, source) of the lake, this build's included.
     """
     ct.createOrReplaceTempView("ct")
     ev.createOrReplaceTempView("ev")

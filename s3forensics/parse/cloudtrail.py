@@ -26,7 +26,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
 from ..errors import InputError
-from ..schema import CLOUDTRAIL_EVENTS
+from ..schema import CLOUDTRAIL_EVENTS, CLOUDTRAIL_REPEAT_KEY
 from .common import REJECT_SCHEMA, ParseResult, decompress, interruptible, read_object
 
 __all__ = [
@@ -767,6 +767,14 @@ def _assemble(
     keep = is_row & (row_event_id.is_null() | row_event_id.is_first_distinct())
     masks = out.select(is_row=is_row, keep=keep)
     n_rows, n_kept = masks.select(pl.all().sum()).row(0)
+    if n_kept < n_rows:
+        # A later record with an earlier eventID is a repeat only with the same content; one
+        # with other content stays a row (schema.CLOUDTRAIL_REPEAT_KEY says why). Only records
+        # whose eventID occurs twice are compared in full.
+        again = out.with_row_index("_at").filter(is_row & pl.col("event_id").is_duplicated())
+        other = again.filter(pl.struct(CLOUDTRAIL_REPEAT_KEY).is_first_distinct())["_at"]
+        masks = masks.with_columns(keep=pl.col("keep") | pl.int_range(pl.len()).is_in(other.implode()))
+        n_kept = int(masks["keep"].sum())
     duplicates = int(n_rows - n_kept)
     by_evidence: dict[str, int] = {}
     if duplicates:
