@@ -738,6 +738,29 @@ def test_a_record_reusing_an_event_id_with_other_content_is_kept_across_ingests(
         assert (int(ev[0]), int(ev[1])) == (4, 2)  # 6 records read: 4 rows and 2 repeats
 
 
+def test_records_sharing_an_event_id_are_reported_once_each(tmp_path: Path) -> None:
+    """Detections that join a record's details back to it join on the record, not its eventID."""
+    import json
+
+    from .factories import ct_record
+
+    stop = {**ct_record(1), "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging",
+            "requestParameters": {"name": "org-trail"}, "readOnly": False, "resources": None}
+    other = {**stop, "sourceIPAddress": "198.51.100.66"}
+    select = {**ct_record(2), "eventSource": "cloudtrail.amazonaws.com",
+              "eventName": "PutEventSelectors", "readOnly": False, "resources": None,
+              "requestParameters": {"trailName": "org-trail", "eventSelectors": [
+                  {"readWriteType": "WriteOnly", "includeManagementEvents": True}]}}
+    records = [stop, other, select, {**select, "sourceIPAddress": "198.51.100.66"}]
+    write(tmp_path / "src", CT_NAME, gzip.compress(json.dumps({"Records": records}).encode()))
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([tmp_path / "src"], progress=False)
+        assert case.tables()["cloudtrail_events"] == 4
+        found = case.query("trail_logging_tampered")
+        assert sorted(found["source_ip"]) == ["192.0.2.10", "192.0.2.10", "198.51.100.66",
+                                              "198.51.100.66"]
+
+
 def test_verify_names_a_pack_an_interrupted_ingest_left(
         tmp_path: Path, logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bytes appended before the first load failed: verify says what the pack is."""

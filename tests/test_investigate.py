@@ -56,6 +56,8 @@ PROVEN_ON_OTHER_SCENARIOS = {
     "object_lock_weakened": "tests/test_detections_breadth.py::test_object_lock_shortened_removed_or_bypassed",
     "objects_copied_to_foreign_bucket":
         "tests/test_detections_breadth.py::test_objects_copied_out_to_another_accounts_bucket",
+    "cloudtrail_event_id_reused":
+        "tests/test_case.py::test_a_record_reusing_an_event_id_with_other_content_is_kept_across_ingests",
 }
 
 

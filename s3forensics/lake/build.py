@@ -464,10 +464,12 @@ def _write_local(lake: str, table: str, frame: pl.DataFrame, tag: str) -> None:
 #: DuckDB and Spark both run, over `ct` (the rows) and `ev` (the evidence) as views; both put
 #: NULLs in one partition, as a repeat's missing fields match.
 _REPEAT = ", ".join(CLOUDTRAIL_REPEAT_KEY)
-_FIRST = f"OVER (PARTITION BY {_REPEAT} ORDER BY source, record_no)"
+# Named found_in: a lake's row files carry a `source` partition column of their own.
+_FIRST = f"OVER (PARTITION BY {_REPEAT} ORDER BY found_in, record_no)"
 DUPLICATES_SQL = f"""
 WITH r AS (
-    SELECT c.*, e.source
+    SELECT {", ".join("c." + c for c in CLOUDTRAIL_REPEAT_KEY)}, c.evidence_id, c.record_no,
+           e.source AS found_in
     FROM ct c JOIN ev e ON c.evidence_id = e.evidence_id
     WHERE c.event_id IS NOT NULL
 ),

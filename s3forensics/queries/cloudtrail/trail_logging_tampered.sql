@@ -46,7 +46,7 @@ selectors AS (
     FROM changes c WHERE event_name = 'PutEventSelectors'
 ),
 selector_verdicts AS (
-    SELECT event_id,
+    SELECT evidence_id, record_no,
            nullif(concat_ws('; ',
                CASE WHEN array_length(basic) > 0 AND array_length(list_filter(basic,
                          lambda s: NOT (lower(json_extract_string(s, '$.includeManagementEvents')) = 'false'))) = 0
@@ -90,7 +90,7 @@ judged AS (
                    CASE WHEN coalesce(json_array_length(c.request_parameters, '$.insightSelectors'), 0) = 0
                         THEN 'Insights switched off' END
            END AS what
-    FROM changes c LEFT JOIN selector_verdicts s USING (event_id)
+    FROM changes c LEFT JOIN selector_verdicts s USING (evidence_id, record_no)
     WHERE ($start IS NULL OR c.event_time >= $start) AND ($end IS NULL OR c.event_time < $end)
 )
 SELECT event_time AS first_seen, event_time AS last_seen, actor AS principal, source_ip,

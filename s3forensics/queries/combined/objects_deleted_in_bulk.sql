@@ -29,7 +29,8 @@ WITH deletes AS (
     UNION ALL
     SELECT b.event_time, b.actor, b.source_ip, b.access_key_id, b.bucket, NULL,
            greatest(coalesce(json_array_length(c.request_parameters, '$.delete.Object'), 1), 1)
-    FROM batch_delete_keys b JOIN cloudtrail_events c ON c.event_id = b.event_id
+    FROM batch_delete_keys b
+    JOIN cloudtrail_events c ON c.evidence_id = b.evidence_id AND c.record_no = b.record_no
     WHERE NOT b.keys_from_access_log AND c.error_code IS NULL
 ),
 windowed AS (
