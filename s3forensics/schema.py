@@ -249,7 +249,7 @@ S3_ACCESS_LOGS = Table(
 
 CLOUDTRAIL_EVENTS = Table(
     "cloudtrail_events",
-    'CloudTrail events (management, data, network activity), one row per event: a record repeating an earlier one (same eventID, same content) is loaded once; one reusing an eventID with other content is kept (see the cloudtrail_event_id_conflicts query).',
+    'CloudTrail events (management, data, network activity), one row per event: a record repeating an earlier one (same eventID, same content) is loaded once; one reusing an eventID with other content is kept (see the cloudtrail_event_id_reused query).',
     (
         Column("event_time", TIMESTAMP, 'eventTime: when the request completed (UTC).', origin='eventTime: when the request completed'),
         Column("event_id", STRING, 'eventID: unique per event; a repeat of an event is loaded once, a different record under the same eventID is kept beside it.', origin='eventID'),
@@ -306,7 +306,7 @@ EVIDENCE = Table(
         Column("size", INT64, 'Size of the stored object in bytes.'),
         Column("records", INT64, "Rows the object yielded (0 for an object identical to another: its rows are that one's)."),
         Column("rejects", INT64, 'Lines or records of the object that were rejected (0 when identical to another).'),
-        Column("duplicates", INT64, 'CloudTrail records skipped because their eventID was already loaded.'),
+        Column("duplicates", INT64, 'CloudTrail records skipped as repeats of one already loaded (same eventID and content).'),
         Column("loaded_at", TIMESTAMP, 'When the object was loaded into the case (UTC).'),
         Column("bucket", STRING, 'S3 bucket the object was acquired from (NULL for local files).'),
         Column("key", STRING, 'S3 key of the object (NULL for local files).'),
@@ -508,7 +508,8 @@ CASE_TABLES: dict[str, Table] = {t.name: t for t in (S3_ACCESS_LOGS, CLOUDTRAIL_
 #: columns (eventID among them). The record's own bytes (`raw`) and where it was found are left out,
 #: as CloudTrail delivers one event in more than one file, compact or not. A record that reuses an
 #: eventID with other content (a forged or altered copy) is not a repeat: dropping it would let
-#: whichever copy came first hide the other.
+#: whichever copy came first hide the other. Fields no column holds (sessionContext details,
+#: serviceEventDetails...) are not compared: copies differing only there count as repeats.
 CLOUDTRAIL_REPEAT_KEY: tuple[str, ...] = tuple(
     c for c in CLOUDTRAIL_EVENTS.column_names if c not in ("raw", "evidence_id", "record_no"))
 

@@ -322,7 +322,8 @@ def test_a_range_whose_step_cannot_be_checked_is_refused_for_spark() -> None:
                 "SELECT range(0, 10, 0)"):
         with pytest.raises(Untranslatable, match="range"):
             to_spark(sql)
-    assert "SEQUENCE(0, 10 - 1, 3)" in to_spark("SELECT range(0, 10, 3)")
+    assert "SEQUENCE(CAST(0 AS BIGINT), CAST(10 AS BIGINT) - 1, CAST(3 AS BIGINT))" in to_spark(
+        "SELECT range(0, 10, 3)")
 
 
 def test_every_query_and_view_translates_to_spark_without_java() -> None:

@@ -323,3 +323,28 @@ def test_a_lake_script_binds_its_declared_parameters_and_refuses_undeclared_ones
     (tmp_path / "bad.sql").write_text(_SCRIPT_HEADER + "SELECT $names, $note, $other;\n")
     with pytest.raises(QueryError, match="undeclared parameter.*other"):
         load_script("bad", folder=tmp_path)
+
+
+def test_a_record_sharing_only_an_event_id_with_one_in_the_case_is_pulled(tmp_path: Path) -> None:
+    # The case holds a forged record under a real eventID; the lake holds the real one. Pulling
+    # the real one must add it (and a second pull add nothing), not count it as held.
+    import gzip
+
+    from .factories import ct_record
+
+    real = ct_record(1)
+    forged = {**real, "sourceIPAddress": "198.51.100.66"}
+    for folder, records in (("forged", [forged]), ("real", [real, ct_record(2)])):
+        path = tmp_path / folder / f"{folder}.json.gz"
+        path.parent.mkdir()
+        path.write_bytes(gzip.compress(json.dumps({"Records": records}).encode()))
+    build_lake(tmp_path / "lake", paths=[tmp_path / "real"])
+    with Case.open(tmp_path / "case") as case:
+        case.ingest([tmp_path / "forged"], progress=False)
+        result = pull_lake(tmp_path / "lake", case, ips=["192.0.2.10"])
+        assert result.added["cloudtrail_events"] == 2 and result.duplicates == 0
+        rows = case.sql("SELECT source_ip FROM cloudtrail_events WHERE event_id = $e ORDER BY 1",
+                        {"e": real["eventID"]})
+        assert rows["source_ip"].to_list() == ["192.0.2.10", "198.51.100.66"]
+        again = pull_lake(tmp_path / "lake", case, ips=["192.0.2.10"])
+        assert not any(again.added.values())

@@ -169,6 +169,13 @@ def test_a_spark_build_keeps_records_reusing_an_event_id_as_the_local_engine_doe
     rows = connect_lake(tmp_path / "spark").sql(sql).fetchall()
     assert rows == connect_lake(tmp_path / "local").sql(sql).fetchall()
     assert sorted(r[1] for r in rows if r[0] == real["eventID"]) == ["192.0.2.10", "198.51.100.66"]
+    # The detection finds the reused eventID on Spark as DuckDB does on the local lake.
+    from s3forensics.lake.spark import SparkLake
+
+    q = default_registry().get("cloudtrail_event_id_reused")
+    got = SparkLake(spark, str(tmp_path / "spark")).run(q, {})
+    assert _rows(got) == _rows(q.run(connect_lake(tmp_path / "local"), {}))
+    assert got["events"].to_list() == [2]
 
 
 @pytest.mark.parametrize("query", [q.name for q in default_registry().list()])

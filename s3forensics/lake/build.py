@@ -465,13 +465,17 @@ def _write_local(lake: str, table: str, frame: pl.DataFrame, tag: str) -> None:
 #: NULLs in one partition, as a repeat's missing fields match.
 _REPEAT = ", ".join(CLOUDTRAIL_REPEAT_KEY)
 # Named found_in: a lake's row files carry a `source` partition column of their own.
-_FIRST = f"OVER (PARTITION BY {_REPEAT} ORDER BY found_in, record_no)"
+_FIRST = f"OVER (PARTITION BY {_REPEAT} ORDER BY found_in, record_no, evidence_id)"
 DUPLICATES_SQL = f"""
-WITH r AS (
+WITH twice AS (
+    -- Only eventIDs held more than once can repeat: the wide comparison is for those rows.
+    SELECT event_id FROM ct WHERE event_id IS NOT NULL GROUP BY event_id HAVING count(*) > 1
+),
+r AS (
     SELECT {", ".join("c." + c for c in CLOUDTRAIL_REPEAT_KEY)}, c.evidence_id, c.record_no,
            e.source AS found_in
     FROM ct c JOIN ev e ON c.evidence_id = e.evidence_id
-    WHERE c.event_id IS NOT NULL
+    WHERE c.event_id IN (SELECT event_id FROM twice)
 ),
 ranked AS (
     SELECT event_id, evidence_id, record_no,

@@ -120,7 +120,8 @@ class PullResult:
     correlated: dict[str, int] = field(default_factory=dict)
     already_in_case: dict[str, int] = field(default_factory=dict)
     added: dict[str, int] = field(default_factory=dict)
-    #: CloudTrail events not added because the case holds their eventID from another object.
+    #: CloudTrail records not added because the case holds them (same eventID and content)
+    #: from another object.
     duplicates: int = 0
 
     def __str__(self) -> str:
@@ -129,8 +130,8 @@ class PullResult:
             lines.append(f"{t:18} {self.matched.get(t, 0):>10,} {self.correlated.get(t, 0):>10,} "
                          f"{self.already_in_case.get(t, 0):>10,} {self.added.get(t, 0):>10,}")
         if self.duplicates:
-            lines.append(f"{self.duplicates:,} CloudTrail events skipped: their eventID is already "
-                         "in the case")
+            lines.append(f"{self.duplicates:,} CloudTrail events skipped: the case holds them "
+                         "(same eventID and content) from another object")
         if not any(self.added.values()):
             lines.append("nothing new: the case already holds this selection")
         lines.append(f"pulled from {self.lake} into {self.case} (lake_provenance pull_id "
@@ -189,22 +190,24 @@ _KEYS = {"s3_access_logs": ["evidence_id", "line_no"], "cloudtrail_events": ["ev
 
 def _in_case(con: duckdb.DuckDBPyConnection, rows: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Keys of the selected rows that the case already holds, per table."""
+    from .. import store
+    from ..schema import CLOUDTRAIL_REPEAT_KEY
     from ..store import fetch_frame
 
     p = {"ids": rows["evidence"]["evidence_id"].to_list()}
     mine = "WHERE evidence_id IN (SELECT unnest(CAST($ids AS VARCHAR[])))"
     held = {t: fetch_frame(con, f"SELECT {', '.join(_KEYS[t])} FROM {t} {mine}", p)
             for t in PULLED_TABLES}
-    # A CloudTrail event the case holds from another object is in the case too (a case keeps one
-    # record per eventID): counting it as new would make a second identical pull differ.
+    # A CloudTrail record the case holds from another object (same eventID and content: a
+    # repeat, schema.CLOUDTRAIL_REPEAT_KEY) is in the case too: counting it as new would make a
+    # second identical pull differ. A record only sharing an eventID is not held.
     events = rows["cloudtrail_events"].select(pl.col("event_id").drop_nulls().unique())
     if events.height:
-        held_ids = fetch_frame(
-            con, "SELECT DISTINCT event_id FROM cloudtrail_events "
-            "WHERE event_id IN (SELECT unnest(CAST($e AS VARCHAR[])))",
-            {"e": events["event_id"].to_list()})
-        extra = rows["cloudtrail_events"].join(held_ids, on="event_id", how="semi").select(
-            "evidence_id", "record_no")
+        same = store._held_by_case(con, events)
+        extra = rows["cloudtrail_events"].join(
+            same.cast({c: rows["cloudtrail_events"].schema[c] for c in same.columns}),
+            on=list(CLOUDTRAIL_REPEAT_KEY), how="semi", nulls_equal=True,
+        ).select("evidence_id", "record_no")
         held["cloudtrail_events"] = pl.concat(
             [held["cloudtrail_events"].cast({"record_no": pl.Int64}), extra]).unique()
     return held
@@ -321,7 +324,7 @@ def pull_lake(
         "rejects": int(stored["rejects"].sum()),
         "evidence": stored.height,
     }
-    # Events the case already held under another object's eventID: not added (their
+    # Records the case already held (same eventID and content) from another object: not added (their
     # lake_provenance rows count them as read).
     result.duplicates = new["cloudtrail_events"].height - result.added["cloudtrail_events"]
     return result

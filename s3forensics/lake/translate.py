@@ -67,6 +67,9 @@ def _half_open_range(node: Any) -> Any:
                                  and re.fullmatch(r"\d+", literal.this) and int(literal.this) > 0):
         raise Untranslatable("range() with a step that is not a whole-number literal")
     step = step if step is not None else exp.Literal.number(1)
+    # BIGINT, as DuckDB's range() gives: Spark would make INT literals an array<int> (and b - 1
+    # could overflow an INT end).
+    start, end, step = (exp.cast(x, "BIGINT") for x in (start, end, step))
     if negative:
         return _spark("CASE WHEN a > b THEN SEQUENCE(a, b + 1, s) WHEN a <= b THEN ARRAY() END",
                       a=start, b=end, s=step)

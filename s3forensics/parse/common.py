@@ -56,7 +56,8 @@ class ParseResult:
 
     rows: pl.DataFrame
     rejects: pl.DataFrame
-    #: Records dropped because their eventID was already seen in this batch (CloudTrail only).
+    #: Records dropped as repeats of one earlier in this batch, same eventID and content
+    #: (CloudTrail only).
     duplicates: int = 0
 
 

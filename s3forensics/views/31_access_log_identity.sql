@@ -8,5 +8,5 @@ FROM access_requests a
 LEFT JOIN (
     SELECT * FROM cloudtrail_events
     WHERE event_source = 's3.amazonaws.com' AND request_id IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY event_time) = 1
+    QUALIFY row_number() OVER (PARTITION BY request_id ORDER BY event_time, evidence_id, record_no) = 1
 ) c ON a.request_id = c.request_id AND abs(epoch(c.event_time) - epoch(a.event_time)) <= request_skew_seconds();

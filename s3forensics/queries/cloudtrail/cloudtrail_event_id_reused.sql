@@ -10,6 +10,8 @@
 --   eventID and disagree were altered or made up, for example log files written into the trail's
 --   bucket to bury or contradict the real ones. Both records are kept, so neither hides the
 --   other; the detail names the files holding them. Check them with verify-trail (digests).
+--   Content is compared in the columns the case keeps: copies differing only in a field no
+--   column holds count as repeats.
 -- benign:
 --   - "Hand-edited or documentation sample records loaded as evidence (they often reuse one
 --     eventID): the detail names their files."
@@ -18,11 +20,13 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC)"}
 -- ---
 WITH reused AS (
+    -- Every copy counts, wherever its time falls; the window picks eventIDs with a copy in it.
     SELECT event_id
     FROM cloudtrail_events
     WHERE event_id IS NOT NULL
     GROUP BY event_id
     HAVING count(*) > 1
+       AND ($start IS NULL OR max(event_time) >= $start) AND ($end IS NULL OR min(event_time) < $end)
 ),
 copies AS (
     SELECT t.event_id, t.event_time, t.principal, t.source_ip, t.access_key_id, t.bucket,
@@ -41,6 +45,5 @@ SELECT min(event_time) AS first_seen, max(event_time) AS last_seen,
            || string_agg(DISTINCT event_name, ', ' ORDER BY event_name) || ') in '
            || string_agg(DISTINCT source, ', ' ORDER BY source) AS detail
 FROM copies
-WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
 GROUP BY event_id
 ORDER BY first_seen, detail

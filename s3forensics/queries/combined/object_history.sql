@@ -14,16 +14,18 @@
 --   end: {type: timestamp, default: null, description: "Window end (exclusive, UTC); null for the whole case"}
 -- ---
 WITH batch AS (
-    SELECT event_id FROM batch_delete_keys
+    -- The DeleteObjects records naming the key (two records may share an eventID: by record).
+    SELECT DISTINCT evidence_id, record_no FROM batch_delete_keys
     WHERE bucket = $bucket AND list_contains(object_keys, $object_key)
 ),
 ct AS (
-    SELECT *,
+    SELECT t.*, b.record_no IS NOT NULL AS in_batch,
            -- x-amz-copy-source is "bucket/key" (optionally with a leading / and ?versionId=), URL-encoded.
-           url_decode(regexp_replace(split_part(json_extract_string(request_parameters, '$."x-amz-copy-source"'), '?', 1),
+           url_decode(regexp_replace(split_part(json_extract_string(t.request_parameters, '$."x-amz-copy-source"'), '?', 1),
                                      '^/', '')) AS copy_source
-    FROM trail_events
-    WHERE ($start IS NULL OR event_time >= $start) AND ($end IS NULL OR event_time < $end)
+    FROM trail_events t
+    LEFT JOIN batch b ON b.evidence_id = t.evidence_id AND b.record_no = t.record_no
+    WHERE ($start IS NULL OR t.event_time >= $start) AND ($end IS NULL OR t.event_time < $end)
 )
 SELECT event_time, 's3-access' AS source,
        CASE WHEN operation LIKE 'REST.COPY.%_GET' THEN 'copy source'
@@ -37,7 +39,7 @@ WHERE bucket = $bucket AND object_key = $object_key
 UNION ALL
 SELECT event_time, 'cloudtrail',
        CASE WHEN bucket = $bucket AND object_key = $object_key THEN 'target'
-            WHEN event_id IN (SELECT event_id FROM batch) THEN 'named in a batch delete'
+            WHEN in_batch THEN 'named in a batch delete'
             ELSE 'copy source' END,
        event_name, principal, source_ip, access_key_id,
        CASE WHEN succeeded THEN 'success' ELSE error_code END,
@@ -45,6 +47,6 @@ SELECT event_time, 'cloudtrail',
        request_id, evidence_id, record_no
 FROM ct
 WHERE (bucket = $bucket AND object_key = $object_key)
-   OR event_id IN (SELECT event_id FROM batch)
+   OR in_batch
    OR copy_source = $bucket || '/' || $object_key
 ORDER BY event_time, source <> 's3-access', evidence_id, position
