@@ -57,7 +57,8 @@ verdicts AS (
                    THEN 'default encryption set to KMS key ' || kms_key || ' of foreign account ' || key_account
                WHEN NOT EXISTS (
                    SELECT 1 FROM trail_events e
-                   WHERE e.event_time < j.event_time AND e.event_id <> j.event_id
+                   WHERE e.event_time < j.event_time
+                     AND NOT (e.evidence_id = j.evidence_id AND e.record_no = j.record_no)
                      AND key_token <> ''
                      AND contains(coalesce(e.request_parameters, '') || coalesce(e.response_elements, '')
                                   || coalesce(e.resources, '') || coalesce(e.additional_event_data, ''),

@@ -69,7 +69,8 @@ exposures AS (
            END AS what
     FROM policy_findings
     WHERE is_public OR array_length(foreign_accounts) > 0
-    GROUP BY event_time, actor, source_ip, access_key_id, bucket, object_key, event_name, event_id
+    GROUP BY event_time, actor, source_ip, access_key_id, bucket, object_key, event_name,
+             evidence_id, record_no
     UNION ALL
     SELECT event_time, actor, source_ip, access_key_id, bucket, object_key, event_name,
            'ACL grants ' || CASE WHEN request_parameters ILIKE '%AllUsers%' OR request_parameters ILIKE '%public-read%'
