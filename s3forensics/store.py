@@ -20,6 +20,7 @@ __all__ = [
     "fetch_frame",
     "ensure_schema",
     "held_bytes",
+    "held_records",
     "known_hashes",
     "known_objects",
     "insert_batch",
@@ -170,20 +171,20 @@ class EventIds:
     def held(self, con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> pl.DataFrame:
         """The case's records (CLOUDTRAIL_REPEAT_KEY columns) of the eventIDs in `ids`."""
         if not ids.height:
-            return _held_by_case(con, ids)
+            return held_records(con, ids)
         con.register("_batch_ids", _arrow(ids))
         try:
             hashed = con.sql("SELECT event_id, hash(event_id) AS h FROM _batch_ids").pl()
         finally:
             con.unregister("_batch_ids")
         maybe = hashed.filter(pl.col("h").is_in(self._hashes.implode()))
-        found = _held_by_case(con, maybe.select("event_id"))
+        found = held_records(con, maybe.select("event_id"))
         # Added before the batch commits: should it roll back, a stale hash only costs a lookup.
         self._hashes = pl.concat([self._hashes, hashed["h"]])
         return found
 
 
-def _held_by_case(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> pl.DataFrame:
+def held_records(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> pl.DataFrame:
     """The case's records (CLOUDTRAIL_REPEAT_KEY columns) whose event_id is among `ids`."""
     schema = CASE_TABLES["cloudtrail_events"].polars_schema()
     empty = pl.DataFrame(schema={c: schema[c] for c in CLOUDTRAIL_REPEAT_KEY})
@@ -232,7 +233,7 @@ def insert_batch(
         # the check; the wide rows are inserted once.
         ids = ct.select(pl.col("event_id").drop_nulls().unique())
         # Without EventIds (a single batch, a lake pull): the case's own column answers.
-        seen = event_ids.held(con, ids) if event_ids is not None else _held_by_case(con, ids)
+        seen = event_ids.held(con, ids) if event_ids is not None else held_records(con, ids)
         repeat = pl.struct(CLOUDTRAIL_REPEAT_KEY)
         fresh = ct
         if ct.select(pl.col("event_id").is_duplicated().any()).item():  # the parser's are gone

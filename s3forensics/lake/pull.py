@@ -203,7 +203,7 @@ def _in_case(con: duckdb.DuckDBPyConnection, rows: dict[str, pl.DataFrame]) -> d
     # second identical pull differ. A record only sharing an eventID is not held.
     events = rows["cloudtrail_events"].select(pl.col("event_id").drop_nulls().unique())
     if events.height:
-        same = store._held_by_case(con, events)
+        same = store.held_records(con, events)
         extra = rows["cloudtrail_events"].join(
             same.cast({c: rows["cloudtrail_events"].schema[c] for c in same.columns}),
             on=list(CLOUDTRAIL_REPEAT_KEY), how="semi", nulls_equal=True,
