@@ -184,13 +184,20 @@ def _records(draw: st.DrawFn, n_fields: int) -> dict[str, Any]:
         "referer": draw(_optional(_TEXT)),
         "user_agent": draw(_optional(_TEXT)),
         "version_id": draw(_optional(_TOKEN)),
-        "host_id": draw(_optional(_TOKEN)),
-        "signature_version": draw(st.sampled_from([None, "SigV2", "SigV4"])),
-        "cipher_suite": draw(_optional(_TOKEN)),
+        "host_id": draw(_optional(st.from_regex(r"[A-Za-z0-9+/]{1,76}={0,2}", fullmatch=True))),
+        "signature_version": draw(st.sampled_from([None, "SigV2", "SigV4", "SigV4a"])),
+        "cipher_suite": draw(_optional(st.from_regex(r"[A-Z0-9][A-Z0-9_-]{0,40}", fullmatch=True))),
         "authentication_type": draw(st.sampled_from([None, "AuthHeader", "QueryString"])),
         "host_header": draw(_optional(_TOKEN)),
-        "tls_version": draw(st.sampled_from([None, "TLSv1", "TLSv1.2", "TLSv1.3"])),
-        "access_point_arn": draw(_optional(_TOKEN)),
+        "tls_version": draw(st.sampled_from([None, "TLSv1", "TLSv1.2", "TLSV1.2", "TLSv1.3"])),
+        "access_point_arn": draw(
+            _optional(
+                st.from_regex(
+                    r"arn:aws(-cn|-us-gov)?:s3:[a-z]{2}-[a-z]+-[0-9]:[0-9]{12}:accesspoint/[a-z0-9-]{3,20}",
+                    fullmatch=True,
+                )
+            )
+        ),
         "acl_required": draw(_optional(st.booleans())),
         "source_region": draw(st.sampled_from([None, "us-east-1", "eu-west-3", "ap-southeast-2"])),
     }
@@ -623,6 +630,48 @@ def test_odd_values_are_kept_flagged_and_never_a_reason_to_reject() -> None:
         assert rows[5]["event_time"] is None and "[31/Feb/2024" in rows[5]["anomalies"]
         assert all(r["request_id"] == "V0" and r["anomalies"] for r in rows)
         assert "field 7 (operation) is 'GetObject'" in rows[0]["anomalies"]
+
+
+def test_server_written_tokens_of_another_shape_are_flagged() -> None:
+    # The fields S3 itself writes after the user agent have known shapes; a value of another
+    # shape is a field slid out of place or a record written by hand. The row is kept as
+    # logged (no typed column to NULL) and says which field is odd, in field order.
+    good = _attacker_line("V0")
+    assert good.endswith(" - - us-east-1")
+    fields = good.split(" ")
+    odd = {
+        "host_id": "id=with#hash",
+        "signature_version": "AWS4-HMAC-SHA256",
+        "cipher_suite": "TLS/1.3",
+        "authentication_type": "authheader",
+        "tls_version": "1.2",
+        "access_point_arn": "accesspoint/ap1",
+        "source_region": "US_EAST_1",
+    }
+    lines = []
+    for name, value in odd.items():
+        changed = list(fields)
+        # Counted from the end: the 27th field is the last token (quoted ones contain spaces).
+        at = len(fields) - (27 - s3_access._FIELD_NO[name]) - 1
+        changed[at] = value
+        lines.append(" ".join(changed))
+    lines.append(good)
+    for fast_path in (True, False):
+        with mock.patch.object(s3_access, "_USE_FAST_PATH", fast_path):
+            result = parse_access_logs([("o", ("\n".join(lines) + "\n").encode())])
+        assert result.rejects.height == 0
+        rows = result.rows.to_dicts()
+        for row, (name, value) in zip(rows, odd.items(), strict=False):
+            assert row[name] == value  # kept as logged
+            number = s3_access._FIELD_NO[name]
+            assert row["anomalies"].startswith(f"field {number} ({name}) is '{value}', expected ")
+        assert rows[-1]["anomalies"] is None
+    # Two odd fields are both named, in field order.
+    both = list(fields)
+    both[len(fields) - (27 - 24) - 1] = "TLS-1.2"
+    both[len(fields) - (27 - 20) - 1] = "other"
+    flagged = parse_access_logs([("o", " ".join(both).encode())]).rows["anomalies"].item()
+    assert flagged.index("field 20 (signature_version)") < flagged.index("field 24 (tls_version)")
 
 
 def test_escaped_quotes_in_quoted_fields_are_read_as_quotes() -> None:

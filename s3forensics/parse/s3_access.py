@@ -496,11 +496,28 @@ def _time_problem() -> pl.Expr:
     )
 
 
+# Shapes of the tokens S3 itself writes after the user agent (not the client), each with "-"
+# for none. A value of another shape is what a field slid out of place or a record written by
+# hand looks like. Loose on purpose: real logs hold TLSV1.1 as well as TLSv1.1, and AWS adds
+# cipher suites, signature versions and Regions. Not checked: client-chosen tokens (host
+# header, version id) and the remote IP, which published samples redact (xxx.xxxx.xx.xxx).
+_TOKEN_SHAPES: dict[str, tuple[str, str]] = {
+    "host_id": (r"^(?:-|[A-Za-z0-9+/=]+)$", "a base64 extended request ID or -"),
+    "signature_version": (r"^(?:-|SigV[0-9][A-Za-z0-9]*)$", "SigV2, SigV4 or -"),
+    "cipher_suite": (r"^(?:-|[A-Za-z0-9_-]+)$", "a TLS cipher suite name or -"),
+    "authentication_type": (r"^(?:-|[A-Z][A-Za-z]*)$", "AuthHeader, QueryString or -"),
+    "tls_version": (r"^(?:-|(?i:tlsv?|sslv?)[0-9][0-9.]*)$", "a TLS version such as TLSv1.2 or -"),
+    "access_point_arn": (r"^(?:-|arn:[a-z0-9-]+:s3[a-z0-9-]*:[^ ]+)$", "an access point ARN or -"),
+    "source_region": (r"^(?:-|[a-z]{2,}(?:-[a-z]+)+-[0-9]+)$", "an AWS Region such as us-east-1 or -"),
+}
+
+
 def _value_checks() -> list[tuple[pl.Expr, pl.Expr]]:
     """(fits, anomaly) per checked field, in field order; an anomaly names the field and keeps
     its value as logged, in full."""
-    checks = [
+    checks: list[tuple[int, pl.Expr, pl.Expr]] = [
         (
+            _FIELD_NO["event_time"],
             _local_time().is_not_null(),
             _fmt(
                 "field 3 (event_time) '{} {}' is not a valid date and time",
@@ -509,6 +526,7 @@ def _value_checks() -> list[tuple[pl.Expr, pl.Expr]]:
             ),
         ),
         (
+            _FIELD_NO["operation"],
             pl.col("operation").str.contains(_OP_FULL),
             _field_reason(
                 "operation", pl.col("operation"), "an operation such as REST.GET.OBJECT", full=True
@@ -517,10 +535,14 @@ def _value_checks() -> list[tuple[pl.Expr, pl.Expr]]:
     ]
     for c in _INT_FIELDS:
         expected = "a status code or -" if c == "http_status" else "a whole number or -"
-        checks.append((_int_ok(c), _field_reason(c, pl.col(c), expected, full=True)))
+        checks.append((_FIELD_NO[c], _int_ok(c), _field_reason(c, pl.col(c), expected, full=True)))
+    for c, (shape, expected) in _TOKEN_SHAPES.items():
+        fits = pl.col(c).str.contains(shape)
+        checks.append((_FIELD_NO[c], fits, _field_reason(c, pl.col(c), expected, full=True)))
     acl = pl.col("acl_required")
     checks.append(
         (
+            _FIELD_NO["acl_required"],
             acl.is_null() | acl.is_in(["Yes", "-"]),
             _field_reason("acl_required", acl, "Yes or -", full=True),
         )
@@ -538,6 +560,7 @@ def _value_checks() -> list[tuple[pl.Expr, pl.Expr]]:
         )
         checks.append(
             (
+                _FIELD_NO[c],
                 ~holds_record,
                 pl.lit(
                     f"field {_FIELD_NO[c]} ({c}) holds text shaped like the start of another "
@@ -545,7 +568,7 @@ def _value_checks() -> list[tuple[pl.Expr, pl.Expr]]:
                 ),
             )
         )
-    return checks
+    return [(fits, why) for _, fits, why in sorted(checks, key=lambda check: check[0])]
 
 
 def _anomalies() -> pl.Expr:
