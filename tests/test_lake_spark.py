@@ -334,6 +334,23 @@ def test_a_range_of_numbers_on_spark_is_half_open_as_in_duckdb(spark: Any) -> No
                                                  frame)[1])[(0, 10)] == [0, 3, 6, 9]
 
 
+def test_a_range_used_as_a_table_gives_the_same_rows_on_spark(spark: Any) -> None:
+    # FROM range(...) had become FROM CASE ... END, which Spark cannot read as a table. Column
+    # names too: DuckDB names the column after the function unless the query names it.
+    frame = pl.DataFrame({"x": [1]})
+    for sql in ("SELECT * FROM range(5)",
+                "SELECT range FROM range(2, -3, -2)",
+                "SELECT r FROM range(0, 10, 3) AS t(r)",
+                "SELECT * FROM range(5, 5)",
+                "SELECT generate_series FROM generate_series(1, 3)",
+                "SELECT x, n FROM t CROSS JOIN range(0, 4, 2) AS s(n)",
+                "SELECT count(*) AS k FROM range(TIMESTAMP '2026-10-05', TIMESTAMP '2026-10-06', "
+                "INTERVAL 1 HOUR) AS h(hr)"):
+        want, got = _both(spark, sql, frame)
+        assert sorted(got) == sorted(want), sql
+    assert _both(spark, "SELECT * FROM range(0, 10, 3)", frame)[1] == [(0,), (3,), (6,), (9,)]
+
+
 @pytest.mark.parametrize("query", ["activity_heatmap", "off_hours_object_reads"])
 def test_time_zones_on_spark_are_checked_and_spelt_as_on_duckdb(query: str, spark_views: Any,
                                                                sample_case_dir: Path) -> None:

@@ -98,6 +98,17 @@ def _spark_rewrite(node: Any) -> Any:
         # DuckDB rounds a DOUBLE's binary value (58.0649999... -> 58.06), Spark its decimal text
         # (58.07): the catalogue calls round_places(x, n), which rounds a DECIMAL in both.
         raise Untranslatable("round(x, n) of a DOUBLE: call round_places(x, n)")
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
+        # range() or generate_series() as a table: Spark's SEQUENCE is an array, so its rows
+        # come from EXPLODE, whose column is `col`; DuckDB names the column after the function.
+        series = node.this
+        exclusive = bool(series.args.get("is_end_exclusive"))
+        values = _half_open_range(series) if exclusive else _t(series)
+        name = exp.to_identifier("range" if exclusive else "generate_series")
+        alias = node.args.get("alias")
+        return exp.Table(this=exp.Explode(this=values), alias=exp.TableAlias(
+            this=alias.this if alias and alias.this else name.copy(),
+            columns=list(alias.columns) if alias and alias.columns else [name]))
     if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
         return _half_open_range(node)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
