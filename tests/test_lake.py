@@ -302,6 +302,44 @@ def test_athena_ddl_and_queries_parse_as_athena_and_trino(tmp_path: Path,
             assert isinstance(agg.parent, exp.Filter) and "IS NULL" in agg.parent.sql("trino"), q.name
 
 
+def test_a_range_on_athena_excludes_its_end_as_in_duckdb() -> None:
+    # sqlglot alone wrote range(0, 10, 3) for Trino as SEQUENCE(0, 7, 3) (the 9 lost) and
+    # compared an interval step with 0, which Trino refuses. Trino does not run here: the Athena
+    # SQL is read back into DuckDB by sqlglot (SEQUENCE and FILTER keep their meaning there) and
+    # run beside the original.
+    import duckdb
+    import sqlglot
+    from sqlglot import exp
+
+    from s3forensics.lake.translate import to_athena
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (0, 10), (0, 9), (5, 5), (5, 4), "
+                "(10, 0), (NULL, 3)) AS v(a, b)")
+    con.execute("CREATE TABLE h AS SELECT TIMESTAMPTZ '2026-10-05 00:00:00Z' AS a, "
+                "TIMESTAMPTZ '2026-10-05 03:00:00.000001Z' AS b")
+    for sql in ("SELECT a, b, range(a, b) AS r FROM t",
+                "SELECT a, b, range(a, b, 3) AS r FROM t",
+                "SELECT a, b, range(a, b, -3) AS r FROM t",
+                "SELECT * FROM range(0, 10, 3)",
+                "SELECT r FROM range(0, 10, 3) AS s(r)",
+                "SELECT x FROM h CROSS JOIN unnest(range(a, b, INTERVAL 1 hour)) AS u(x)"):
+        athena = to_athena(sql)
+        back = sqlglot.transpile(athena, read="trino", write="duckdb")[0]
+        assert sorted(con.sql(back).fetchall(), key=repr) == sorted(con.sql(sql).fetchall(),
+                                                                   key=repr), athena
+    assert [r[0] for r in con.sql(sqlglot.transpile(to_athena("SELECT * FROM range(0, 10, 3)"),
+                                                    read="trino", write="duckdb")[0]).fetchall()] \
+        == [0, 3, 6, 9]
+    # The catalogue's range of hours (evidence_coverage) compares no interval with a number.
+    tree = sqlglot.parse_one(to_athena(default_registry().get("evidence_coverage").sql),
+                             read="trino")
+    for compare in tree.find_all(exp.LT, exp.GT, exp.EQ, exp.LTE, exp.GTE):
+        assert not any(isinstance(side, exp.Interval)
+                       for side in (compare.this, compare.expression)), compare.sql("trino")
+
+
 def test_round_of_a_double_is_refused_for_spark_and_round_places_translates() -> None:
     # A bare round(x, n) would round 58.065 to 58.06 on DuckDB and 58.07 on Spark: the translator
     # refuses it rather than let the engines disagree, and names what to write instead.

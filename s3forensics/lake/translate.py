@@ -321,7 +321,70 @@ def to_spark(sql: str, *, view: bool = False, params: Mapping[str, str] | None =
     return str(tree.sql(dialect="spark"))
 
 
+def _athena_range(node: Any) -> Any:
+    """DuckDB's range(a, b[, step]) (b excluded) in Trino: SEQUENCE with b dropped, or NULL.
+
+    sqlglot's own translation steps the end back by a whole step (losing the last value when b
+    is not on the grid) and compares an interval step with 0, which Trino refuses. Trino's
+    SEQUENCE includes b and fails when a is past b, so: empty when a is not before b (after b for
+    a negative step), NULL when an end is NULL, as in DuckDB. A step that is not a literal keeps
+    sqlglot's translation (no catalogue query has one).
+    """
+    import re
+
+    from sqlglot import exp
+
+    step = node.args.get("step")
+    negative = isinstance(step, exp.Neg) and isinstance(step.this, exp.Literal)
+    literal = step.this if negative or isinstance(step, exp.Interval) else step
+    if step is not None and not (isinstance(literal, exp.Literal)
+                                 and re.fullmatch(r"\d+", str(literal.this))
+                                 and int(literal.this) > 0):
+        return None
+    parts = {"a": node.args["start"], "b": node.args["end"],
+             "s": step if step is not None else exp.Literal.number(1)}
+    if negative:
+        return _athena("CASE WHEN a > b THEN FILTER(SEQUENCE(a, b, s), _r -> _r > b) "
+                       "WHEN a <= b THEN ARRAY[] END", **parts)
+    return _athena("CASE WHEN a < b THEN FILTER(SEQUENCE(a, b, s), _r -> _r < b) "
+                   "WHEN a >= b THEN ARRAY[] END", **parts)
+
+
+def _athena(template: str, **parts: Any) -> Any:
+    """A Trino expression from a template whose single-letter names stand for `parts`."""
+    import sqlglot
+    from sqlglot import exp
+
+    def put(node: Any) -> Any:
+        if isinstance(node, exp.Column) and not node.table and node.name in parts:
+            return parts[node.name].copy().transform(_athena_rewrite)
+        return node
+
+    return sqlglot.parse_one(template, read="trino").transform(put)
+
+
 def _athena_rewrite(node: Any) -> Any:
+    """Rewrite one DuckDB construct Trino reads differently (each case says why)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
+        # range() or generate_series() as a table: UNNEST of the sequence, its column named
+        # after the function as DuckDB names it, unless the query names it.
+        series = node.this
+        exclusive = bool(series.args.get("is_end_exclusive"))
+        values = (_athena_range(series) if exclusive else None) or series.copy().transform(
+            _athena_rewrite)
+        name = exp.to_identifier("range" if exclusive else "generate_series")
+        alias = node.args.get("alias")
+        return exp.Unnest(expressions=[values], alias=exp.TableAlias(
+            this=alias.this if alias and alias.this else name.copy(),
+            columns=list(alias.columns) if alias and alias.columns else [name]))
+    if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
+        return _athena_range(node) or node
+    return _athena_array_agg(node)
+
+
+def _athena_array_agg(node: Any) -> Any:
     """DuckDB's list() and Spark's collect_list drop NULLs; Trino's array_agg keeps them."""
     from sqlglot import exp
 
