@@ -324,7 +324,12 @@ def test_a_range_on_athena_excludes_its_end_as_in_duckdb() -> None:
                 "SELECT a, b, range(a, b, -3) AS r FROM t",
                 "SELECT * FROM range(0, 10, 3)",
                 "SELECT r FROM range(0, 10, 3) AS s(r)",
-                "SELECT x FROM h CROSS JOIN unnest(range(a, b, INTERVAL 1 hour)) AS u(x)"):
+                "SELECT x FROM h CROSS JOIN unnest(range(a, b, INTERVAL 1 hour)) AS u(x)",
+                "SELECT range(min(a), max(b), 2) AS r FROM t",
+                "SELECT * FROM generate_series(5, 1)",
+                "SELECT * FROM generate_series(1, 10, 4)",
+                "SELECT g FROM generate_series(10, 1, -4) AS s(g)",
+                "SELECT a, b, generate_series(a, b) AS g FROM t"):
         athena = to_athena(sql)
         back = sqlglot.transpile(athena, read="trino", write="duckdb")[0]
         assert sorted(con.sql(back).fetchall(), key=repr) == sorted(con.sql(sql).fetchall(),
@@ -332,6 +337,12 @@ def test_a_range_on_athena_excludes_its_end_as_in_duckdb() -> None:
     assert [r[0] for r in con.sql(sqlglot.transpile(to_athena("SELECT * FROM range(0, 10, 3)"),
                                                     read="trino", write="duckdb")[0]).fetchall()] \
         == [0, 3, 6, 9]
+    # What DuckDB forgives and Trino does not: SEQUENCE past its end with a positive step fails
+    # (so a CASE guards it), and a lambda may hold no aggregate or subquery (so none is used).
+    for sql in ("SELECT range(10, 0, 3)", "SELECT range(min(a), max(b)) FROM t",
+                "SELECT * FROM generate_series(5, 1)"):
+        tree = sqlglot.parse_one(to_athena(sql), read="trino")
+        assert tree.find(exp.Case) is not None and tree.find(exp.Lambda) is None, sql
     # The catalogue's range of hours (evidence_coverage) compares no interval with a number.
     tree = sqlglot.parse_one(to_athena(default_registry().get("evidence_coverage").sql),
                              read="trino")

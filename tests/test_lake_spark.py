@@ -343,6 +343,8 @@ def test_a_range_used_as_a_table_gives_the_same_rows_on_spark(spark: Any) -> Non
                 "SELECT r FROM range(0, 10, 3) AS t(r)",
                 "SELECT * FROM range(5, 5)",
                 "SELECT generate_series FROM generate_series(1, 3)",
+                "SELECT * FROM generate_series(5, 1)",
+                "SELECT g FROM generate_series(10, 1, -4) AS s(g)",
                 "SELECT x, n FROM t CROSS JOIN range(0, 4, 2) AS s(n)",
                 "SELECT count(*) AS k FROM range(TIMESTAMP '2026-10-05', TIMESTAMP '2026-10-06', "
                 "INTERVAL 1 HOUR) AS h(hr)"):

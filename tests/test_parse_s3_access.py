@@ -664,14 +664,22 @@ def test_server_written_tokens_of_another_shape_are_flagged() -> None:
         for row, (name, value) in zip(rows, odd.items(), strict=False):
             assert row[name] == value  # kept as logged
             number = s3_access._FIELD_NO[name]
-            assert row["anomalies"].startswith(f"field {number} ({name}) is '{value}', expected ")
+            expected = s3_access._TOKEN_SHAPES[name][1]
+            assert row["anomalies"] == f"field {number} ({name}) is '{value}', expected {expected}"
         assert rows[-1]["anomalies"] is None
-    # Two odd fields are both named, in field order.
+    # Odd fields are named in field order, each in full: aclRequired (26) before the Region
+    # (27), though their checks are built the other way round, and both after the referer (16).
     both = list(fields)
-    both[len(fields) - (27 - 24) - 1] = "TLS-1.2"
-    both[len(fields) - (27 - 20) - 1] = "other"
-    flagged = parse_access_logs([("o", " ".join(both).encode())]).rows["anomalies"].item()
-    assert flagged.index("field 20 (signature_version)") < flagged.index("field 24 (tls_version)")
+    both[-1], both[-2] = "US_EAST_1", "No"
+    line = " ".join(both).replace('"-" "curl/8.5.0"',
+                                  f'"{OWNER} b [01/May/2024:00:00:00 +0000] x" "curl/8.5.0"')
+    assert OWNER in line.split('"')[3]
+    flagged = parse_access_logs([("o", line.encode())]).rows["anomalies"].item()
+    assert flagged == (
+        "field 16 (referer) holds text shaped like the start of another record: two records run "
+        "together, or a crafted header; "
+        "field 26 (acl_required) is 'No', expected Yes or -; "
+        "field 27 (source_region) is 'US_EAST_1', expected an AWS Region such as us-east-1 or -")
 
 
 def test_escaped_quotes_in_quoted_fields_are_read_as_quotes() -> None:

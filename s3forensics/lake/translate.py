@@ -77,6 +77,46 @@ def _half_open_range(node: Any) -> Any:
                   a=start, b=end, s=step)
 
 
+def _negative_step(step: Any) -> bool:
+    """Whether a literal step (a number or an interval) counts down; Untranslatable otherwise.
+
+    The translations pick a direction test by the step's sign, which is known only for a
+    literal; a zero step is an error in DuckDB and is refused here too.
+    """
+    import re
+
+    from sqlglot import exp
+
+    if step is None:
+        return False
+    negative = isinstance(step, exp.Neg)
+    value = step.this if negative else step
+    if isinstance(value, exp.Interval):
+        value = value.this
+    if not (isinstance(value, exp.Literal) and re.fullmatch(r"\d+", str(value.this))
+            and int(value.this) > 0):
+        raise Untranslatable("a range or series whose step is not a non-zero literal")
+    return negative
+
+
+def _closed_series(node: Any) -> Any:
+    """DuckDB's generate_series(a, b[, step]) (b included) as Spark's SEQUENCE: empty when a is
+    past b (Spark's SEQUENCE would count the other way, or fail for a step of the wrong sign)."""
+    from sqlglot import exp
+
+    start, end, step = node.args["start"], node.args["end"], node.args.get("step")
+    negative = _negative_step(step)
+    step = step if step is not None else exp.Literal.number(1)
+    if not isinstance(step.this if isinstance(step, exp.Neg) else step, exp.Interval):
+        # BIGINT, as DuckDB's generate_series() of numbers gives.
+        start, end, step = (exp.cast(x, "BIGINT") for x in (start, end, step))
+    if negative:
+        return _spark("CASE WHEN a >= b THEN SEQUENCE(a, b, s) WHEN a < b THEN ARRAY() END",
+                      a=start, b=end, s=step)
+    return _spark("CASE WHEN a <= b THEN SEQUENCE(a, b, s) WHEN a > b THEN ARRAY() END",
+                  a=start, b=end, s=step)
+
+
 def _spark_rewrite(node: Any) -> Any:
     """Rewrite one DuckDB construct Spark SQL reads differently (each case says why)."""
     import re
@@ -103,14 +143,14 @@ def _spark_rewrite(node: Any) -> Any:
         # come from EXPLODE, whose column is `col`; DuckDB names the column after the function.
         series = node.this
         exclusive = bool(series.args.get("is_end_exclusive"))
-        values = _half_open_range(series) if exclusive else _t(series)
+        values = _half_open_range(series) if exclusive else _closed_series(series)
         name = exp.to_identifier("range" if exclusive else "generate_series")
         alias = node.args.get("alias")
         return exp.Table(this=exp.Explode(this=values), alias=exp.TableAlias(
             this=alias.this if alias and alias.this else name.copy(),
             columns=list(alias.columns) if alias and alias.columns else [name]))
-    if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
-        return _half_open_range(node)
+    if isinstance(node, exp.GenerateSeries):
+        return _half_open_range(node) if node.args.get("is_end_exclusive") else _closed_series(node)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
             and str(node.this.this).lower() == "pg_timezone_names":
         # Spark has no list of zones in SQL; SparkLake registers the JVM's as this view.
@@ -322,32 +362,31 @@ def to_spark(sql: str, *, view: bool = False, params: Mapping[str, str] | None =
 
 
 def _athena_range(node: Any) -> Any:
-    """DuckDB's range(a, b[, step]) (b excluded) in Trino: SEQUENCE with b dropped, or NULL.
+    """DuckDB's range() (b excluded) or generate_series() (b included) in Trino: SEQUENCE, or
+    empty when a is not before b (past b for the series; the other way for a negative step),
+    NULL when an end is NULL, as in DuckDB.
 
-    sqlglot's own translation steps the end back by a whole step (losing the last value when b
-    is not on the grid) and compares an interval step with 0, which Trino refuses. Trino's
-    SEQUENCE includes b and fails when a is past b, so: empty when a is not before b (after b for
-    a negative step), NULL when an end is NULL, as in DuckDB. A step that is not a literal keeps
-    sqlglot's translation (no catalogue query has one).
+    sqlglot's own translation stepped range()'s end back by a whole step (losing the last value
+    when b is off the grid) and compared an interval step with 0, which Trino refuses; Trino's
+    SEQUENCE fails when a is past b for a positive step. b itself is dropped with ARRAY_REMOVE
+    (a sequence holds each value once), not a lambda: Trino allows no aggregate or subquery
+    inside one, and b may be either.
     """
-    import re
-
     from sqlglot import exp
 
     step = node.args.get("step")
-    negative = isinstance(step, exp.Neg) and isinstance(step.this, exp.Literal)
-    literal = step.this if negative or isinstance(step, exp.Interval) else step
-    if step is not None and not (isinstance(literal, exp.Literal)
-                                 and re.fullmatch(r"\d+", str(literal.this))
-                                 and int(literal.this) > 0):
-        return None
+    negative = _negative_step(step)
     parts = {"a": node.args["start"], "b": node.args["end"],
              "s": step if step is not None else exp.Literal.number(1)}
-    if negative:
-        return _athena("CASE WHEN a > b THEN FILTER(SEQUENCE(a, b, s), _r -> _r > b) "
-                       "WHEN a <= b THEN ARRAY[] END", **parts)
-    return _athena("CASE WHEN a < b THEN FILTER(SEQUENCE(a, b, s), _r -> _r < b) "
-                   "WHEN a >= b THEN ARRAY[] END", **parts)
+    values = ("ARRAY_REMOVE(SEQUENCE(a, b, s), b)" if node.args.get("is_end_exclusive")
+              else "SEQUENCE(a, b, s)")
+    before, after = (">", "<") if negative else ("<", ">")
+    if not node.args.get("is_end_exclusive"):
+        before, after = before + "=", after
+    else:
+        after = after + "="
+    return _athena(f"CASE WHEN a {before} b THEN {values} WHEN a {after} b THEN ARRAY[] END",
+                   **parts)
 
 
 def _athena(template: str, **parts: Any) -> Any:
@@ -372,15 +411,14 @@ def _athena_rewrite(node: Any) -> Any:
         # after the function as DuckDB names it, unless the query names it.
         series = node.this
         exclusive = bool(series.args.get("is_end_exclusive"))
-        values = (_athena_range(series) if exclusive else None) or series.copy().transform(
-            _athena_rewrite)
+        values = _athena_range(series)
         name = exp.to_identifier("range" if exclusive else "generate_series")
         alias = node.args.get("alias")
         return exp.Unnest(expressions=[values], alias=exp.TableAlias(
             this=alias.this if alias and alias.this else name.copy(),
             columns=list(alias.columns) if alias and alias.columns else [name]))
-    if isinstance(node, exp.GenerateSeries) and node.args.get("is_end_exclusive"):
-        return _athena_range(node) or node
+    if isinstance(node, exp.GenerateSeries):
+        return _athena_range(node)
     return _athena_array_agg(node)
 
 
