@@ -33,6 +33,7 @@ SUMMARIES = {
     "ip_principal_matrix": "both",
     "evidence_coverage": "both",
     "rejects_summary": "both",
+    "access_log_anomalies": "s3-access",
     "incident_impact": "both",
     "activity_of_addresses_over_time": "both",
 }
@@ -789,6 +790,38 @@ def test_rejects_summary_points_at_the_bad_line(reg: QueryRegistry, case: Any) -
         N_SAL + 1,
         BAD_LINE,
     )
+
+
+def test_access_log_anomalies_lists_each_odd_field_and_keeps_records_with_an_odd_time(
+    reg: QueryRegistry, tmp_path: Path
+) -> None:
+    # A forged line (a field slid out of place), an odd operation and an impossible date: each
+    # is a row of the case with its anomaly, and the summary names the field, the line and the
+    # request, so a responder sees them without querying the column by hand.
+    line = format_access_log_line(sal_record(0, request_id="GOOD"))
+    tail = line.split(" ")
+    slid = list(tail)
+    slid[-8] = "ECDHE-RSA-AES128-GCM-SHA256"  # a cipher suite where the signature version goes
+    lines = [line, " ".join(slid).replace(" GOOD ", " SLID "),
+             line.replace(" GOOD ", " ODDOP ").replace(" REST.GET.OBJECT ", " GetObject "),
+             line.replace(" GOOD ", " BADDAY ").replace("[01/May/2024", "[31/Feb/2024")]
+    assert len({*lines}) == 4 and " GetObject " in lines[2] and "[31/Feb/2024" in lines[3]
+    _write(tmp_path / "src", SAL_NAME, ("\n".join(lines) + "\n").encode())
+    with Case.open(tmp_path / "c") as c:
+        c.ingest([tmp_path / "src"], progress=False)
+        out = run(reg, c, "access_log_anomalies")
+        by_field = {r["field"]: r for r in out.iter_rows(named=True)}
+        assert set(by_field) == {"signature_version", "operation", "event_time"}
+        assert by_field["signature_version"]["first_request_ids"] == ["SLID"]
+        assert by_field["signature_version"]["first_line"] == 2
+        assert "'ECDHE-RSA-AES128-GCM-SHA256', expected SigV2" in \
+            by_field["signature_version"]["sample_anomaly"]
+        assert by_field["operation"]["first_request_ids"] == ["ODDOP"]
+        assert by_field["event_time"]["first_event"] is None
+        assert out["records"].sum() == 3 and out["first_line"].to_list() == [2, 3, 4]
+        # A window far from the records keeps only the one whose time is the odd value.
+        far = run(reg, c, "access_log_anomalies", start="2030-01-01T00:00:00Z")
+        assert far["field"].to_list() == ["event_time"]
 
 
 # -- hunts ---------------------------------------------------------------------------------------
