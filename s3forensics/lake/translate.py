@@ -41,80 +41,55 @@ class Untranslatable(ValueError):
     """A DuckDB construct with no faithful automatic translation: give the query a variant file."""
 
 
-def _half_open_range(node: Any) -> Any:
-    """DuckDB's range(a, b[, step]) (b excluded) as Spark's SEQUENCE (b included).
+def _series_tests(node: Any) -> tuple[bool, bool, str, str]:
+    """How DuckDB's range() (b excluded) or generate_series() (b included) reads for an engine
+    whose SEQUENCE includes b and counts either way: (step counts down, b excluded, the test of
+    a against b for a non-empty result, the test for an empty one). NULL ends fail both tests,
+    so the CASE the translations build gives NULL, as DuckDB does.
 
-    sqlglot steps the end back by a whole step (range(0, 10, 3) lost its 9) and compares an
-    interval with 0, which Spark cannot. Ending one unit before b instead is the same range:
-    times are whole microseconds, integers whole numbers. Empty when a is not before b (after b
-    for a negative step), NULL when either end is NULL, as in DuckDB. A step that is not a
-    literal cannot be checked for sign here, so it is refused.
+    The tests depend on the step's sign, which is known only for a literal: any other step is
+    refused, as is a zero step (an error in DuckDB).
     """
     import re
 
     from sqlglot import exp
 
-    start, end, step = node.args["start"], node.args["end"], node.args.get("step")
-    if isinstance(step, exp.Interval):
-        if not (isinstance(step.this, exp.Literal) and re.fullmatch(r"\d+", step.this.this)
-                and int(step.this.this) > 0):
-            raise Untranslatable("range() of times with a step that is not a positive literal")
-        return _spark("CASE WHEN a < b THEN SEQUENCE(a, b - INTERVAL 1 MICROSECOND, s) "
-                      "WHEN a >= b THEN ARRAY() END", a=start, b=end, s=step)
-    negative = isinstance(step, exp.Neg) and isinstance(step.this, exp.Literal)
-    literal = step.this if negative else step
-    if step is not None and not (isinstance(literal, exp.Literal) and not literal.is_string
-                                 and re.fullmatch(r"\d+", literal.this) and int(literal.this) > 0):
-        raise Untranslatable("range() with a step that is not a whole-number literal")
-    step = step if step is not None else exp.Literal.number(1)
-    # BIGINT, as DuckDB's range() gives: Spark would make INT literals an array<int> (and b - 1
-    # could overflow an INT end).
-    start, end, step = (exp.cast(x, "BIGINT") for x in (start, end, step))
-    if negative:
-        return _spark("CASE WHEN a > b THEN SEQUENCE(a, b + 1, s) WHEN a <= b THEN ARRAY() END",
-                      a=start, b=end, s=step)
-    return _spark("CASE WHEN a < b THEN SEQUENCE(a, b - 1, s) WHEN a >= b THEN ARRAY() END",
-                  a=start, b=end, s=step)
-
-
-def _negative_step(step: Any) -> bool:
-    """Whether a literal step (a number or an interval) counts down; Untranslatable otherwise.
-
-    The translations pick a direction test by the step's sign, which is known only for a
-    literal; a zero step is an error in DuckDB and is refused here too.
-    """
-    import re
-
-    from sqlglot import exp
-
-    if step is None:
-        return False
+    step = node.args.get("step")
     negative = isinstance(step, exp.Neg)
     value = step.this if negative else step
-    if isinstance(value, exp.Interval):
+    interval = isinstance(value, exp.Interval)
+    if interval:
         value = value.this
-    if not (isinstance(value, exp.Literal) and re.fullmatch(r"\d+", str(value.this))
-            and int(value.this) > 0):
+    if step is not None and not (isinstance(value, exp.Literal) and (interval or not value.is_string)
+                                 and re.fullmatch(r"\d+", str(value.this)) and int(value.this) > 0):
         raise Untranslatable("a range or series whose step is not a non-zero literal")
-    return negative
+    exclusive = bool(node.args.get("is_end_exclusive"))
+    ahead, behind = (">", "<") if negative else ("<", ">")
+    return negative, exclusive, ahead + ("" if exclusive else "="), behind + ("=" if exclusive else "")
 
 
-def _closed_series(node: Any) -> Any:
-    """DuckDB's generate_series(a, b[, step]) (b included) as Spark's SEQUENCE: empty when a is
-    past b (Spark's SEQUENCE would count the other way, or fail for a step of the wrong sign)."""
+def _spark_series(node: Any) -> Any:
+    """DuckDB's range() or generate_series() as Spark's SEQUENCE (see _series_tests).
+
+    sqlglot stepped range()'s end back by a whole step (range(0, 10, 3) lost its 9) and compared
+    an interval with 0, which Spark cannot. Ending one unit before b instead is the same range:
+    times are whole microseconds, integers whole numbers.
+    """
     from sqlglot import exp
 
-    start, end, step = node.args["start"], node.args["end"], node.args.get("step")
-    negative = _negative_step(step)
-    step = step if step is not None else exp.Literal.number(1)
-    if not isinstance(step.this if isinstance(step, exp.Neg) else step, exp.Interval):
-        # BIGINT, as DuckDB's generate_series() of numbers gives.
+    negative, exclusive, ahead, behind = _series_tests(node)
+    start, end = node.args["start"], node.args["end"]
+    step = node.args.get("step") or exp.Literal.number(1)
+    times = isinstance(step.this if isinstance(step, exp.Neg) else step, exp.Interval)
+    if not times:
+        # BIGINT, as DuckDB gives: Spark would make INT literals an array<int> (and b - 1 could
+        # overflow an INT end).
         start, end, step = (exp.cast(x, "BIGINT") for x in (start, end, step))
-    if negative:
-        return _spark("CASE WHEN a >= b THEN SEQUENCE(a, b, s) WHEN a < b THEN ARRAY() END",
-                      a=start, b=end, s=step)
-    return _spark("CASE WHEN a <= b THEN SEQUENCE(a, b, s) WHEN a > b THEN ARRAY() END",
-                  a=start, b=end, s=step)
+    last = "b"
+    if exclusive:
+        last = f"b {'+' if negative else '-'} {'INTERVAL 1 MICROSECOND' if times else '1'}"
+    return _spark(f"CASE WHEN a {ahead} b THEN SEQUENCE(a, {last}, s) "
+                  f"WHEN a {behind} b THEN ARRAY() END", a=start, b=end, s=step)
 
 
 def _spark_rewrite(node: Any) -> Any:
@@ -143,14 +118,14 @@ def _spark_rewrite(node: Any) -> Any:
         # come from EXPLODE, whose column is `col`; DuckDB names the column after the function.
         series = node.this
         exclusive = bool(series.args.get("is_end_exclusive"))
-        values = _half_open_range(series) if exclusive else _closed_series(series)
+        values = _spark_series(series)
         name = exp.to_identifier("range" if exclusive else "generate_series")
         alias = node.args.get("alias")
         return exp.Table(this=exp.Explode(this=values), alias=exp.TableAlias(
             this=alias.this if alias and alias.this else name.copy(),
             columns=list(alias.columns) if alias and alias.columns else [name]))
     if isinstance(node, exp.GenerateSeries):
-        return _half_open_range(node) if node.args.get("is_end_exclusive") else _closed_series(node)
+        return _spark_series(node)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
             and str(node.this.this).lower() == "pg_timezone_names":
         # Spark has no list of zones in SQL; SparkLake registers the JVM's as this view.
@@ -362,31 +337,21 @@ def to_spark(sql: str, *, view: bool = False, params: Mapping[str, str] | None =
 
 
 def _athena_range(node: Any) -> Any:
-    """DuckDB's range() (b excluded) or generate_series() (b included) in Trino: SEQUENCE, or
-    empty when a is not before b (past b for the series; the other way for a negative step),
-    NULL when an end is NULL, as in DuckDB.
+    """DuckDB's range() or generate_series() as Trino's SEQUENCE (see _series_tests).
 
     sqlglot's own translation stepped range()'s end back by a whole step (losing the last value
     when b is off the grid) and compared an interval step with 0, which Trino refuses; Trino's
-    SEQUENCE fails when a is past b for a positive step. b itself is dropped with ARRAY_REMOVE
+    SEQUENCE fails when a is past b for a positive step. range()'s b is dropped with ARRAY_REMOVE
     (a sequence holds each value once), not a lambda: Trino allows no aggregate or subquery
     inside one, and b may be either.
     """
     from sqlglot import exp
 
-    step = node.args.get("step")
-    negative = _negative_step(step)
-    parts = {"a": node.args["start"], "b": node.args["end"],
-             "s": step if step is not None else exp.Literal.number(1)}
-    values = ("ARRAY_REMOVE(SEQUENCE(a, b, s), b)" if node.args.get("is_end_exclusive")
-              else "SEQUENCE(a, b, s)")
-    before, after = (">", "<") if negative else ("<", ">")
-    if not node.args.get("is_end_exclusive"):
-        before, after = before + "=", after
-    else:
-        after = after + "="
-    return _athena(f"CASE WHEN a {before} b THEN {values} WHEN a {after} b THEN ARRAY[] END",
-                   **parts)
+    _, exclusive, ahead, behind = _series_tests(node)
+    values = "ARRAY_REMOVE(SEQUENCE(a, b, s), b)" if exclusive else "SEQUENCE(a, b, s)"
+    return _athena(f"CASE WHEN a {ahead} b THEN {values} WHEN a {behind} b THEN ARRAY[] END",
+                   a=node.args["start"], b=node.args["end"],
+                   s=node.args.get("step") or exp.Literal.number(1))
 
 
 def _athena(template: str, **parts: Any) -> Any:
