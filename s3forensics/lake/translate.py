@@ -68,6 +68,17 @@ def _series_tests(node: Any) -> tuple[bool, bool, str, str]:
     return negative, exclusive, ahead + ("" if exclusive else "="), behind + ("=" if exclusive else "")
 
 
+def _series_alias(table: Any) -> Any:
+    """The alias of range() or generate_series() used as a table, its column named as DuckDB
+    names it (after the function) unless the query names it."""
+    from sqlglot import exp
+
+    name = exp.to_identifier("range" if table.this.args.get("is_end_exclusive") else "generate_series")
+    alias = table.args.get("alias")
+    return exp.TableAlias(this=alias.this if alias and alias.this else name.copy(),
+                          columns=list(alias.columns) if alias and alias.columns else [name])
+
+
 def _spark_series(node: Any) -> Any:
     """DuckDB's range() or generate_series() as Spark's SEQUENCE (see _series_tests).
 
@@ -116,14 +127,7 @@ def _spark_rewrite(node: Any) -> Any:
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
         # range() or generate_series() as a table: Spark's SEQUENCE is an array, so its rows
         # come from EXPLODE, whose column is `col`; DuckDB names the column after the function.
-        series = node.this
-        exclusive = bool(series.args.get("is_end_exclusive"))
-        values = _spark_series(series)
-        name = exp.to_identifier("range" if exclusive else "generate_series")
-        alias = node.args.get("alias")
-        return exp.Table(this=exp.Explode(this=values), alias=exp.TableAlias(
-            this=alias.this if alias and alias.this else name.copy(),
-            columns=list(alias.columns) if alias and alias.columns else [name]))
+        return exp.Table(this=exp.Explode(this=_spark_series(node.this)), alias=_series_alias(node))
     if isinstance(node, exp.GenerateSeries):
         return _spark_series(node)
     if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
@@ -374,14 +378,7 @@ def _athena_rewrite(node: Any) -> Any:
     if isinstance(node, exp.Table) and isinstance(node.this, exp.GenerateSeries):
         # range() or generate_series() as a table: UNNEST of the sequence, its column named
         # after the function as DuckDB names it, unless the query names it.
-        series = node.this
-        exclusive = bool(series.args.get("is_end_exclusive"))
-        values = _athena_range(series)
-        name = exp.to_identifier("range" if exclusive else "generate_series")
-        alias = node.args.get("alias")
-        return exp.Unnest(expressions=[values], alias=exp.TableAlias(
-            this=alias.this if alias and alias.this else name.copy(),
-            columns=list(alias.columns) if alias and alias.columns else [name]))
+        return exp.Unnest(expressions=[_athena_range(node.this)], alias=_series_alias(node))
     if isinstance(node, exp.GenerateSeries):
         return _athena_range(node)
     return _athena_array_agg(node)
