@@ -116,6 +116,7 @@ def test_wheel_ships_the_notebooks_queries_and_sample_generator(wheel: Path) -> 
     assert any(n.startswith("s3forensics/queries/") and n.endswith(".sql") for n in names)
     assert any(n.startswith("s3forensics/views/") and n.endswith(".sql") for n in names)
     assert "s3forensics/lake/sql/pull_selection.sql" in names  # `lake pull` reads its SQL by name
+    assert "s3forensics/lake/trino_functions.txt" in names  # what the Athena SQL may call
     assert "s3forensics/samples/data/test_only_cloudtrail_signing_key.pem" in names
 
 

@@ -127,8 +127,13 @@ def _queries(args: argparse.Namespace) -> int:
             raise QueryError("--out writes translations: use it with --dialect athena")
         from ..lake.athena import write_athena_queries
 
-        written = write_athena_queries(args.out, registry)
+        written, refused = write_athena_queries(args.out, registry)
         print(f"wrote {len(written)} queries as Athena (Trino) SQL to {args.out}")
+        if refused:
+            print(f"{len(refused)} not written (Trino lacks what they call; each needs a "
+                  "hand-written <name>.athena.sql beside its .sql):", file=sys.stderr)
+            for reason in refused.values():
+                print(f"  {reason}", file=sys.stderr)
         return 0
     if args.markdown:
         sys.stdout.write(catalogue_markdown(registry))

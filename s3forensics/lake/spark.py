@@ -40,6 +40,7 @@ from .build import (
     ObjectRef,
     chunk_frames,
     parse_chunk,
+    text_weight,
 )
 from .layout import LAKE_TABLES, is_remote, spark_type, table_path
 
@@ -136,23 +137,11 @@ def _spark_schema(cols: Mapping[str, pl.DataType]) -> str:
 #: Chunks per core at least: tasks are scheduled as cores free up, so the last task to finish
 #: holds up the others for at most one chunk's time.
 _CHUNKS_PER_CORE = 4
-#: What a compressed object is counted as, times its size: CloudTrail's .json.gz inflate about
-#: 10x (measured on bench_ingest's files), and parsing costs by the text. Counted by their
-#: stored size, chunks of CloudTrail files held 10x the records of access-log chunks and took
-#: 2-4x as long, which left a core idle at the end of each stage.
-_COMPRESSED_WEIGHT = 10
-_COMPRESSED_SUFFIXES = (".gz", ".gzip", ".zst", ".bz2")
-
-
-def _weight(ref: ObjectRef) -> int:
-    """About how many bytes of text an object holds: what parsing and writing it cost."""
-    name = (ref.key or ref.location).lower()
-    return ref.size * (_COMPRESSED_WEIGHT if name.endswith(_COMPRESSED_SUFFIXES) else 1)
-
-
 def _chunk_refs(refs: list[ObjectRef], parallelism: int) -> list[list[ObjectRef]]:
     """Objects cut into chunks of about equal text in location order, several per core."""
-    total = sum(_weight(r) for r in refs)
+    # Counted by stored size, chunks of CloudTrail files held 10x the records of access-log
+    # chunks and took 2-4x as long, which left a core idle at the end of each stage.
+    total = sum(text_weight(r) for r in refs)
     per_chunk = max(1, min(CHUNK_BYTES, math.ceil(total / max(1, parallelism * _CHUNKS_PER_CORE))))
     chunks: list[list[ObjectRef]] = []
     chunk: list[ObjectRef] = []
@@ -162,7 +151,7 @@ def _chunk_refs(refs: list[ObjectRef], parallelism: int) -> list[list[ObjectRef]
             chunks.append(chunk)
             chunk, size = [], 0
         chunk.append(ref)
-        size += _weight(ref)
+        size += text_weight(ref)
     if chunk:
         chunks.append(chunk)
     return chunks

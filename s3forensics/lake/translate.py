@@ -17,14 +17,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import QueryError
 from ..extras import require
 from ..queries.registry import DIALECT_VARIANTS, Query
 
-__all__ = ["SPARK_TIME_ZONES", "VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for",
+__all__ = ["ATHENA_TIME_ZONES", "SPARK_TIME_ZONES", "VARIANT_SUFFIXES", "Untranslatable", "spark_args", "spark_sql_for",
            "spark_view_sql", "to_athena", "to_spark", "variant_path"]
 
 #: The view SparkLake fills with the time zone names Spark accepts (DuckDB's pg_timezone_names()).
 SPARK_TIME_ZONES = "_time_zone_names"
+#: The view the Athena DDL creates with DuckDB's time zone names, for the same queries.
+ATHENA_TIME_ZONES = "time_zone_names"
 
 #: Hand-written dialect variants live beside the DuckDB file with these suffixes.
 VARIANT_SUFFIXES = DIALECT_VARIANTS
@@ -37,7 +40,7 @@ def _sqlglot() -> Any:
     return sqlglot
 
 
-class Untranslatable(ValueError):
+class Untranslatable(QueryError, ValueError):
     """A DuckDB construct with no faithful automatic translation: give the query a variant file."""
 
 
@@ -101,6 +104,19 @@ def _spark_series(node: Any) -> Any:
         last = f"b {'+' if negative else '-'} {'INTERVAL 1 MICROSECOND' if times else '1'}"
     return _spark(f"CASE WHEN a {ahead} b THEN SEQUENCE(a, {last}, s) "
                   f"WHEN a {behind} b THEN ARRAY() END", a=start, b=end, s=step)
+
+
+def _bucket_checks(node: Any) -> None:
+    """Refuse the time_bucket() calls the fixed-width translations would get wrong."""
+    from sqlglot import exp
+
+    if node.args.get("unit") is not None or node.args.get("zone") is not None \
+            or node.args.get("origin") is not None:
+        raise Untranslatable("time_bucket() with an origin, offset or time zone")
+    width = node.this
+    if isinstance(width, exp.Interval) and str(width.unit).upper().rstrip("S") in (
+            "MONTH", "QUARTER", "YEAR", "DECADE", "CENTURY", "MILLENNIUM"):
+        raise Untranslatable("time_bucket() by calendar months or years")
 
 
 def _spark_rewrite(node: Any) -> Any:
@@ -174,6 +190,7 @@ def _spark_rewrite(node: Any) -> Any:
         parts[_INTERVALS[str(node.this).lower()]] = _t(node.expressions[0])
         return exp.Anonymous(this="MAKE_DT_INTERVAL", expressions=parts)
     if isinstance(node, exp.DateBin):
+        _bucket_checks(node)
         # time_bucket(width, t): DuckDB counts buckets from 2000-01-03 00:00 UTC (a Monday);
         # the same arithmetic in microseconds, the width measured as an interval after epoch 0.
         origin = exp.Literal.number(946857600 * 1_000_000)
@@ -381,6 +398,77 @@ def _athena_rewrite(node: Any) -> Any:
         return exp.Unnest(expressions=[_athena_range(node.this)], alias=_series_alias(node))
     if isinstance(node, exp.GenerateSeries):
         return _athena_range(node)
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous) \
+            and str(node.this.this).lower() == "pg_timezone_names":
+        # Trino has no list of zones in SQL; the Athena DDL creates this view of DuckDB's.
+        return exp.Table(this=exp.to_identifier(ATHENA_TIME_ZONES), alias=node.args.get("alias"))
+    name = str(node.this).lower() if isinstance(node, exp.Anonymous) else None
+    if isinstance(node, exp.ToDays):
+        name = "to_days"  # sqlglot knows this one by name
+    if name in _INTERVALS:
+        # to_minutes(n) and friends build intervals; Trino multiplies a unit interval.
+        unit = ("DAY", "HOUR", "MINUTE", "SECOND")[_INTERVALS[name]]
+        count = node.this if isinstance(node, exp.ToDays) else node.expressions[0]
+        return _athena(f"n * INTERVAL '1' {unit}", n=count)
+    if isinstance(node, exp.DateBin):
+        _bucket_checks(node)
+        # time_bucket(width, t): Trino has no date_bin. DuckDB counts buckets from 2000-01-03
+        # 00:00 UTC (a Monday); the same arithmetic in milliseconds (Athena's precision), the
+        # width measured as an interval after epoch 0.
+        width = _athena("round(to_unixtime(CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3)) + x) * 1000)",
+                        x=node.this)
+        return _athena("date_add('millisecond', CAST(floor((to_unixtime(t) * 1000 - o) / w) * w + o "
+                       "AS BIGINT), CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3)))",
+                       t=node.expression, o=exp.Literal.number(946857600 * 1000), w=width)
+    if name == "list_slice":
+        # list_slice(list, begin, end) includes end; Trino's slice takes a length.
+        arr, begin, end = node.expressions
+        return _athena("slice(a, b, e - b + 1)", a=arr, b=begin, e=end)
+    if name == "json_valid":
+        return _athena("CASE WHEN d IS NOT NULL THEN try(json_parse(d)) IS NOT NULL END",
+                       d=node.expressions[0])
+    if name == "error":
+        # Trino documents no function that raises: casting the message to a number fails with
+        # the message in Trino's error, and only when evaluated, as DuckDB's error() does. The
+        # CASE gives an untyped NULL otherwise, so the branch fits wherever error() stood.
+        return _athena("CASE WHEN CAST('s3forensics: ' || m AS BIGINT) IS NULL THEN NULL END",
+                       m=node.expressions[0])
+    if isinstance(node, exp.Median):
+        # Trino has only approx_percentile: the exact median (as DuckDB's, a DOUBLE halfway
+        # between the middle two of an even count) from the sorted values.
+        values = _athena("array_sort(array_agg(x) FILTER (WHERE x IS NOT NULL))", x=node.this)
+        # (Each division is exact; the casts keep the index an integer in any reading of `/`.)
+        return _athena("CASE WHEN cardinality(s) % 2 = 1 "
+                       "THEN CAST(element_at(s, CAST((cardinality(s) + 1) / 2 AS BIGINT)) AS DOUBLE) "
+                       "WHEN cardinality(s) > 0 "
+                       "THEN (CAST(element_at(s, CAST(cardinality(s) / 2 AS BIGINT)) AS DOUBLE) "
+                       "+ CAST(element_at(s, CAST(cardinality(s) / 2 + 1 AS BIGINT)) AS DOUBLE)) / 2 "
+                       "END", s=values)
+    if name == "timezone" and len(node.expressions) == 2:
+        # timezone(zone, t): the wall-clock time in `zone` of a UTC time (Athena's times carry
+        # no zone), as a time without zone.
+        zone, moment = node.expressions
+        return _athena("CAST(at_timezone(with_timezone(t, 'UTC'), z) AS TIMESTAMP)",
+                       t=moment, z=zone)
+    if isinstance(node, exp.Dayname):
+        return _athena("format_datetime(t, 'EEEE')", t=node.this)  # the day's name in full
+    if isinstance(node, exp.JSONExtract) and isinstance(node.expression, exp.JSONPath) \
+            and node.expression.sql().strip("'").endswith("[*]"):
+        # json_extract(x, '$.a[*]') is a DuckDB list of JSON values; Trino's JSON paths have no
+        # wildcard, but a JSON array casts to ARRAY(JSON) (NULL when it is not an array).
+        path = node.expression.sql().strip("'")[: -len("[*]")] or "$"
+        return _athena("TRY_CAST(json_extract(d, p) AS ARRAY(JSON))", d=node.this,
+                       p=exp.Literal.string(path if path.startswith("$") else "$" + path))
+    if isinstance(node, exp.JSONType):
+        # Trino has no json_type: the value's JSON text tells its type by its first character.
+        at = node.args.get("expression")
+        value = _athena("json_format(json_extract(d, p))", d=node.this,
+                        p=at if at is not None else exp.Literal.string("$"))
+        return _athena("CASE substr(v, 1, 1) WHEN '{' THEN 'OBJECT' WHEN '[' THEN 'ARRAY' "
+                       "WHEN '\"' THEN 'VARCHAR' WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN' "
+                       "WHEN 'n' THEN 'NULL' ELSE CASE WHEN v IS NULL THEN NULL WHEN regexp_like(v, '^[0-9]+$') "
+                       "THEN 'UBIGINT' WHEN regexp_like(v, '^-[0-9]+$') THEN 'BIGINT' "
+                       "ELSE 'DOUBLE' END END", v=value)
     return _athena_array_agg(node)
 
 
@@ -423,7 +511,11 @@ def spark_sql_for(query: Query) -> str:
     if variant.exists():
         # Written in Spark SQL, parameters as Spark's own named markers (:name): used as is.
         return variant.read_text(encoding="utf-8").strip().rstrip(";")
-    return to_spark(query.sql, params=types)
+    try:
+        return to_spark(query.sql, params=types)
+    except Untranslatable as exc:
+        raise Untranslatable(f"{query.name}: {exc}; write its Spark SQL as {variant.name} "
+                             f"beside {query.path.name}") from None
 
 
 def spark_view_sql(path: Path) -> str:
