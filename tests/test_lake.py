@@ -373,11 +373,17 @@ def test_athena_sql_calls_only_functions_trino_has(tmp_path: Path,
     # A time zone parameter is checked against a view of the zone names the DDL creates.
     heatmap = (out / "activity_heatmap.sql").read_text()
     assert "FROM time_zone_names" in heatmap and "AT_TIMEZONE(WITH_TIMEZONE(" in heatmap.upper()
-    # The hand-written variant is what Athena gets: it lists days, not hours (a Trino sequence
-    # holds at most 10,000 values, 416 days of hours), and every function it calls Trino has.
+    # The hand-written variant is what Athena gets: a Trino sequence holds at most 10,000
+    # values (416 days of hours), so hours are numbered in blocks; every sequence() in it is
+    # either 0..9999 or the blocks, behind a guard for spans that end before they start.
     coverage = (out / "evidence_coverage.sql").read_text()
-    assert "by hand (evidence_coverage.athena.sql)" in coverage and "INTERVAL '1' DAY" in coverage
-    assert "INTERVAL '1' HOUR" not in coverage.upper()
+    assert "by hand (evidence_coverage.athena.sql)" in coverage
+    tree = sqlglot.parse_one(coverage, read="trino")
+    sequences = [n for n in tree.find_all(exp.Anonymous, exp.GenerateSeries)
+                 if n.sql("trino").upper().startswith("SEQUENCE(")]
+    blocks = [n for n in sequences if n.sql("trino") != "SEQUENCE(0, 9999)"]
+    assert len(sequences) == 2 and len(blocks) == 1, [n.sql("trino") for n in sequences]
+    assert blocks[0].find_ancestor(exp.Case) is not None
     # The views of the DDL too.
     assert main(["lake", "ddl", "--dialect", "athena", "--lake", "s3://acme-ir/lake"]) == 0
     ddl = capsys.readouterr().out
@@ -393,7 +399,7 @@ def test_a_query_athena_cannot_run_is_left_out_by_name_until_it_has_a_variant(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mine = tmp_path / "mine"
     mine.mkdir()
-    (mine / "hourly_bins.sql").write_text(  # date_bin itself: no translation rewrites it
+    (mine / "hourly_bins.sql").write_text(  # a bucket with an origin: refused
         "-- title: Requests per 10 minutes\n-- kind: summary\n-- source: s3-access\n"
         "-- description: x\n-- ---\n"
         "SELECT date_bin(INTERVAL 10 minute, event_time, TIMESTAMPTZ '2000-01-01') AS bin, "
@@ -427,6 +433,7 @@ def test_a_query_athena_cannot_run_is_left_out_by_name_until_it_has_a_variant(
     (None, "2026-09-02T12:00:00+00:00"),
     ("2026-10-05T00:00:00+00:00", "2026-10-04T00:00:00+00:00"),  # ends before it starts
     ("2019-01-01T00:00:00+00:00", "2019-01-01T05:00:00+00:00"),  # no record in it: all gaps
+    ("2000-01-01T00:00:00+00:00", "2030-01-01T00:00:00+00:00"),  # 263,000 hours: 27 blocks
 ])
 def test_evidence_coverage_on_athena_gives_duckdbs_rows(sample_case_dir: Path,
                                                         window: tuple[str | None, str | None]
@@ -529,6 +536,8 @@ def test_time_buckets_intervals_lists_and_json_types_on_athena_as_in_duckdb() ->
         ('{"Rule":{"a":1}}'), ('{"Rule":"s"}'), ('{"Rule":5}'), ('{"Rule":-5}'), ('{"Rule":1.5}'),
         ('{"Rule":true}'), ('{"Rule":null}'), ('{}'), ('[1,2]'), (NULL)) AS v(d)""")
     con.execute("CREATE TABLE l AS SELECT * FROM (VALUES ([1, 2, 3, 4]), ([]), (NULL)) AS v(l)")
+    con.execute("CREATE MACRO trino_to_milliseconds(i) AS "
+                "epoch_ms(TIMESTAMP '1970-01-01 00:00:00' + i)")
     con.execute("CREATE TABLE m AS SELECT * FROM (VALUES ('a', 1), ('a', 5), ('a', 2), ('b', 4), "
                 "('b', 1), ('c', NULL), ('d', 7)) AS v(k, x)")
 
@@ -556,6 +565,9 @@ def test_time_buckets_intervals_lists_and_json_types_on_athena_as_in_duckdb() ->
                 "SELECT v, json_valid(v) FROM (VALUES ('not json'), ('{}'), ('[1'), (NULL)) AS x(v)",
                 "SELECT d, json_extract(d, '$.Rule[*]') FROM j "
                 "WHERE json_valid(d) AND json_type(d, '$.Rule') = 'ARRAY'",
+                "SELECT d, json_extract(d, '$.Rule[*]') FROM j",  # [] where not an array
+                "SELECT t, time_bucket(w, t) FROM h, (SELECT to_minutes(10) AS w)",  # a column
+                "SELECT l, list_slice(l, 3, 2) FROM l",  # empty, as in DuckDB
                 "SELECT k, median(x) FROM m GROUP BY k",  # exact, as DuckDB's
                 "SELECT median(x) FROM m WHERE false",
                 "SELECT k, (SELECT median(o.x) FROM m o WHERE o.k = m.k AND o.x <> m.x) FROM m",
@@ -563,6 +575,8 @@ def test_time_buckets_intervals_lists_and_json_types_on_athena_as_in_duckdb() ->
         athena = to_athena(sql)
         assert unknown_functions(athena) == [], athena
         back = sqlglot.transpile(athena, read="trino", write="duckdb")[0]
+        # Trino's to_milliseconds(interval) is a number; DuckDB's builds an interval.
+        back = back.replace("TO_MILLISECONDS(", "trino_to_milliseconds(")
         if "ARRAY_SLICE" in back:  # (re-parsed only then: DuckDB's -> would read as a lambda)
             back = sqlglot.parse_one(back, read="duckdb").transform(trino_slice).sql("duckdb")
         got = [tuple(map(as_utc, row)) for row in con.sql(back).fetchall()]
@@ -580,6 +594,11 @@ def test_time_buckets_intervals_lists_and_json_types_on_athena_as_in_duckdb() ->
     assert "FORMAT_DATETIME(t, 'EEEE')" in local
     # What the fixed-width arithmetic would get wrong is refused, naming the construct.
     for sql, why in (("SELECT time_bucket(INTERVAL 1 month, t) FROM h", "calendar months"),
+                     ("SELECT time_bucket(INTERVAL 2 centuries, t) FROM h", "calendar months"),
+                     ("SELECT time_bucket('1 month'::INTERVAL, t) FROM h", "calendar months"),
+                     ("SELECT list_slice(l, 0, 2) FROM l", "whole numbers from 1"),
+                     ("SELECT list_slice(l, 2, -1) FROM l", "whole numbers from 1"),
+                     ("SELECT median(x) OVER (PARTITION BY k) FROM m", "window"),
                      ("SELECT time_bucket(INTERVAL 10 minute, t, TIMESTAMPTZ '2000-01-01') FROM h",
                       "origin")):
         with pytest.raises(Untranslatable, match=why):

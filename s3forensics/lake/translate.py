@@ -106,16 +106,28 @@ def _spark_series(node: Any) -> Any:
                   f"WHEN a {behind} b THEN ARRAY() END", a=start, b=end, s=step)
 
 
+_CALENDAR_UNITS = frozenset({"MONTH", "MONTHS", "MON", "MONS", "QUARTER", "QUARTERS", "YEAR",
+                             "YEARS", "DECADE", "DECADES", "CENTURY", "CENTURIES", "MILLENNIUM",
+                             "MILLENNIA", "MILLENNIUMS"})
+
+
 def _bucket_checks(node: Any) -> None:
     """Refuse the time_bucket() calls the fixed-width translations would get wrong."""
+    import re
+
     from sqlglot import exp
 
     if node.args.get("unit") is not None or node.args.get("zone") is not None \
             or node.args.get("origin") is not None:
         raise Untranslatable("time_bucket() with an origin, offset or time zone")
     width = node.this
-    if isinstance(width, exp.Interval) and str(width.unit).upper().rstrip("S") in (
-            "MONTH", "QUARTER", "YEAR", "DECADE", "CENTURY", "MILLENNIUM"):
+    words: list[str] = []
+    if isinstance(width, exp.Interval):
+        words = [str(width.unit)]
+    elif isinstance(width, exp.Cast) and width.to.is_type("interval") \
+            and isinstance(width.this, exp.Literal):  # '1 month'::INTERVAL
+        words = re.findall(r"[A-Za-z]+", width.this.this)
+    if any(w.upper() in _CALENDAR_UNITS for w in words):
         raise Untranslatable("time_bucket() by calendar months or years")
 
 
@@ -413,16 +425,23 @@ def _athena_rewrite(node: Any) -> Any:
     if isinstance(node, exp.DateBin):
         _bucket_checks(node)
         # time_bucket(width, t): Trino has no date_bin. DuckDB counts buckets from 2000-01-03
-        # 00:00 UTC (a Monday); the same arithmetic in milliseconds (Athena's precision), the
-        # width measured as an interval after epoch 0.
-        width = _athena("round(to_unixtime(CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3)) + x) * 1000)",
-                        x=node.this)
-        return _athena("date_add('millisecond', CAST(floor((to_unixtime(t) * 1000 - o) / w) * w + o "
-                       "AS BIGINT), CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3)))",
-                       t=node.expression, o=exp.Literal.number(946857600 * 1000), w=width)
+        # 00:00 UTC (a Monday); the same arithmetic in whole milliseconds since 1970 (Athena's
+        # precision; no session time zone involved). to_milliseconds() fails on a width of
+        # months or years, which fixed-width buckets cannot follow.
+        epoch = "CAST('1970-01-01 00:00:00.000' AS TIMESTAMP(3))"
+        return _athena(f"date_add('millisecond', CAST(floor(CAST(date_diff('millisecond', {epoch}, "
+                       f"t) - o AS DOUBLE) / to_milliseconds(w)) AS BIGINT) * to_milliseconds(w) "
+                       f"+ o, {epoch})",
+                       t=node.expression, o=exp.Literal.number(946857600 * 1000), w=node.this)
     if name == "list_slice":
-        # list_slice(list, begin, end) includes end; Trino's slice takes a length.
+        # list_slice(list, begin, end) includes end; Trino's slice takes a length, and fails
+        # on a start of 0 or a negative length where DuckDB counts from the end or clamps.
         arr, begin, end = node.expressions
+        first, last = (b.to_py() if isinstance(b, exp.Literal) and not b.is_string else None
+                       for b in (begin, end))
+        if not (isinstance(first, int) and isinstance(last, int) and first >= 1
+                and last >= first - 1):
+            raise Untranslatable("list_slice() with bounds that are not whole numbers from 1 up")
         return _athena("slice(a, b, e - b + 1)", a=arr, b=begin, e=end)
     if name == "json_valid":
         return _athena("CASE WHEN d IS NOT NULL THEN try(json_parse(d)) IS NOT NULL END",
@@ -434,6 +453,8 @@ def _athena_rewrite(node: Any) -> Any:
         return _athena("CASE WHEN CAST('s3forensics: ' || m AS BIGINT) IS NULL THEN NULL END",
                        m=node.expressions[0])
     if isinstance(node, exp.Median):
+        if isinstance(node.parent, exp.Window):
+            raise Untranslatable("median() as a window function")
         # Trino has only approx_percentile: the exact median (as DuckDB's, a DOUBLE halfway
         # between the middle two of an even count) from the sorted values.
         values = _athena("array_sort(array_agg(x) FILTER (WHERE x IS NOT NULL))", x=node.this)
@@ -456,8 +477,10 @@ def _athena_rewrite(node: Any) -> Any:
             and node.expression.sql().strip("'").endswith("[*]"):
         # json_extract(x, '$.a[*]') is a DuckDB list of JSON values; Trino's JSON paths have no
         # wildcard, but a JSON array casts to ARRAY(JSON) (NULL when it is not an array).
+        # DuckDB's list is empty, not NULL, when the value there is not an array.
         path = node.expression.sql().strip("'")[: -len("[*]")] or "$"
-        return _athena("TRY_CAST(json_extract(d, p) AS ARRAY(JSON))", d=node.this,
+        return _athena("CASE WHEN d IS NOT NULL THEN coalesce(TRY_CAST(json_extract(d, p) "
+                       "AS ARRAY(JSON)), CAST(ARRAY[] AS ARRAY(JSON))) END", d=node.this,
                        p=exp.Literal.string(path if path.startswith("$") else "$" + path))
     if isinstance(node, exp.JSONType):
         # Trino has no json_type: the value's JSON text tells its type by its first character.

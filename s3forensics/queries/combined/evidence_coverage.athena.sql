@@ -1,7 +1,7 @@
 -- evidence_coverage for Athena (Trino SQL), written by hand: its translation would list the
 -- span's hours with one sequence(), and Trino's holds at most 10,000 values (416 days of hours);
 -- it would also step past the last record by a microsecond, finer than Athena's milliseconds.
--- Here the span's days are listed (27 years fit) and each day split into its 24 hours. Same rows
+-- Here the hours are numbered in blocks of 10,000, so a span of any length fits. Same rows
 -- as the DuckDB query (tests read this file back into DuckDB with sqlglot and compare);
 -- parameters are :start and :end.
 WITH records AS (
@@ -24,20 +24,25 @@ span AS (
            :end IS NULL AS end_included
     FROM records
 ),
+offsets AS (
+    SELECT span.*, date_diff('hour', first_hour, span_end) AS last_hour_no FROM span
+),
 candidate_hours AS (
-    SELECT s.source, date_add('hour', h.n, d.day) AS hour, span.first_hour, span.span_end,
-           span.end_included
+    -- Hour numbers counted in blocks of 10,000 (the most a Trino sequence() holds), so a
+    -- span of any length is listed.
+    SELECT s.source, b.k * 10000 + i.n AS hour_no,
+           date_add('hour', b.k * 10000 + i.n, o.first_hour) AS hour,
+           o.last_hour_no, o.span_end, o.end_included
     FROM sources s
-    CROSS JOIN span
-    -- sequence() fails when its end is before its start: an empty span gives no days instead.
-    CROSS JOIN UNNEST(CASE WHEN span.first_hour <= span.span_end
-        THEN sequence(date_trunc('day', span.first_hour), date_trunc('day', span.span_end),
-                      INTERVAL '1' DAY) END) AS d(day)
-    CROSS JOIN UNNEST(sequence(0, 23)) AS h(n)
+    CROSS JOIN offsets o
+    -- sequence() fails when its end is before its start: an empty span gives no blocks instead.
+    CROSS JOIN UNNEST(CASE WHEN o.last_hour_no >= 0
+        THEN sequence(0, CAST(floor(o.last_hour_no / 10000.0) AS BIGINT)) END) AS b(k)
+    CROSS JOIN UNNEST(sequence(0, 9999)) AS i(n)
 ),
 hours AS (
     SELECT source, hour FROM candidate_hours
-    WHERE hour >= first_hour AND (hour < span_end OR (end_included AND hour <= span_end))
+    WHERE hour_no <= last_hour_no AND (hour < span_end OR (end_included AND hour <= span_end))
 ),
 per_hour AS (
     SELECT source, date_trunc('hour', event_time) AS hour,
