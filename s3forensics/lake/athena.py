@@ -34,8 +34,7 @@ def trino_functions() -> frozenset[str]:
 
 
 def unknown_functions(sql: str) -> list[str]:
-    """Functions the Trino SQL calls that Trino does not document, in order of first call
-    (and a JSON path wildcard, which Trino's JSON functions do not read)."""
+    """Functions (and JSON path wildcards) the Trino SQL uses that Trino lacks, first use first."""
     import sqlglot
     from sqlglot import exp
 
@@ -194,6 +193,9 @@ def write_athena_queries(out_dir: str | Path, registry: QueryRegistry
                   else "Translated from DuckDB by s3forensics (sqlglot)")
         header = [f"-- {query.title} ({query.kind}{', ' + query.severity if query.severity else ''})",
                   f"-- {origin}; not run in CI.",
+                  *(["-- Parameters are written :name: put literal values in their place before "
+                     "running it (Athena itself takes ? markers, with EXECUTE ... USING)."]
+                    if query.params else []),
                   *(f"-- :{p.name} {p.type} (default {p.default!r}): {p.description}"
                     for p in query.params.values())]
         path = folder / f"{query.name}.sql"
