@@ -111,6 +111,19 @@ _CALENDAR_UNITS = frozenset({"MONTH", "MONTHS", "MON", "MONS", "QUARTER", "QUART
                              "MILLENNIA", "MILLENNIUMS"})
 
 
+def _array_path(node: Any) -> Any:
+    """For json_extract(x, '$.a[*]'), the path of the array itself ('$.a') as a literal."""
+    from sqlglot import exp
+
+    if not (isinstance(node, exp.JSONExtract) and isinstance(node.expression, exp.JSONPath)):
+        return None
+    path = node.expression.sql().strip("'")
+    if not path.endswith("[*]"):
+        return None
+    path = path[: -len("[*]")] or "$"
+    return exp.Literal.string(path if path.startswith("$") else "$" + path)
+
+
 def _bucket_checks(node: Any) -> None:
     """Refuse the time_bucket() calls the fixed-width translations would get wrong."""
     import re
@@ -220,13 +233,11 @@ def _spark_rewrite(node: Any) -> Any:
             and len(node.expressions) == 2:
         doc, path = node.expressions
         return _spark("JSON_ARRAY_LENGTH(GET_JSON_OBJECT(d, p))", d=doc, p=path)
-    if isinstance(node, exp.JSONExtract) and isinstance(node.expression, exp.JSONPath) \
-            and node.expression.sql().strip("'").endswith("[*]"):
+    path = _array_path(node)
+    if path is not None:
         # json_extract(x, '$.a[*]') is a DuckDB list of JSON values; Spark reads the array's
         # elements as text with from_json (objects keep their JSON text).
-        path = node.expression.sql().strip("'")[: -len("[*]")] or "$"
-        return _spark("FROM_JSON(GET_JSON_OBJECT(d, p), 'ARRAY<STRING>')", d=node.this,
-                      p=exp.Literal.string(path if path.startswith("$") else "$" + path))
+        return _spark("FROM_JSON(GET_JSON_OBJECT(d, p), 'ARRAY<STRING>')", d=node.this, p=path)
     if isinstance(node, exp.JSONType):
         # Spark has no json_type; a VARIANT knows the type of the value at a path.
         doc, path = node.this, node.args.get("expression")
@@ -473,15 +484,13 @@ def _athena_rewrite(node: Any) -> Any:
                        t=moment, z=zone)
     if isinstance(node, exp.Dayname):
         return _athena("format_datetime(t, 'EEEE')", t=node.this)  # the day's name in full
-    if isinstance(node, exp.JSONExtract) and isinstance(node.expression, exp.JSONPath) \
-            and node.expression.sql().strip("'").endswith("[*]"):
+    path = _array_path(node)
+    if path is not None:
         # json_extract(x, '$.a[*]') is a DuckDB list of JSON values; Trino's JSON paths have no
-        # wildcard, but a JSON array casts to ARRAY(JSON) (NULL when it is not an array).
-        # DuckDB's list is empty, not NULL, when the value there is not an array.
-        path = node.expression.sql().strip("'")[: -len("[*]")] or "$"
+        # wildcard, but a JSON array casts to ARRAY(JSON). The cast gives NULL where the value
+        # is not an array, and DuckDB's list is then empty.
         return _athena("CASE WHEN d IS NOT NULL THEN coalesce(TRY_CAST(json_extract(d, p) "
-                       "AS ARRAY(JSON)), CAST(ARRAY[] AS ARRAY(JSON))) END", d=node.this,
-                       p=exp.Literal.string(path if path.startswith("$") else "$" + path))
+                       "AS ARRAY(JSON)), CAST(ARRAY[] AS ARRAY(JSON))) END", d=node.this, p=path)
     if isinstance(node, exp.JSONType):
         # Trino has no json_type: the value's JSON text tells its type by its first character.
         at = node.args.get("expression")
